@@ -1,0 +1,71 @@
+package bridge
+
+import (
+	"net/url"
+	"time"
+)
+
+// Query parameter names, as Chat spells them in the callback URL.
+const (
+	ParamSDKAppID        = "SdkAppid"
+	ParamCallbackCommand = "CallbackCommand"
+	ParamContentType     = "contenttype"
+	ParamClientIP        = "ClientIP"
+	ParamOptPlatform     = "OptPlatform"
+	ParamSign            = "Sign"
+	ParamRequestTime     = "RequestTime"
+)
+
+// Query holds the callback URL's query parameters, each as Chat sent it.
+// An absent parameter is the empty string.
+type Query struct {
+	SDKAppID        string
+	CallbackCommand string
+	ContentType     string
+	ClientIP        string
+	OptPlatform     string
+	Sign            string
+	RequestTime     string
+}
+
+// ParseQuery extracts the callback parameters from the URL's query. A parameter that
+// appears more than once is a bad request: which of its values Chat meant is unknowable,
+// and a verifier and a mapper reading different copies would be an attack surface.
+// Unknown parameters are ignored.
+func ParseQuery(v url.Values) (Query, error) {
+	var q Query
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{
+		{ParamSDKAppID, &q.SDKAppID},
+		{ParamCallbackCommand, &q.CallbackCommand},
+		{ParamContentType, &q.ContentType},
+		{ParamClientIP, &q.ClientIP},
+		{ParamOptPlatform, &q.OptPlatform},
+		{ParamSign, &q.Sign},
+		{ParamRequestTime, &q.RequestTime},
+	} {
+		vals := v[p.name]
+		if len(vals) > 1 {
+			return Query{}, Errorf(KindBadRequest, "query parameter %s appears %d times; it must appear once", p.name, len(vals))
+		}
+		if len(vals) == 1 {
+			*p.dst = vals[0]
+		}
+	}
+	return q, nil
+}
+
+// Callback is one verified request from Chat: its query, its raw body and when
+// imbridge received it. Map turns it into events.
+type Callback struct {
+	Query Query
+	// AppID is the verified numeric SDKAppID.
+	AppID uint64
+	// Body is the raw request body, exactly as received.
+	Body []byte
+	// ReceivedAt is when imbridge received the request; it becomes the events'
+	// receivedAt and takes no part in their eventId.
+	ReceivedAt time.Time
+}

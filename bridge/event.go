@@ -1,0 +1,55 @@
+package bridge
+
+import (
+	"context"
+	"time"
+)
+
+// Event is one From/To pair of a callback, as a consumer sees it: Value is the JSON
+// message value; Topic, Key and the CloudEvents attributes become the Kafka message's
+// topic, key and ce_* headers.
+type Event struct {
+	// Topic is the Kafka topic the event is published to.
+	Topic string `json:"-"`
+	// Type is the CloudEvents type (header ce_type).
+	Type string `json:"-"`
+	// Source is the CloudEvents source (header ce_source): "urn:tencent-im:sdkappid:<SDKAppID>".
+	Source string `json:"-"`
+	// Time is the CloudEvents time (header ce_time): EventTime when the callback
+	// carried one, else ReceivedAt.
+	Time time.Time `json:"-"`
+
+	// ID is deterministic: see EventID.
+	ID              string `json:"eventId"`
+	SDKAppID        uint64 `json:"sdkAppId"`
+	CallbackCommand string `json:"callbackCommand"`
+	// FromAccount is also the message key, so that one user's changes keep their order.
+	FromAccount string `json:"fromAccount"`
+	ToAccount   string `json:"toAccount"`
+	// ReceivedAt is RFC 3339 UTC with milliseconds, when imbridge received the callback.
+	ReceivedAt  string `json:"receivedAt"`
+	ClientIP    string `json:"clientIp,omitempty"`
+	OptPlatform string `json:"optPlatform,omitempty"`
+	// RequestTime is the callback's RequestTime (Unix seconds), when it was signed.
+	RequestTime int64 `json:"requestTime,omitempty"`
+	// EventTime is the callback body's EventTime (Unix milliseconds), when present.
+	EventTime int64 `json:"eventTime,omitempty"`
+}
+
+// Key returns the Kafka message key: FromAccount as UTF-8 bytes.
+func (e *Event) Key() []byte { return []byte(e.FromAccount) }
+
+// Delivery makes a callback's events safe. Both delivery modes implement it, and the
+// HTTP handler never knows which one it talks to.
+type Delivery interface {
+	// Accept makes all of events safe or returns an error: when it returns nil, every
+	// event is acknowledged by Kafka (sync mode) or durably stored (spool mode). On
+	// error some events may already be published; their deterministic IDs make a
+	// redelivery harmless. Errors that mean "try again later" are KindUnavailable.
+	// Accept is safe for concurrent use and keeps the order of events with one key
+	// within one call.
+	Accept(ctx context.Context, events []Event) error
+	// Ready returns nil when the delivery can accept events now, or an error that says
+	// why not (for /readyz).
+	Ready(ctx context.Context) error
+}

@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// Keys of values the handler leaves in the Echo context for the request logger.
+const (
+	ctxCommand = "imbridge.command"
+	ctxEvents  = "imbridge.events"
+)
+
+type callbackHandler struct {
+	cfg      Config
+	deps     Deps
+	unrouted *sampler
+}
+
+// serve handles one callback: verify the query, read the body, route, map, deliver,
+// answer. Every error goes to writeError through Echo's error handler.
+func (h *callbackHandler) serve(c echo.Context) error {
+	req := c.Request()
+	q, err := bridge.ParseQuery(req.URL.Query())
+	if err != nil {
+		return err
+	}
+	appID, err := h.deps.Verifier.Verify(q.SDKAppID, q.Sign, q.RequestTime, h.deps.Now())
+	if err != nil {
+		return err
+	}
+	if q.CallbackCommand == "" {
+		return bridge.Errorf(bridge.KindBadRequest, "CallbackCommand is missing from the query")
+	}
+	c.Set(ctxCommand, q.CallbackCommand)
+	body, err := readBody(req, h.cfg.BodyLimit)
+	if err != nil {
+		return err
+	}
+	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
+	if !ok {
+		if n := h.unrouted.tick(); n > 0 {
+			h.deps.Log.Info("callbacks without a route answered OK, nothing published",
+				zap.String("command", q.CallbackCommand), zap.Int64("count", n))
+		}
+		return writeOK(c)
+	}
+	events, err := bridge.Map(bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: h.deps.Now()}, route)
+	if err != nil {
+		return err
+	}
+	c.Set(ctxEvents, len(events))
+	if err := h.deps.Delivery.Accept(req.Context(), events); err != nil {
+		return err
+	}
+	return writeOK(c)
+}
+
+// readBody reads at most limit bytes of the request body.
+func readBody(req *http.Request, limit int64) ([]byte, error) {
+	if req.ContentLength > limit {
+		return nil, bridge.Errorf(bridge.KindTooLarge, "body is %d bytes; at most %d are accepted", req.ContentLength, limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, bridge.Errorf(bridge.KindTooLarge, "body exceeds %d bytes", limit)
+		}
+		return nil, &bridge.Error{Kind: bridge.KindBadRequest, Message: "body could not be read completely", Err: err}
+	}
+	if int64(len(body)) > limit {
+		return nil, bridge.Errorf(bridge.KindTooLarge, "body exceeds %d bytes", limit)
+	}
+	return body, nil
+}
+
+// sampler lets one event through per interval and counts the ones in between, so that
+// a flood of identical events makes one log line per interval.
+type sampler struct {
+	mu       sync.Mutex
+	interval time.Duration
+	last     time.Time
+	count    int64
+}
+
+func newSampler(interval time.Duration) *sampler { return &sampler{interval: interval} }
+
+// tick counts one event and returns the count to report, or 0 when this one is quiet.
+func (s *sampler) tick() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count++
+	now := time.Now()
+	if s.last.IsZero() || now.Sub(s.last) >= s.interval {
+		n := s.count
+		s.count = 0
+		s.last = now
+		return n
+	}
+	return 0
+}

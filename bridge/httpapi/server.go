@@ -1,0 +1,124 @@
+// Package httpapi is the Echo adapter: the callback endpoint that Chat posts to, the
+// admin endpoints (/healthz, /readyz), and the one function that turns every error into
+// Chat's answer JSON and a status code. All of Echo stays inside this package.
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// DefaultBodyLimit is the largest accepted callback body when Config.BodyLimit is 0.
+const DefaultBodyLimit = 1 << 20
+
+// Config configures the callback endpoint.
+type Config struct {
+	// Path is the URL path Chat posts to. Default "/callback".
+	Path string
+	// BodyLimit is the largest accepted body in bytes; a larger one is answered 413.
+	// Default DefaultBodyLimit (1 MiB).
+	BodyLimit int64
+}
+
+func (c *Config) setDefaults() {
+	if c.Path == "" {
+		c.Path = "/callback"
+	}
+	if c.BodyLimit == 0 {
+		c.BodyLimit = DefaultBodyLimit
+	}
+}
+
+// Deps are what the callback endpoint works with.
+type Deps struct {
+	Verifier *bridge.Verifier
+	Routes   bridge.Routes
+	Delivery bridge.Delivery
+	Log      *zap.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewCallbackServer returns the Echo instance that serves the callback endpoint. Every
+// answer, also for unknown paths, wrong methods and panics, is Chat's answer JSON.
+func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
+	cfg.setDefaults()
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second)}
+	e := newEcho(d.Log)
+	e.POST(cfg.Path, h.serve)
+	return e
+}
+
+// NewAdminServer returns the Echo instance that serves /healthz and /readyz.
+func NewAdminServer(delivery bridge.Delivery, log *zap.Logger) *echo.Echo {
+	e := newEcho(log)
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		if err := delivery.Ready(c.Request().Context()); err != nil {
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return e
+}
+
+func newEcho(log *zap.Logger) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = func(err error, c echo.Context) { writeError(c, err) }
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
+	e.Use(requestLogger(log))
+	return e
+}
+
+// requestLogger logs each request once: 5xx as warnings, 4xx at info, the rest at debug.
+// The error, if any, is logged here and nowhere else.
+func requestLogger(log *zap.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // writes the answer, so that the status below is final
+			}
+			status := c.Response().Status
+			level := zap.DebugLevel
+			switch {
+			case status >= 500:
+				level = zap.WarnLevel
+			case status >= 400:
+				level = zap.InfoLevel
+			}
+			if ce := log.Check(level, "request"); ce != nil {
+				fields := []zap.Field{
+					zap.String("method", c.Request().Method),
+					zap.Int("status", status),
+					zap.Duration("latency", time.Since(start)),
+				}
+				if cmd, ok := c.Get(ctxCommand).(string); ok {
+					fields = append(fields, zap.String("command", cmd))
+				}
+				if n, ok := c.Get(ctxEvents).(int); ok {
+					fields = append(fields, zap.Int("events", n))
+				}
+				if err != nil {
+					fields = append(fields, zap.String("outcome", outcome(err)), zap.Error(err))
+				}
+				ce.Write(fields...)
+			}
+			return nil
+		}
+	}
+}

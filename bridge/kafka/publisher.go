@@ -1,0 +1,185 @@
+// Package kafka adapts segmentio/kafka-go to bridge.Publisher: an Event becomes a
+// kafka-go Message with its key, JSON value and CloudEvents binary-mode headers, and is
+// written with acks from all in-sync replicas. Only cmd/imbridge and tests import it.
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// Config configures a Publisher. Zero values take the documented defaults.
+type Config struct {
+	// Brokers are the bootstrap brokers, host:port. Required.
+	Brokers []string
+	// Topics are the topics Ping checks for existence (the routed topics).
+	Topics []string
+	// BatchTimeout is how long a partition's incomplete batch waits for more messages
+	// before it is sent. Default 2ms: kafka-go's own default of 1s would make every
+	// synchronous publish wait a second.
+	BatchTimeout time.Duration
+	// BatchSize is the largest number of messages sent to one partition in one
+	// request. Default 1000, so that a callback with 1,000 pairs for one user is one
+	// request.
+	BatchSize int
+	// MaxAttempts is how often kafka-go tries to deliver a batch before Publish fails.
+	// Default 10. Publish also stops when its context ends.
+	MaxAttempts int
+	// DialTimeout bounds connecting to a broker. Default 5s.
+	DialTimeout time.Duration
+	// ClientID is sent to the brokers. Default "imbridge".
+	ClientID string
+}
+
+func (c *Config) setDefaults() {
+	if c.BatchTimeout == 0 {
+		c.BatchTimeout = 2 * time.Millisecond
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 1000
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 10
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = 5 * time.Second
+	}
+	if c.ClientID == "" {
+		c.ClientID = "imbridge"
+	}
+}
+
+// Validate reports the first invalid field.
+func (c *Config) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("kafka: no brokers configured")
+	}
+	for _, b := range c.Brokers {
+		if !strings.Contains(b, ":") {
+			return fmt.Errorf("kafka: broker %q must be host:port", b)
+		}
+	}
+	return nil
+}
+
+// Publisher is a bridge.Publisher backed by a kafka-go Writer. It is safe for
+// concurrent use; concurrent Publish calls share batches.
+type Publisher struct {
+	w      *kafkago.Writer
+	client *kafkago.Client
+	topics []string
+}
+
+var _ bridge.Publisher = (*Publisher)(nil)
+
+// New returns a Publisher for cfg. It does not connect: the first Publish or Ping does.
+func New(cfg Config, log *zap.Logger) (*Publisher, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	transport := &kafkago.Transport{
+		Dial:        (&kafkago.Dialer{Timeout: cfg.DialTimeout}).DialFunc,
+		ClientID:    cfg.ClientID,
+		DialTimeout: cfg.DialTimeout,
+		MetadataTTL: 10 * time.Second,
+	}
+	addr := kafkago.TCP(cfg.Brokers...)
+	sugar := log.Sugar()
+	w := &kafkago.Writer{
+		Addr: addr,
+		// Murmur2 over the key is what the Java client's default partitioner does, so
+		// one user's events land where a Java producer would put them.
+		Balancer:               &kafkago.Murmur2Balancer{},
+		MaxAttempts:            cfg.MaxAttempts,
+		BatchSize:              cfg.BatchSize,
+		BatchTimeout:           cfg.BatchTimeout,
+		RequiredAcks:           kafkago.RequireAll,
+		AllowAutoTopicCreation: false,
+		Transport:              transport,
+		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
+			sugar.Warnw("kafka writer", "err", fmt.Sprintf(msg, args...))
+		}),
+	}
+	return &Publisher{
+		w:      w,
+		client: &kafkago.Client{Addr: addr, Transport: transport, Timeout: cfg.DialTimeout},
+		topics: cfg.Topics,
+	}, nil
+}
+
+// Publish implements bridge.Publisher.
+func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
+	msgs := make([]kafkago.Message, len(events))
+	for i := range events {
+		m, err := Message(&events[i])
+		if err != nil {
+			return err
+		}
+		msgs[i] = m
+	}
+	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("write %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// Ping implements bridge.Publisher with a Metadata request for the configured topics.
+func (p *Publisher) Ping(ctx context.Context) error {
+	resp, err := p.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: p.topics})
+	if err != nil {
+		return fmt.Errorf("kafka metadata: %w", err)
+	}
+	for _, t := range resp.Topics {
+		if t.Error != nil {
+			return fmt.Errorf("topic %s: %w", t.Name, t.Error)
+		}
+	}
+	return nil
+}
+
+// Close implements bridge.Publisher.
+func (p *Publisher) Close() error {
+	return p.w.Close()
+}
+
+// Header names of the CloudEvents 1.0 Kafka protocol binding, binary content mode.
+const (
+	HeaderSpecVersion = "ce_specversion"
+	HeaderID          = "ce_id"
+	HeaderType        = "ce_type"
+	HeaderSource      = "ce_source"
+	HeaderTime        = "ce_time"
+	HeaderContentType = "content-type"
+)
+
+// Message converts an event to its Kafka message: topic, key From_Account, the event
+// JSON as value, and CloudEvents headers (ce_id equals the event's eventId).
+func Message(e *bridge.Event) (kafkago.Message, error) {
+	value, err := json.Marshal(e)
+	if err != nil {
+		return kafkago.Message{}, fmt.Errorf("encode event %s: %w", e.ID, err)
+	}
+	return kafkago.Message{
+		Topic: e.Topic,
+		Key:   e.Key(),
+		Value: value,
+		Headers: []kafkago.Header{
+			{Key: HeaderSpecVersion, Value: []byte("1.0")},
+			{Key: HeaderID, Value: []byte(e.ID)},
+			{Key: HeaderType, Value: []byte(e.Type)},
+			{Key: HeaderSource, Value: []byte(e.Source)},
+			{Key: HeaderTime, Value: []byte(e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"))},
+			{Key: HeaderContentType, Value: []byte("application/json")},
+		},
+	}, nil
+}

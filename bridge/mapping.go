@@ -1,0 +1,213 @@
+package bridge
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxAccountBytes is the longest UserID Chat allows (From_Account, To_Account).
+const MaxAccountBytes = 32
+
+// Pair is one entry of a callback's PairList.
+type Pair struct {
+	From string `json:"From_Account"`
+	To   string `json:"To_Account"`
+}
+
+// PairListBody is the body of a PairList-shaped callback such as
+// Sns.CallbackBlackListDelete. Unknown fields are ignored.
+type PairListBody struct {
+	CallbackCommand string `json:"CallbackCommand"`
+	PairList        []Pair `json:"PairList"`
+	// EventTime is Unix milliseconds; some callbacks carry it.
+	EventTime int64 `json:"EventTime"`
+}
+
+// rawPairListBody decodes the fields loosely first, so that a wrong type gets a
+// precise message instead of encoding/json's generic one.
+type rawPairListBody struct {
+	CallbackCommand *string         `json:"CallbackCommand"`
+	PairList        json.RawMessage `json:"PairList"`
+	EventTime       *json.Number    `json:"EventTime"`
+}
+
+// DecodePairList decodes and checks a PairList-shaped body. Every error is a
+// KindBadRequest *Error naming the offending field (and pair index).
+func DecodePairList(body []byte) (PairListBody, error) {
+	if !utf8.Valid(body) {
+		return PairListBody{}, Errorf(KindBadRequest, "body is not valid UTF-8")
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return PairListBody{}, Errorf(KindBadRequest, "body must be a JSON object")
+	}
+	var raw rawPairListBody
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return PairListBody{}, &Error{Kind: KindBadRequest, Message: "body is not valid JSON: " + jsonErrorText(err)}
+	}
+	var b PairListBody
+	if raw.CallbackCommand != nil {
+		b.CallbackCommand = *raw.CallbackCommand
+	}
+	if raw.EventTime != nil {
+		n, err := strconv.ParseInt(raw.EventTime.String(), 10, 64)
+		if err != nil || n < 0 {
+			return PairListBody{}, Errorf(KindBadRequest, "EventTime must be a non-negative integer (Unix milliseconds)")
+		}
+		b.EventTime = n
+	}
+	if len(raw.PairList) == 0 || string(raw.PairList) == "null" {
+		return PairListBody{}, Errorf(KindBadRequest, "PairList is missing")
+	}
+	if raw.PairList[0] != '[' {
+		return PairListBody{}, Errorf(KindBadRequest, "PairList must be an array")
+	}
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(raw.PairList, &items); err != nil {
+		return PairListBody{}, Errorf(KindBadRequest, "PairList entries must be objects with From_Account and To_Account strings")
+	}
+	if len(items) == 0 {
+		return PairListBody{}, Errorf(KindBadRequest, "PairList is empty")
+	}
+	b.PairList = make([]Pair, len(items))
+	for i, it := range items {
+		from, err := account(it, "From_Account", i)
+		if err != nil {
+			return PairListBody{}, err
+		}
+		to, err := account(it, "To_Account", i)
+		if err != nil {
+			return PairListBody{}, err
+		}
+		b.PairList[i] = Pair{From: from, To: to}
+	}
+	return b, nil
+}
+
+func account(item map[string]json.RawMessage, field string, i int) (string, error) {
+	raw, ok := item[field]
+	if !ok || string(raw) == "null" {
+		return "", Errorf(KindBadRequest, "PairList[%d].%s is missing", i, field)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", Errorf(KindBadRequest, "PairList[%d].%s must be a string", i, field)
+	}
+	switch {
+	case s == "":
+		return "", Errorf(KindBadRequest, "PairList[%d].%s is empty", i, field)
+	case len(s) > MaxAccountBytes:
+		return "", Errorf(KindBadRequest, "PairList[%d].%s is %d bytes; at most %d are allowed", i, field, len(s), MaxAccountBytes)
+	}
+	return s, nil
+}
+
+func jsonErrorText(err error) string {
+	if se, ok := err.(*json.SyntaxError); ok {
+		return se.Error() + " at offset " + strconv.FormatInt(se.Offset, 10)
+	}
+	return err.Error()
+}
+
+// Map turns a verified callback for route into one event per PairList entry, in
+// PairList order. It checks that the body's CallbackCommand agrees with the query's.
+// Map is pure: the same callback (query, body, ReceivedAt) always gives the same events.
+func Map(cb Callback, route Route) ([]Event, error) {
+	body, err := DecodePairList(cb.Body)
+	if err != nil {
+		return nil, err
+	}
+	if body.CallbackCommand == "" {
+		return nil, Errorf(KindBadRequest, "CallbackCommand is missing from the body")
+	}
+	if body.CallbackCommand != cb.Query.CallbackCommand {
+		return nil, Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the query's (%q)",
+			truncate(body.CallbackCommand, 64), truncate(cb.Query.CallbackCommand, 64))
+	}
+	var requestTime int64
+	if cb.Query.RequestTime != "" {
+		if n, ok := parseDecimal(cb.Query.RequestTime, 19); ok && n <= 1<<62 {
+			requestTime = int64(n)
+		}
+	}
+	received := cb.ReceivedAt.UTC()
+	ceTime := received
+	if body.EventTime > 0 {
+		ceTime = time.UnixMilli(body.EventTime).UTC()
+	}
+	common := Event{
+		Topic:           route.Topic,
+		Type:            route.Type,
+		Source:          "urn:tencent-im:sdkappid:" + strconv.FormatUint(cb.AppID, 10),
+		Time:            ceTime,
+		SDKAppID:        cb.AppID,
+		CallbackCommand: cb.Query.CallbackCommand,
+		ReceivedAt:      received.Format("2006-01-02T15:04:05.000Z07:00"),
+		ClientIP:        cb.Query.ClientIP,
+		OptPlatform:     cb.Query.OptPlatform,
+		RequestTime:     requestTime,
+		EventTime:       body.EventTime,
+	}
+	seed := eventIDSeed(cb)
+	events := make([]Event, len(body.PairList))
+	for i, p := range body.PairList {
+		e := common
+		e.ID = EventID(seed, i)
+		e.FromAccount = p.From
+		e.ToAccount = p.To
+		events[i] = e
+	}
+	return events, nil
+}
+
+// eventIDSeed is SHA-256 over the callback's identity: SDKAppID, CallbackCommand,
+// RequestTime and the raw body, each length-prefixed so that no two different
+// callbacks share an encoding.
+func eventIDSeed(cb Callback) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, part := range [][]byte{
+		strconv.AppendUint(nil, cb.AppID, 10),
+		[]byte(cb.Query.CallbackCommand),
+		[]byte(cb.Query.RequestTime),
+		cb.Body,
+	} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	var seed [sha256.Size]byte
+	h.Sum(seed[:0])
+	return seed
+}
+
+// EventID derives the ID of the index-th event of a callback from the callback's seed:
+// the first 16 bytes of SHA-256(seed || index as 8 bytes big-endian), formatted as an
+// RFC 9562 version 8 UUID. The same callback (same SdkAppid, CallbackCommand,
+// RequestTime and body bytes) always yields the same IDs.
+func EventID(seed [sha256.Size]byte, index int) string {
+	var buf [sha256.Size + 8]byte
+	copy(buf[:], seed[:])
+	binary.BigEndian.PutUint64(buf[sha256.Size:], uint64(index))
+	sum := sha256.Sum256(buf[:])
+	u := sum[:16]
+	u[6] = (u[6] & 0x0f) | 0x80 // version 8
+	u[8] = (u[8] & 0x3f) | 0x80 // RFC 9562 variant
+	var out [36]byte
+	hex.Encode(out[0:8], u[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], u[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], u[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], u[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], u[10:16])
+	return string(out[:])
+}

@@ -1,0 +1,269 @@
+// Command imbridge is the Tencent Cloud Chat callback bridge: `imbridge serve` answers
+// Chat's Sns.CallbackBlackListDelete callbacks and publishes one Kafka event per pair.
+// This package only wires: configuration, logger, Kafka publisher, delivery, HTTP
+// servers, signals and the shutdown order.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/httpapi"
+	"github.com/imbridge/imbridge/bridge/kafka"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+const usage = `Usage: imbridge COMMAND [flags]
+
+imbridge receives Tencent Cloud Chat's Sns.CallbackBlackListDelete callbacks, verifies
+them and publishes one Kafka event per From/To pair.
+
+Commands:
+  serve     run the bridge (imbridge serve --help lists every setting)
+  sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
+  version   print the version
+`
+
+func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], lookup, stdout, stderr)
+	case "sign":
+		return sign(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "imbridge", versionString())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "imbridge: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	return v
+}
+
+func serve(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
+	cfg, err := loadConfig(args, lookup, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "imbridge: %v\n", err)
+		return 2
+	}
+	log, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "imbridge: %v\n", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+	if err := serveWith(cfg, log); err != nil {
+		log.Error("imbridge stopped", zap.Error(err))
+		return 1
+	}
+	return 0
+}
+
+func newLogger(level, format string, out io.Writer) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.TimeKey = "ts"
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	enc := zapcore.NewJSONEncoder(encCfg)
+	if format == "console" {
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	}
+	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(out)), lvl)
+	// Sampling keeps a flood of identical request lines (4xx from the internet) from
+	// drowning the log: the first 100 per second each, then every 100th.
+	core = zapcore.NewSamplerWithOptions(core, time.Second, 100, 100)
+	return zap.New(core), nil
+}
+
+// serveWith runs the bridge until SIGINT or SIGTERM, then shuts down in order: stop
+// accepting, finish in-flight callbacks, close the publisher. A second signal exits
+// at once.
+func serveWith(cfg Config, log *zap.Logger) error {
+	routes := []bridge.Route{bridge.DefaultRoutes[0]}
+	routes[0].Topic = cfg.TopicBlocklistDelete
+	topics := []string{cfg.TopicBlocklistDelete}
+
+	pub, err := kafka.New(kafka.Config{Brokers: cfg.KafkaBrokers, Topics: topics}, log.Named("kafka"))
+	if err != nil {
+		return err
+	}
+	delivery := &bridge.SyncDelivery{Publisher: pub, Timeout: cfg.SyncTimeout}
+	verifier := &bridge.Verifier{AppID: cfg.SDKAppID, Tokens: cfg.CallbackTokens, MaxSkew: cfg.SignMaxSkew}
+
+	callbackLn, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen for callbacks: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", cfg.AdminListen)
+	if err != nil {
+		callbackLn.Close()
+		return fmt.Errorf("listen for admin: %w", err)
+	}
+	callbackSrv := &http.Server{
+		Handler: httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit},
+			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(routes...), Delivery: delivery, Log: log}),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	adminSrv := &http.Server{
+		Handler:           httpapi.NewAdminServer(delivery, log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog:          zap.NewStdLog(log.Named("admin")),
+	}
+
+	log.Info("imbridge starting", zap.String("version", versionString()), zap.Object("config", cfg),
+		zap.String("callback_addr", callbackLn.Addr().String()), zap.String("admin_addr", adminLn.Addr().String()))
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if err := pub.Ping(ctx); err != nil {
+			log.Warn("kafka is not ready yet; callbacks will be answered 503 until it is", zap.Error(err))
+		}
+		cancel()
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- serveHTTP(callbackSrv, callbackLn, "callback") }()
+	go func() { errc <- serveHTTP(adminSrv, adminLn, "admin") }()
+
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+
+	var runErr error
+	select {
+	case sig := <-sigc:
+		log.Info("shutting down", zap.String("signal", sig.String()))
+	case runErr = <-errc:
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- shutdown(cfg.ShutdownTimeout, callbackSrv, adminSrv, pub) }()
+	select {
+	case err := <-done:
+		if runErr == nil {
+			runErr = err
+		}
+	case sig := <-sigc:
+		return fmt.Errorf("second signal (%s): exiting without finishing in-flight callbacks", sig)
+	}
+	if runErr == nil {
+		log.Info("imbridge stopped")
+	}
+	return runErr
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener, name string) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s server: %w", name, err)
+	}
+	return nil
+}
+
+func shutdown(timeout time.Duration, callbackSrv, adminSrv *http.Server, pub bridge.Publisher) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := callbackSrv.Shutdown(ctx) // stops accepting, waits for in-flight callbacks
+	if e := adminSrv.Shutdown(ctx); err == nil {
+		err = e
+	}
+	if e := pub.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+const signUsage = `Usage: imbridge sign --token TOKEN [--time UNIXSECONDS] URL
+
+Prints URL with RequestTime and Sign (SHA-256 of token + RequestTime, lowercase hex)
+added, as Chat sends them when callback authentication is on. Use it for curl tests and
+to compare with what Chat's console shows. The token may also come from
+IMBRIDGE_CALLBACK_TOKEN (the first of a comma-separated list).
+`
+
+func sign(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("imbridge sign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, signUsage) }
+	token := fs.String("token", "", "callback token")
+	at := fs.Int64("time", 0, "RequestTime in Unix seconds (default now)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *token == "" {
+		if v, ok := os.LookupEnv("IMBRIDGE_CALLBACK_TOKEN"); ok {
+			*token, _, _ = strings.Cut(v, ",")
+		}
+	}
+	if *token == "" || fs.NArg() != 1 {
+		fmt.Fprint(stderr, "imbridge sign: a token and one URL are required\n\n"+signUsage)
+		return 2
+	}
+	u, err := url.Parse(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "imbridge sign: %v\n", err)
+		return 2
+	}
+	if *at == 0 {
+		*at = time.Now().Unix()
+	}
+	rt := strconv.FormatInt(*at, 10)
+	q := u.Query()
+	q.Set(bridge.ParamRequestTime, rt)
+	q.Set(bridge.ParamSign, bridge.Sign(*token, rt))
+	u.RawQuery = q.Encode()
+	fmt.Fprintln(stdout, u.String())
+	return 0
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# kafka.sh: a single-node Apache Kafka (KRaft, combined broker+controller) on loopback,
+# resolved from Maven Central, for development and tests. No Docker needed.
+#
+#   deploy/kafka/kafka.sh up       resolve jars (cached), format, start, wait until ready, create topics
+#   deploy/kafka/kafka.sh down     stop the broker and delete its state directory
+#   deploy/kafka/kafka.sh stop     stop the broker, keep its data (start again with `up`)
+#   deploy/kafka/kafka.sh status   print the bootstrap address and exit 0 if the broker answers
+#   deploy/kafka/kafka.sh topics T[:PARTITIONS] ...   create topics (idempotent)
+#   deploy/kafka/kafka.sh env      print the variables a test run needs (eval-able)
+#
+# Settings (environment):
+#   KAFKA_LOCAL_PORT    PLAINTEXT listener port on 127.0.0.1 (default 19092); the controller
+#                       listens on PORT+1
+#   KAFKA_LOCAL_DIR     state directory: config, data, logs, pid (default ${TMPDIR:-/tmp}/imbridge-kafka-PORT)
+#   KAFKA_LOCAL_CACHE   where the jars are kept between runs (default ${XDG_CACHE_HOME:-~/.cache}/imbridge)
+#   KAFKA_LOCAL_TOPICS  topics `up` creates, space-separated T[:PARTITIONS]
+#                       (default "imbridge.blocklist.removed:6")
+#   KAFKA_LOCAL_HEAP    JVM heap (default 768m)
+#   KAFKA_LOCAL_WAIT    seconds `up` waits for the broker to answer (default 90)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
+port=${KAFKA_LOCAL_PORT:-19092}
+cport=$((port + 1))
+dir=${KAFKA_LOCAL_DIR:-${TMPDIR:-/tmp}/imbridge-kafka-$port}
+cache=${KAFKA_LOCAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imbridge}
+libs=$cache/kafka-$version/libs
+topics=${KAFKA_LOCAL_TOPICS:-imbridge.blocklist.removed:6}
+heap=${KAFKA_LOCAL_HEAP:-768m}
+wait_s=${KAFKA_LOCAL_WAIT:-90}
+bootstrap=127.0.0.1:$port
+
+log() { printf 'kafka.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+resolve() {
+  [ -f "$libs/.complete" ] && return 0
+  command -v mvn >/dev/null || die "mvn not found: install Maven (Debian package maven) to resolve Kafka $version"
+  command -v java >/dev/null || die "java not found: Kafka $version needs Java 17 or newer"
+  log "resolving Apache Kafka $version from Maven Central into $libs"
+  rm -rf "$libs"
+  mkdir -p "$libs"
+  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$libs" -DincludeScope=runtime >&2 || die "maven could not resolve Kafka $version"
+  touch "$libs/.complete"
+}
+
+java_run() { # MAINCLASS ARGS...: run a Kafka class with the local classpath
+  java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$here/log4j2.yaml" \
+    -Dkafka.logs.dir="$dir/logs" -cp "$libs/*" "$@"
+}
+
+pid() { [ -f "$dir/broker.pid" ] && cat "$dir/broker.pid"; }
+running() { local p; p=$(pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+
+# answers: a real Metadata round trip, not a port check.
+answers() {
+  if command -v kcat >/dev/null; then
+    kcat -b "$bootstrap" -L -m 3 >/dev/null 2>&1
+  else
+    java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --list >/dev/null 2>&1
+  fi
+}
+
+write_config() {
+  mkdir -p "$dir/data" "$dir/logs"
+  cat >"$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+PROPS
+}
+
+create_topics() {
+  local t name parts
+  for t in "$@"; do
+    name=${t%%:*}
+    parts=1
+    [ "$name" != "$t" ] && parts=${t#*:}
+    java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
+      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >/dev/null \
+      || die "could not create topic $name"
+    log "topic $name ($parts partitions) ready"
+  done
+}
+
+up() {
+  resolve
+  if running; then
+    log "broker already running at $bootstrap (pid $(pid))"
+  else
+    if [ ! -f "$dir/data/meta.properties" ]; then
+      write_config
+      local id
+      id=$(java_run kafka.tools.StorageTool random-uuid)
+      java_run kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >/dev/null \
+        || die "could not format $dir/data"
+    fi
+    log "starting Kafka $version at $bootstrap (state in $dir)"
+    nohup java -Xms256m -Xmx"$heap" -XX:+UseG1GC -Djava.awt.headless=true \
+      -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$dir/logs" \
+      -cp "$libs/*" kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 &
+    echo $! >"$dir/broker.pid"
+  fi
+  local deadline=$((SECONDS + wait_s))
+  until answers; do
+    running || die "broker exited during start-up; see $dir/logs/stdout.log and $dir/logs/broker.log"
+    [ $SECONDS -lt $deadline ] || die "broker did not answer within ${wait_s}s; see $dir/logs/broker.log"
+    sleep 0.5
+  done
+  log "broker answers at $bootstrap"
+  # shellcheck disable=SC2086
+  create_topics $topics
+}
+
+stop() {
+  local p
+  if p=$(pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+    kill "$p"
+    for _ in $(seq 1 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$p" 2>/dev/null && { log "broker did not stop in 30s; killing"; kill -9 "$p"; }
+    log "broker stopped"
+  fi
+  rm -f "$dir/broker.pid"
+}
+
+case "${1:-}" in
+  up) up ;;
+  stop) stop ;;
+  down) stop; rm -rf "$dir" ;;
+  status)
+    if answers; then echo "$bootstrap"; else log "no broker answers at $bootstrap"; exit 1; fi ;;
+  topics) shift; resolve; create_topics "$@" ;;
+  env) echo "IMBRIDGE_TEST_KAFKA_BROKERS=$bootstrap" ;;
+  kill) p=$(pid) && kill -9 "$p"; rm -f "$dir/broker.pid" ;;
+  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] && exit 2; exit 0 ;;
+esac
