@@ -1,0 +1,19 @@
+// Package schema embeds imbridge's JSON Schemas (2020-12), so that tests and the binary
+// use the same documents that downstream teams read:
+//
+//   - blocklist-delete-callback.schema.json: the body Chat posts for Sns.CallbackBlackListDelete;
+//   - blocklist-removed-event.schema.json: the value of each Kafka message imbridge publishes.
+package schema
+
+import "embed"
+
+// Files holds every schema document of this folder, by file name.
+//
+//go:embed *.json
+var Files embed.FS
+
+// Names of the documents in Files.
+const (
+	BlocklistDeleteCallback = "blocklist-delete-callback.schema.json"
+	BlocklistRemovedEvent   = "blocklist-removed-event.schema.json"
+)
