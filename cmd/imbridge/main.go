@@ -161,7 +161,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		ErrorLog:          zap.NewStdLog(log.Named("admin")),
 	}
 
-	log.Info("imbridge starting", zap.String("version", versionString()), zap.Object("config", cfg),
+	log.Info("imbridge starting", zap.String("version", versionString()), zapConfigField(cfg),
 		zap.String("callback_addr", callbackLn.Addr().String()), zap.String("admin_addr", adminLn.Addr().String()))
 	{
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -201,6 +201,9 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	}
 	return runErr
 }
+
+// zapConfigField is the effective configuration as logged at start-up.
+func zapConfigField(cfg Config) zap.Field { return zap.Object("config", cfg) }
 
 func serveHTTP(srv *http.Server, ln net.Listener, name string) error {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -14,7 +14,7 @@
 #                       listens on PORT+1
 #   KAFKA_LOCAL_DIR     state directory: config, data, logs, pid (default ${TMPDIR:-/tmp}/imbridge-kafka-PORT)
 #   KAFKA_LOCAL_CACHE   where the jars are kept between runs (default ${XDG_CACHE_HOME:-~/.cache}/imbridge)
-#   KAFKA_LOCAL_TOPICS  topics `up` creates, space-separated T[:PARTITIONS]
+#   KAFKA_LOCAL_TOPICS  topics `up` creates, space-separated T[:PARTITIONS]; empty: none
 #                       (default "imbridge.blocklist.removed:6")
 #   KAFKA_LOCAL_HEAP    JVM heap (default 768m)
 #   KAFKA_LOCAL_WAIT    seconds `up` waits for the broker to answer (default 90)
@@ -27,7 +27,7 @@ cport=$((port + 1))
 dir=${KAFKA_LOCAL_DIR:-${TMPDIR:-/tmp}/imbridge-kafka-$port}
 cache=${KAFKA_LOCAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imbridge}
 libs=$cache/kafka-$version/libs
-topics=${KAFKA_LOCAL_TOPICS:-imbridge.blocklist.removed:6}
+topics=${KAFKA_LOCAL_TOPICS-imbridge.blocklist.removed:6}
 heap=${KAFKA_LOCAL_HEAP:-768m}
 wait_s=${KAFKA_LOCAL_WAIT:-90}
 bootstrap=127.0.0.1:$port

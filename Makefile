@@ -1,0 +1,52 @@
+# imbridge: build, test and run locally. `make help` lists the targets.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+KAFKA   := deploy/kafka/kafka.sh
+# The test broker listens on its own port, so that `make test` neither uses nor stops
+# a development broker started by `make dev` (port 19092).
+TEST_KAFKA_PORT ?= 19192
+DEV_KAFKA_PORT  ?= 19092
+
+.PHONY: help build test test-go tools dev kafka-up kafka-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/imbridge
+	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o bin/imbridge ./cmd/imbridge
+
+tools: ## install what the tests need that Go does not bring: kcat (Debian package)
+	@command -v kcat >/dev/null 2>&1 || { \
+	  echo "installing kcat from Debian's packages"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq kcat >/dev/null; \
+	}
+	@command -v java >/dev/null 2>&1 || { echo "java (17 or newer) is needed for the local Kafka broker"; exit 1; }
+	@command -v mvn >/dev/null 2>&1 || { echo "mvn (Maven) is needed to resolve the local Kafka broker"; exit 1; }
+
+test: tools ## vet and test everything against a real broker (started here unless IMBRIDGE_TEST_KAFKA_BROKERS is set)
+	@if [ -n "$$IMBRIDGE_TEST_KAFKA_BROKERS" ]; then \
+	  $(MAKE) --no-print-directory test-go; \
+	else \
+	  export KAFKA_LOCAL_PORT=$(TEST_KAFKA_PORT) KAFKA_LOCAL_TOPICS=; \
+	  trap '$(KAFKA) down' EXIT; \
+	  $(KAFKA) down && $(KAFKA) up && \
+	  IMBRIDGE_TEST_KAFKA_BROKERS=127.0.0.1:$(TEST_KAFKA_PORT) $(MAKE) --no-print-directory test-go; \
+	fi
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+kafka-up: ## start the development broker on 127.0.0.1:19092 with imbridge's topic
+	KAFKA_LOCAL_PORT=$(DEV_KAFKA_PORT) $(KAFKA) up
+
+kafka-down: ## stop the development broker and delete its data
+	KAFKA_LOCAL_PORT=$(DEV_KAFKA_PORT) $(KAFKA) down
+
+dev: kafka-up ## run imbridge against the development broker (no Docker); Ctrl-C stops it
+	IMBRIDGE_SDKAPPID=$${IMBRIDGE_SDKAPPID:-1400000000} \
+	IMBRIDGE_CALLBACK_TOKEN=$${IMBRIDGE_CALLBACK_TOKEN:-dev-token} \
+	IMBRIDGE_KAFKA_BROKERS=127.0.0.1:$(DEV_KAFKA_PORT) \
+	IMBRIDGE_LOG_FORMAT=$${IMBRIDGE_LOG_FORMAT:-console} \
+	$(GO) run ./cmd/imbridge serve

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+func env(kv ...string) func(string) (string, bool) {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	got, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1400187352", "IMBRIDGE_KAFKA_BROKERS", "k1:9092, k2:9092",
+		"IMBRIDGE_CALLBACK_TOKEN", "new,old"), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Listen: ":8080", CallbackPath: "/callback", AdminListen: ":9090", SDKAppID: 1400187352,
+		CallbackTokens: []bridge.Secret{"new", "old"}, SignMaxSkew: 60 * time.Second, BodyLimit: 1 << 20,
+		KafkaBrokers: []string{"k1:9092", "k2:9092"}, TopicBlocklistDelete: "imbridge.blocklist.removed",
+		SyncTimeout: 1500 * time.Millisecond, ShutdownTimeout: 10 * time.Second, LogLevel: "info", LogFormat: "json",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("config (-want +got):\n%s", d)
+	}
+}
+
+func TestLoadConfigFlagsWinOverEnv(t *testing.T) {
+	got, err := loadConfig([]string{"--listen", "127.0.0.1:1234", "--allow-unsigned=true"},
+		env("IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_LISTEN", ":1"), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Listen != "127.0.0.1:1234" || !got.AllowUnsigned {
+		t.Fatalf("Listen = %q, AllowUnsigned = %v", got.Listen, got.AllowUnsigned)
+	}
+}
+
+func TestLoadConfigTokenFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(f, []byte("first\nsecond\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_CALLBACK_TOKEN_FILE", f), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]bridge.Secret{"first", "second"}, got.CallbackTokens); d != "" {
+		t.Fatalf("tokens (-want +got):\n%s", d)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	base := []string{"IMBRIDGE_SDKAPPID", "1400187352", "IMBRIDGE_KAFKA_BROKERS", "k:9092", "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t-token"}
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"no app id", nil, []string{"IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_CALLBACK_TOKEN", "t"},
+			"IMBRIDGE_SDKAPPID is required: set it to the SDKAppID shown in Chat's console"},
+		{"app id not a number", nil, append(base, "IMBRIDGE_SDKAPPID", "abc"),
+			`IMBRIDGE_SDKAPPID="abc": expected a positive decimal number such as 1400187352`},
+		{"no brokers", nil, []string{"IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_CALLBACK_TOKEN", "t"},
+			"IMBRIDGE_KAFKA_BROKERS is required: set it to the bootstrap brokers, host:port,..."},
+		{"broker without port", nil, append(base, "IMBRIDGE_KAFKA_BROKERS", "kafka"),
+			`IMBRIDGE_KAFKA_BROKERS="kafka": expected host:port pairs separated by commas`},
+		{"no token", nil, []string{"IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1"},
+			"no callback token: set IMBRIDGE_CALLBACK_TOKEN (or IMBRIDGE_CALLBACK_TOKEN_FILE) to the token of callback authentication in Chat's console, " +
+				"or set IMBRIDGE_ALLOW_UNSIGNED=true to accept unsigned callbacks, which anyone who knows the SDKAppID can forge"},
+		{"token too long", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", strings.Repeat("t", 129)),
+			"IMBRIDGE_CALLBACK_TOKEN=<secret>: expected tokens of 1 to 128 characters, separated by commas"},
+		{"token and file", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN_FILE", "/nonexistent"),
+			`IMBRIDGE_CALLBACK_TOKEN_FILE="/nonexistent": expected only one of IMBRIDGE_CALLBACK_TOKEN and IMBRIDGE_CALLBACK_TOKEN_FILE`},
+		{"bad bool", nil, append(base, "IMBRIDGE_ALLOW_UNSIGNED", "yes"),
+			`IMBRIDGE_ALLOW_UNSIGNED="yes": expected true or false`},
+		{"bad skew", nil, append(base, "IMBRIDGE_SIGN_MAX_SKEW", "60"),
+			`IMBRIDGE_SIGN_MAX_SKEW="60": expected a positive duration such as 1.5s or 2m`},
+		{"bad topic", nil, append(base, "IMBRIDGE_TOPIC_BLOCKLIST_DELETE", "has space"),
+			`IMBRIDGE_TOPIC_BLOCKLIST_DELETE="has space": expected a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -`},
+		{"bad level", nil, append(base, "IMBRIDGE_LOG_LEVEL", "loud"),
+			`IMBRIDGE_LOG_LEVEL="loud": expected one of debug, info, warn, error`},
+		{"bad format", []string{"--log-format", "xml"}, base,
+			`--log-format="xml": expected json or console`},
+		{"sync timeout too long", nil, append(base, "IMBRIDGE_SYNC_TIMEOUT", "2s"),
+			"IMBRIDGE_SYNC_TIMEOUT=2s: expected less than 2s, the time Chat waits for an answer"},
+		{"path without slash", nil, append(base, "IMBRIDGE_CALLBACK_PATH", "cb"),
+			`IMBRIDGE_CALLBACK_PATH="cb": expected a path starting with /`},
+		{"body limit too small", nil, append(base, "IMBRIDGE_BODY_LIMIT", "10"),
+			`IMBRIDGE_BODY_LIMIT="10": expected a number of bytes, at least 1024`},
+		{"stray argument", []string{"extra"}, base, `serve takes no arguments, got "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(tt.args, env(tt.env...), &bytes.Buffer{})
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("error = %v\nwant    %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// Neither the help, nor a configuration error, nor the start-up line shows a token.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const token = "s3cr3t-token-value"
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"serve", "--callback-token", token, "--sdkappid", "x"}, env(), &stdout, &stderr)
+	if code != 2 || strings.Contains(stdout.String()+stderr.String(), token) {
+		t.Fatalf("exit %d, output %q", code, stdout.String()+stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"serve", "--help"}, env("IMBRIDGE_CALLBACK_TOKEN", token), &stdout, &stderr); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	help := stdout.String()
+	if strings.Contains(help, token) {
+		t.Fatal("--help shows the token")
+	}
+	for _, s := range settings {
+		if !strings.Contains(help, "--"+s.flag+" ") || !strings.Contains(help, s.env) {
+			t.Fatalf("--help does not list %s / --%s", s.env, s.flag)
+		}
+	}
+
+	cfg, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_CALLBACK_TOKEN", token), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logBuf bytes.Buffer
+	log, err := newLogger("info", "json", &logBuf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("imbridge starting", zapConfigField(cfg))
+	if !strings.Contains(logBuf.String(), `"callback_tokens":1`) || strings.Contains(logBuf.String(), token) {
+		t.Fatalf("start-up line: %s", logBuf.String())
+	}
+}
+
+func TestSignCommand(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"sign", "--token", "xxxxyyyy", "--time", "1669872112", "https://example.com/callback?SdkAppid=1&CallbackCommand=Sns.CallbackBlackListDelete"}, env(), &stdout, &stderr)
+	want := "https://example.com/callback?CallbackCommand=Sns.CallbackBlackListDelete&RequestTime=1669872112&SdkAppid=1&Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061\n"
+	if code != 0 || stdout.String() != want {
+		t.Fatalf("exit %d, output %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}
