@@ -3,13 +3,52 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
+
+// ErrPermanent marks a publish error that retrying will not fix, such as a missing
+// topic or a message over the broker's size limit. Publishers wrap such errors so that
+// errors.Is(err, ErrPermanent) holds; every other error is worth retrying.
+var ErrPermanent = errors.New("permanent")
+
+// EventErrors is returned by Publisher.Publish when only some events failed: entry i is
+// the error of events[i], nil for those the broker acknowledged.
+type EventErrors []error
+
+// Error implements error with a summary: how many failed and the first error.
+func (ee EventErrors) Error() string {
+	failed, first := 0, error(nil)
+	for _, err := range ee {
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			failed++
+		}
+	}
+	if first == nil {
+		return "no event failed"
+	}
+	return fmt.Sprintf("%d of %d events failed, the first: %v", failed, len(ee), first)
+}
+
+// Unwrap returns the events' errors, so that errors.Is and errors.As see them.
+func (ee EventErrors) Unwrap() []error {
+	var out []error
+	for _, err := range ee {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
 
 // Publisher writes events to the message broker. Implementations are safe for
 // concurrent use. Publish is synchronous: it returns nil only when the broker has
 // acknowledged every event (with acks from all in-sync replicas), and it keeps the
-// order of events with one key. Close flushes nothing that Publish has not already
+// order of events with one key. When some events failed and others did not, the error
+// is an EventErrors; errors retrying cannot fix wrap ErrPermanent. Close flushes nothing that Publish has not already
 // acknowledged; it releases connections.
 type Publisher interface {
 	Publish(ctx context.Context, events []Event) error

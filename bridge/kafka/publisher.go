@@ -127,10 +127,38 @@ func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 		}
 		msgs[i] = m
 	}
-	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
-		return fmt.Errorf("write %d messages: %w", len(msgs), err)
+	err := p.w.WriteMessages(ctx, msgs...)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var we kafkago.WriteErrors
+	if errors.As(err, &we) && len(we) == len(events) {
+		ee := make(bridge.EventErrors, len(we))
+		for i, e := range we {
+			ee[i] = classify(e)
+		}
+		return ee
+	}
+	return fmt.Errorf("write %d messages: %w", len(msgs), classify(err))
+}
+
+// classify wraps errors that retrying cannot fix with bridge.ErrPermanent. Everything
+// else, including io.EOF, connection errors, "no leader" and "leader not available",
+// which kafka-go itself does not always retry, is left retryable.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ke kafkago.Error
+	if errors.As(err, &ke) {
+		switch ke {
+		case kafkago.UnknownTopicOrPartition, kafkago.InvalidTopic, kafkago.MessageSizeTooLarge,
+			kafkago.InvalidMessageSize, kafkago.RecordListTooLarge, kafkago.InvalidRecord, kafkago.TopicAuthorizationFailed,
+			kafkago.InvalidRequiredAcks, kafkago.UnsupportedForMessageFormat:
+			return fmt.Errorf("%w: %w", bridge.ErrPermanent, err)
+		}
+	}
+	return err
 }
 
 // Ping implements bridge.Publisher with a Metadata request for the configured topics.
@@ -162,24 +190,33 @@ const (
 	HeaderContentType = "content-type"
 )
 
+// Headers of a dead-lettered message, besides the CloudEvents ones: the topic the
+// event was meant for and why it could not be published there.
+const (
+	HeaderDeadLetterTopic  = "imbridge_dlq_topic"
+	HeaderDeadLetterReason = "imbridge_dlq_error"
+)
+
 // Message converts an event to its Kafka message: topic, key From_Account, the event
-// JSON as value, and CloudEvents headers (ce_id equals the event's eventId).
+// JSON as value, and CloudEvents headers (ce_id equals the event's eventId); a
+// dead-lettered event also carries HeaderDeadLetterTopic and HeaderDeadLetterReason.
 func Message(e *bridge.Event) (kafkago.Message, error) {
 	value, err := json.Marshal(e)
 	if err != nil {
 		return kafkago.Message{}, fmt.Errorf("encode event %s: %w", e.ID, err)
 	}
-	return kafkago.Message{
-		Topic: e.Topic,
-		Key:   e.Key(),
-		Value: value,
-		Headers: []kafkago.Header{
-			{Key: HeaderSpecVersion, Value: []byte("1.0")},
-			{Key: HeaderID, Value: []byte(e.ID)},
-			{Key: HeaderType, Value: []byte(e.Type)},
-			{Key: HeaderSource, Value: []byte(e.Source)},
-			{Key: HeaderTime, Value: []byte(e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"))},
-			{Key: HeaderContentType, Value: []byte("application/json")},
-		},
-	}, nil
+	headers := []kafkago.Header{
+		{Key: HeaderSpecVersion, Value: []byte("1.0")},
+		{Key: HeaderID, Value: []byte(e.ID)},
+		{Key: HeaderType, Value: []byte(e.Type)},
+		{Key: HeaderSource, Value: []byte(e.Source)},
+		{Key: HeaderTime, Value: []byte(e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"))},
+		{Key: HeaderContentType, Value: []byte("application/json")},
+	}
+	if e.DeadLetterTopic != "" {
+		headers = append(headers,
+			kafkago.Header{Key: HeaderDeadLetterTopic, Value: []byte(e.DeadLetterTopic)},
+			kafkago.Header{Key: HeaderDeadLetterReason, Value: []byte(e.DeadLetterReason)})
+	}
+	return kafkago.Message{Topic: e.Topic, Key: e.Key(), Value: value, Headers: headers}, nil
 }

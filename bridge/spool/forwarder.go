@@ -1,0 +1,377 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// ForwarderConfig configures a Forwarder. Zero values take the defaults.
+type ForwarderConfig struct {
+	// DeadLetterTopic receives an event that failed permanently MaxAttempts times, with
+	// the reason in a header. Empty (the default) means no dead-letter topic: the event
+	// is retried at the longest backoff, blocking the events behind it, and Health
+	// reports it so that readiness fails.
+	DeadLetterTopic string
+	// MaxAttempts is how many permanent failures (missing topic, message too large) an
+	// event gets before it is dead-lettered. Retryable errors are retried forever.
+	// Default 5.
+	MaxAttempts int
+	// MaxEvents and MaxBytes bound one window of events published together. They must
+	// stay below the publisher's batch limits (batch size, batch bytes), so that each
+	// partition's part of a window is one produce request: then a failure never lets a
+	// later event of the same key overtake an earlier one. Defaults 1000 and 512 KiB.
+	MaxEvents int
+	MaxBytes  int
+	// BackoffMin and BackoffMax bound the capped exponential backoff between attempts.
+	// Defaults 100ms and 10s.
+	BackoffMin, BackoffMax time.Duration
+	// PublishTimeout bounds one Publish call. Default 30s.
+	PublishTimeout time.Duration
+	// UnreachableAfter is how long publishing may fail before Health reports Kafka as
+	// unreachable. Default 5m.
+	UnreachableAfter time.Duration
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+func (c *ForwarderConfig) setDefaults() {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.MaxEvents <= 0 {
+		c.MaxEvents = 1000
+	}
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = 512 << 10
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = 100 * time.Millisecond
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 10 * time.Second
+	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = 30 * time.Second
+	}
+	if c.UnreachableAfter <= 0 {
+		c.UnreachableAfter = 5 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Forwarder drains a Spool into Kafka: it reads records in order, publishes their
+// events in windows, retries failures and acknowledges a record once all of its events
+// are published (or dead-lettered). Per key, events reach Kafka in spool order.
+type Forwarder struct {
+	spool *Spool
+	pub   bridge.Publisher
+	cfg   ForwarderConfig
+	log   *zap.Logger
+
+	// reading position: a record whose events are partly in earlier windows
+	cur    *Record
+	curIdx int
+
+	mu           sync.Mutex
+	failingSince time.Time // zero while publishing works
+	lastErr      error
+	stuck        error // an event that failed permanently with no dead-letter topic
+	published    int64
+	deadLettered int64
+}
+
+// NewForwarder returns a Forwarder from s to pub. Start it with Run.
+func NewForwarder(s *Spool, pub bridge.Publisher, cfg ForwarderConfig, log *zap.Logger) *Forwarder {
+	cfg.setDefaults()
+	return &Forwarder{spool: s, pub: pub, cfg: cfg, log: log}
+}
+
+// idleTick is how often an idle forwarder saves the cursor and checks Kafka.
+const idleTick = 2 * time.Second
+
+// Run forwards until ctx ends or the spool closes, then returns nil; what was not
+// acknowledged stays in the spool.
+func (f *Forwarder) Run(ctx context.Context) error {
+	lastFlush := time.Now()
+	for ctx.Err() == nil {
+		events, done, err := f.window(ctx)
+		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if len(events) == 0 { // idle
+			f.checkKafka(ctx)
+			f.flush()
+			lastFlush = time.Now()
+			continue
+		}
+		if !f.publish(ctx, events) {
+			break
+		}
+		for _, rec := range done {
+			f.spool.Ack(rec)
+		}
+		if time.Since(lastFlush) > 200*time.Millisecond {
+			f.flush()
+			lastFlush = time.Now()
+		}
+	}
+	f.flush()
+	return nil
+}
+
+func (f *Forwarder) flush() {
+	if err := f.spool.Flush(); err != nil {
+		f.log.Warn("spool cursor not saved", zap.Error(err))
+	}
+}
+
+// window collects the next events to publish, waiting up to idleTick for the first,
+// and returns the records that it completes.
+func (f *Forwarder) window(ctx context.Context) ([]bridge.Event, []Record, error) {
+	var events []bridge.Event
+	var done []Record
+	size := 0
+	for {
+		if f.cur == nil {
+			wctx, cancel := ctx, context.CancelFunc(func() {})
+			wait := len(events) == 0
+			if wait {
+				wctx, cancel = context.WithTimeout(ctx, idleTick)
+			}
+			rec, ok, err := f.spool.Next(wctx, wait)
+			cancel()
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				return nil, nil, err
+			}
+			if !ok {
+				return events, done, nil
+			}
+			f.cur, f.curIdx = &rec, 0
+		}
+		for f.curIdx < len(f.cur.Events) {
+			sz := estimate(&f.cur.Events[f.curIdx])
+			if len(events) > 0 && (len(events)+1 > f.cfg.MaxEvents || size+sz > f.cfg.MaxBytes) {
+				return events, done, nil
+			}
+			events = append(events, f.cur.Events[f.curIdx])
+			f.curIdx++
+			size += sz
+		}
+		done = append(done, *f.cur)
+		f.cur = nil
+	}
+}
+
+// estimate is an upper bound of the bytes an event takes in a produce request: the
+// key, the JSON value (field names and the strings), headers and per-message overhead.
+func estimate(e *bridge.Event) int {
+	return 2*len(e.ID) + 2*len(e.FromAccount) + len(e.ToAccount) + len(e.CallbackCommand) + len(e.ReceivedAt) +
+		len(e.ClientIP) + len(e.OptPlatform) + len(e.Type) + len(e.Source) + len(e.DeadLetterTopic) +
+		len(e.DeadLetterReason) + 400
+}
+
+// publish publishes events until each is acknowledged or dead-lettered, retrying only
+// the ones that failed. A permanent error in a window switches to publishing the failed
+// events one by one, so that an event is only blamed (and dead-lettered) for its own
+// error, not for sharing a produce request with it. It returns false when ctx ended.
+func (f *Forwarder) publish(ctx context.Context, events []bridge.Event) bool {
+	todo := events
+	backoff := f.cfg.BackoffMin
+	for {
+		err := f.publishCall(ctx, todo)
+		if err == nil {
+			f.succeeded(len(todo))
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		var ee bridge.EventErrors
+		if !errors.As(err, &ee) || len(ee) != len(todo) {
+			ee = make(bridge.EventErrors, len(todo))
+			for i := range ee {
+				ee[i] = err
+			}
+		}
+		var retry []bridge.Event
+		var firstErr error
+		permanent := false
+		for i, e := range ee {
+			if e == nil {
+				continue
+			}
+			if firstErr == nil {
+				firstErr = e
+			}
+			permanent = permanent || errors.Is(e, bridge.ErrPermanent)
+			retry = append(retry, todo[i])
+		}
+		f.succeeded(len(todo) - len(retry))
+		if permanent {
+			for _, e := range retry {
+				if !f.publishOne(ctx, e) {
+					return false
+				}
+			}
+			return true
+		}
+		f.failed(firstErr, nil)
+		f.log.Warn("publishing to kafka failed; retrying", zap.Int("events", len(retry)),
+			zap.Duration("backoff", backoff), zap.Error(firstErr))
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, f.cfg.BackoffMax)
+		todo = retry
+	}
+}
+
+// publishOne publishes one event until it is acknowledged. Retryable errors are retried
+// forever; after MaxAttempts permanent errors the event goes to the dead-letter topic,
+// or, without one, stays and makes Health fail. It returns false when ctx ended.
+func (f *Forwarder) publishOne(ctx context.Context, e bridge.Event) bool {
+	attempts := 0
+	backoff := f.cfg.BackoffMin
+	for {
+		err := f.publishCall(ctx, []bridge.Event{e})
+		if err == nil {
+			f.succeeded(1)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		var stuck error
+		if errors.Is(err, bridge.ErrPermanent) {
+			attempts++
+			if attempts >= f.cfg.MaxAttempts {
+				if f.cfg.DeadLetterTopic != "" && e.DeadLetterTopic == "" {
+					f.log.Error("event failed permanently; moving it to the dead-letter topic", zap.String("event_id", e.ID),
+						zap.String("topic", e.Topic), zap.String("dlq_topic", f.cfg.DeadLetterTopic), zap.Error(err))
+					if !f.publishOne(ctx, deadLetter(e, f.cfg.DeadLetterTopic, err)) {
+						return false
+					}
+					f.mu.Lock()
+					f.deadLettered++
+					f.published--
+					f.mu.Unlock()
+					return true
+				}
+				stuck = fmt.Errorf("event %s for topic %s failed %d times: %w", e.ID, e.Topic, attempts, err)
+				backoff = f.cfg.BackoffMax
+			}
+		}
+		f.failed(err, stuck)
+		f.log.Warn("publishing an event to kafka failed; retrying", zap.String("event_id", e.ID),
+			zap.String("topic", e.Topic), zap.Duration("backoff", backoff), zap.Error(err))
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, f.cfg.BackoffMax)
+	}
+}
+
+func (f *Forwarder) publishCall(ctx context.Context, events []bridge.Event) error {
+	pctx, cancel := context.WithTimeout(ctx, f.cfg.PublishTimeout)
+	defer cancel()
+	err := f.pub.Publish(pctx, events)
+	var ee bridge.EventErrors
+	if len(events) == 1 && errors.As(err, &ee) && len(ee) == 1 {
+		return ee[0] // one event: its own error says it plainest
+	}
+	return err
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func deadLetter(e bridge.Event, topic string, err error) bridge.Event {
+	e.DeadLetterTopic = e.Topic
+	e.DeadLetterReason = err.Error()
+	e.Topic = topic
+	return e
+}
+
+func (f *Forwarder) succeeded(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.published += int64(n)
+	f.failingSince = time.Time{}
+	f.lastErr = nil
+	f.stuck = nil
+}
+
+func (f *Forwarder) failed(err, stuck error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failingSince.IsZero() {
+		f.failingSince = f.cfg.Now()
+	}
+	f.lastErr = err
+	if stuck != nil {
+		f.stuck = stuck
+	}
+}
+
+// checkKafka pings Kafka while idle, so that Health notices an outage without traffic.
+func (f *Forwarder) checkKafka(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := f.pub.Ping(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil {
+		f.failingSince, f.lastErr = time.Time{}, nil
+		return
+	}
+	if f.failingSince.IsZero() {
+		f.failingSince = f.cfg.Now()
+	}
+	f.lastErr = err
+}
+
+// Health returns nil while the forwarder makes progress, or why not: an event stuck
+// without a dead-letter topic, or Kafka failing for longer than UnreachableAfter.
+func (f *Forwarder) Health() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stuck != nil {
+		return fmt.Errorf("%w; set IMBRIDGE_DLQ_TOPIC to move such events aside", f.stuck)
+	}
+	if !f.failingSince.IsZero() {
+		if d := f.cfg.Now().Sub(f.failingSince); d >= f.cfg.UnreachableAfter {
+			return fmt.Errorf("kafka has been failing for %s: %v", d.Round(time.Second), f.lastErr)
+		}
+	}
+	return nil
+}
+
+// Counts returns how many events were published and dead-lettered since start.
+func (f *Forwarder) Counts() (published, deadLettered int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.published, f.deadLettered
+}

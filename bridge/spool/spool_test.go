@@ -1,0 +1,360 @@
+package spool
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+func events(n int, tag string) []bridge.Event {
+	out := make([]bridge.Event, n)
+	for i := range out {
+		out[i] = bridge.Event{
+			Topic: "t", Type: "imbridge.blocklist.removed.v1", Source: "urn:tencent-im:sdkappid:1",
+			Time: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC), ID: fmt.Sprintf("%s-%d", tag, i), SDKAppID: 1400187352,
+			CallbackCommand: bridge.CommandBlackListDelete, FromAccount: "from-" + tag, ToAccount: fmt.Sprintf("to-%d", i),
+			ReceivedAt: "2026-01-02T03:04:05.006Z", ClientIP: "127.0.0.1", OptPlatform: "iOS", RequestTime: 1767322800, EventTime: 1767322800123,
+		}
+	}
+	return out
+}
+
+func open(t *testing.T, dir string, opts Options) *Spool {
+	t.Helper()
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func mustAppend(t *testing.T, s *Spool, evs []bridge.Event) {
+	t.Helper()
+	if err := s.Append(context.Background(), evs); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+}
+
+// readAll returns every record Next has now, without waiting.
+func readAll(t *testing.T, s *Spool) []Record {
+	t.Helper()
+	var out []Record
+	for {
+		rec, ok, err := s.Next(context.Background(), false)
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		if !ok {
+			return out
+		}
+		out = append(out, rec)
+	}
+}
+
+func ids(recs []Record) []string {
+	var out []string
+	for _, r := range recs {
+		for _, e := range r.Events {
+			out = append(out, e.ID)
+		}
+	}
+	return out
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	in := events(3, "a")
+	in[1].DeadLetterTopic, in[1].DeadLetterReason = "orig", "too large"
+	in[2].ClientIP, in[2].RequestTime = "", 0
+	out, err := decodeEvents(encodeEvents(nil, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(in, out); d != "" {
+		t.Fatalf("round trip (-in +out):\n%s", d)
+	}
+	if _, err := decodeEvents(encodeEvents(nil, in)[:40]); err == nil {
+		t.Fatal("a truncated payload decoded")
+	}
+}
+
+func TestAppendReadAckRestart(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	var want [][]bridge.Event
+	for i := 0; i < 10; i++ {
+		evs := events(i%3+1, fmt.Sprint("r", i))
+		want = append(want, evs)
+		mustAppend(t, s, evs)
+	}
+	recs := readAll(t, s)
+	if len(recs) != 10 {
+		t.Fatalf("read %d records, want 10", len(recs))
+	}
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) {
+			t.Fatalf("record %d has seq %d", i, r.Seq)
+		}
+		if d := cmp.Diff(want[i], r.Events); d != "" {
+			t.Fatalf("record %d (-want +got):\n%s", i, d)
+		}
+	}
+	if st := s.Stats(); st.Records != 10 {
+		t.Fatalf("stats %+v, want 10 records", st)
+	}
+	for _, r := range recs[:4] {
+		s.Ack(r)
+	}
+	if st := s.Stats(); st.Records != 6 {
+		t.Fatalf("stats after 4 acks %+v, want 6 records", st)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := open(t, dir, Options{})
+	got := readAll(t, s2)
+	if len(got) != 6 || got[0].Seq != 5 {
+		t.Fatalf("after restart read %d records from seq %d, want 6 from 5", len(got), got[0].Seq)
+	}
+	mustAppend(t, s2, events(1, "new"))
+	more := readAll(t, s2)
+	if len(more) != 1 || more[0].Seq != 11 || more[0].Events[0].ID != "new-0" {
+		t.Fatalf("appended after restart: %+v", more)
+	}
+}
+
+// Concurrent appends share fsyncs: with the writer held at its first fsync while 49
+// more callbacks queue up, all 50 are committed by 2 fsyncs.
+func TestGroupCommit(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	release, entered := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.syncHook = func() { once.Do(func() { close(entered); <-release }) }
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	wg.Add(1)
+	go func() { defer wg.Done(); errs <- s.Append(context.Background(), events(1, "first")) }()
+	<-entered // the writer holds the first record at its fsync
+	for i := 0; i < 49; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- s.Append(context.Background(), events(1, fmt.Sprint("c", i))) }()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.reqs) < 49 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d appends queued", len(s.reqs))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.Syncs != 2 || st.Records != 50 {
+		t.Fatalf("stats %+v, want 50 records in 2 fsyncs", st)
+	}
+}
+
+func TestReclaimSegments(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{SegmentBytes: 4096})
+	for i := 0; i < 100; i++ {
+		mustAppend(t, s, events(2, fmt.Sprint("r", i)))
+	}
+	segs := s.Stats().Segments
+	if segs < 5 {
+		t.Fatalf("%d segments, want several of 4 KiB", segs)
+	}
+	recs := readAll(t, s)
+	if len(recs) != 100 {
+		t.Fatalf("read %d records, want 100", len(recs))
+	}
+	for _, r := range recs {
+		s.Ack(r)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if st := s.Stats(); st.Segments != 1 || len(files) != 1 || st.Records != 0 || st.Bytes != 0 {
+		t.Fatalf("after acking everything: %+v and %d files, want 1 segment, nothing pending", st, len(files))
+	}
+}
+
+func TestFullAndRoomAgain(t *testing.T) {
+	s := open(t, t.TempDir(), Options{MaxBytes: 8192})
+	var n int
+	var err error
+	for ; n < 1000; n++ {
+		if err = s.Append(context.Background(), events(3, fmt.Sprint("r", n))); err != nil {
+			break
+		}
+	}
+	if err != ErrFull || n == 0 {
+		t.Fatalf("after %d appends: %v, want ErrFull", n, err)
+	}
+	if st := s.Stats(); st.Bytes > 8192 || st.Records != int64(n) {
+		t.Fatalf("stats %+v: over the limit or records lost", st)
+	}
+	recs := readAll(t, s)
+	s.Ack(recs[0])
+	if err := s.Append(context.Background(), events(1, "again")); err != nil {
+		t.Fatalf("after an ack: %v", err)
+	}
+	if got := ids(readAll(t, s)); len(got) != 1 || got[0] != "again-0" {
+		t.Fatalf("read %v", got)
+	}
+}
+
+// writeSpool appends n records to a fresh spool in dir and returns the segment file
+// and each record's start offset.
+func writeSpool(t *testing.T, dir string, n int) (string, []int64) {
+	t.Helper()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int64
+	for i := 0; i < n; i++ {
+		offs = append(offs, s.Stats().Bytes)
+		mustAppend(t, s, events(2, fmt.Sprint("r", i)))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(files) != 1 {
+		t.Fatalf("%d segments", len(files))
+	}
+	return files[0], offs
+}
+
+func observed() (*zap.Logger, *observer.ObservedLogs) {
+	core, logs := observer.New(zap.InfoLevel)
+	return zap.New(core), logs
+}
+
+// A crash mid-write leaves part of the last record: at every cut point, recovery keeps
+// every complete record, drops the torn one, and the spool accepts appends again.
+func TestTornTailAtEveryOffset(t *testing.T) {
+	src := t.TempDir()
+	seg, offs := writeSpool(t, src, 4)
+	full, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := offs[3]
+	want := []string{"r0-0", "r0-1", "r1-0", "r1-1", "r2-0", "r2-1"}
+	for cut := last + 1; cut < int64(len(full)); cut++ {
+		dir := t.TempDir()
+		path := filepath.Join(dir, filepath.Base(seg))
+		if err := os.WriteFile(path, full[:cut], 0o640); err != nil {
+			t.Fatal(err)
+		}
+		log, logs := observed()
+		s, err := Open(dir, Options{Log: log})
+		if err != nil {
+			t.Fatalf("cut at %d: Open refused: %v", cut, err)
+		}
+		if got := ids(readAll(t, s)); !cmp.Equal(want, got) {
+			t.Fatalf("cut at %d: read %v, want %v", cut, got, want)
+		}
+		if logs.FilterMessageSnippet("torn").Len() != 1 {
+			t.Fatalf("cut at %d: the dropped tail was not logged", cut)
+		}
+		mustAppend(t, s, events(1, "after"))
+		if got := ids(readAll(t, s)); !cmp.Equal([]string{"after-0"}, got) {
+			t.Fatalf("cut at %d: after recovery read %v", cut, got)
+		}
+		s.Close()
+		if fi, _ := os.Stat(path); fi.Size() <= last {
+			t.Fatalf("cut at %d: segment is %d bytes", cut, fi.Size())
+		}
+	}
+}
+
+// A flipped bit anywhere in a middle record loses that record alone, loudly; the
+// records before and after it are kept and nothing refuses to open.
+func TestFlippedBits(t *testing.T) {
+	src := t.TempDir()
+	seg, offs := writeSpool(t, src, 5)
+	full, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid, end := offs[2], offs[3]
+	for pos := mid; pos < end; pos += 3 {
+		for _, bit := range []byte{0x01, 0x80} {
+			b := append([]byte(nil), full...)
+			b[pos] ^= bit
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(seg)), b, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			log, logs := observed()
+			s, err := Open(dir, Options{Log: log})
+			if err != nil {
+				t.Fatalf("flip at %d: Open refused: %v", pos, err)
+			}
+			want := []string{"r0-0", "r0-1", "r1-0", "r1-1", "r3-0", "r3-1", "r4-0", "r4-1"}
+			if got := ids(readAll(t, s)); !cmp.Equal(want, got) {
+				t.Fatalf("flip %#x at %d: read %v, want %v", bit, pos, got, want)
+			}
+			if logs.FilterMessageSnippet("corrupt").Len() == 0 {
+				t.Fatalf("flip at %d: corruption not reported", pos)
+			}
+			s.Close()
+		}
+	}
+	// A flip in the last record is a corrupt tail: cut off, the rest kept.
+	b := append([]byte(nil), full...)
+	b[offs[4]+headerSize+3] ^= 0x10
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, filepath.Base(seg)), b, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, dir, Options{})
+	if got := ids(readAll(t, s)); len(got) != 8 || got[7] != "r3-1" {
+		t.Fatalf("flip in the last record: read %v", got)
+	}
+}
+
+func TestNextWaitsForAppend(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	got := make(chan Record, 1)
+	go func() {
+		rec, ok, err := s.Next(context.Background(), true)
+		if ok && err == nil {
+			got <- rec
+		}
+		close(got)
+	}()
+	time.Sleep(20 * time.Millisecond)
+	mustAppend(t, s, events(1, "late"))
+	select {
+	case rec := <-got:
+		if rec.Events[0].ID != "late-0" {
+			t.Fatalf("got %+v", rec)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Next did not wake up")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, ok, err := s.Next(ctx, true); ok || err != context.DeadlineExceeded {
+		t.Fatalf("Next on an empty spool: ok %v err %v, want deadline", ok, err)
+	}
+}
