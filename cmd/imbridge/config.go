@@ -20,20 +20,29 @@ import (
 // environment, then flags, then Validate. Its JSON form (logged at start-up) redacts
 // every secret.
 type Config struct {
-	Listen               string          `json:"listen"`
-	CallbackPath         string          `json:"callbackPath"`
-	AdminListen          string          `json:"adminListen"`
-	SDKAppID             uint64          `json:"sdkAppId"`
-	CallbackTokens       []bridge.Secret `json:"callbackTokens"`
-	AllowUnsigned        bool            `json:"allowUnsigned"`
-	SignMaxSkew          time.Duration   `json:"signMaxSkew"`
-	BodyLimit            int64           `json:"bodyLimit"`
-	KafkaBrokers         []string        `json:"kafkaBrokers"`
-	TopicBlocklistDelete string          `json:"topicBlocklistDelete"`
-	SyncTimeout          time.Duration   `json:"syncTimeout"`
-	ShutdownTimeout      time.Duration   `json:"shutdownTimeout"`
-	LogLevel             string          `json:"logLevel"`
-	LogFormat            string          `json:"logFormat"`
+	Listen                string          `json:"listen"`
+	CallbackPath          string          `json:"callbackPath"`
+	AdminListen           string          `json:"adminListen"`
+	SDKAppID              uint64          `json:"sdkAppId"`
+	CallbackTokens        []bridge.Secret `json:"callbackTokens"`
+	AllowUnsigned         bool            `json:"allowUnsigned"`
+	SignMaxSkew           time.Duration   `json:"signMaxSkew"`
+	BodyLimit             int64           `json:"bodyLimit"`
+	KafkaBrokers          []string        `json:"kafkaBrokers"`
+	TopicBlocklistDelete  string          `json:"topicBlocklistDelete"`
+	Delivery              string          `json:"delivery"`
+	SyncTimeout           time.Duration   `json:"syncTimeout"`
+	SpoolDir              string          `json:"spoolDir"`
+	SpoolMaxBytes         int64           `json:"spoolMaxBytes"`
+	SpoolHighWater        float64         `json:"spoolHighWater"`
+	DLQTopic              string          `json:"dlqTopic"`
+	DLQAfterAttempts      int             `json:"dlqAfterAttempts"`
+	KafkaRetryBackoffMax  time.Duration   `json:"kafkaRetryBackoffMax"`
+	KafkaUnreachableAfter time.Duration   `json:"kafkaUnreachableAfter"`
+	DrainTimeout          time.Duration   `json:"drainTimeout"`
+	ShutdownTimeout       time.Duration   `json:"shutdownTimeout"`
+	LogLevel              string          `json:"logLevel"`
+	LogFormat             string          `json:"logFormat"`
 }
 
 // MarshalLogObject implements zapcore.ObjectMarshaler for the start-up log line:
@@ -49,7 +58,16 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddInt64("body_limit", c.BodyLimit)
 	enc.AddString("kafka_brokers", strings.Join(c.KafkaBrokers, ","))
 	enc.AddString("topic_blocklist_delete", c.TopicBlocklistDelete)
+	enc.AddString("delivery", c.Delivery)
 	enc.AddString("sync_timeout", c.SyncTimeout.String())
+	enc.AddString("spool_dir", c.SpoolDir)
+	enc.AddInt64("spool_max_bytes", c.SpoolMaxBytes)
+	enc.AddFloat64("spool_high_water", c.SpoolHighWater)
+	enc.AddString("dlq_topic", c.DLQTopic)
+	enc.AddInt("dlq_after_attempts", c.DLQAfterAttempts)
+	enc.AddString("kafka_retry_backoff_max", c.KafkaRetryBackoffMax.String())
+	enc.AddString("kafka_unreachable_after", c.KafkaUnreachableAfter.String())
+	enc.AddString("drain_timeout", c.DrainTimeout.String())
 	enc.AddString("shutdown_timeout", c.ShutdownTimeout.String())
 	enc.AddString("log_level", c.LogLevel)
 	enc.AddString("log_format", c.LogFormat)
@@ -144,9 +162,74 @@ var settings = []setting{
 	{env: "IMBRIDGE_TOPIC_BLOCKLIST_DELETE", flag: "topic-blocklist-delete", def: bridge.DefaultRoutes[0].Topic, meta: "TOPIC",
 		usage: "topic for Sns.CallbackBlackListDelete events",
 		set:   topicSetter(func(c *Config) *string { return &c.TopicBlocklistDelete })},
+	{env: "IMBRIDGE_DELIVERY", flag: "delivery", def: "spool", meta: "MODE",
+		usage: "spool: answer once the events are fsync'd in the local spool, publish in the background; sync: answer once Kafka acknowledged them",
+		set: func(c *Config, v string) error {
+			if v != "spool" && v != "sync" {
+				return errors.New("spool or sync")
+			}
+			c.Delivery = v
+			return nil
+		}},
 	{env: "IMBRIDGE_SYNC_TIMEOUT", flag: "sync-timeout", def: "1.5s", meta: "DURATION",
-		usage: "how long a callback waits for Kafka's acknowledgement before it is answered 503 (Chat waits 2s)",
+		usage: "sync mode: how long a callback waits for Kafka's acknowledgement before it is answered 503 (Chat waits 2s)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.SyncTimeout })},
+	{env: "IMBRIDGE_SPOOL_DIR", flag: "spool-dir", def: "data/spool", meta: "DIR",
+		usage: "spool mode: directory of the spool; keep it on a persistent volume",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				return errors.New("a directory")
+			}
+			c.SpoolDir = v
+			return nil
+		}},
+	{env: "IMBRIDGE_SPOOL_MAX_BYTES", flag: "spool-max-bytes", def: "1073741824", meta: "BYTES",
+		usage: "spool mode: most bytes of events waiting for Kafka; beyond it callbacks are answered 503",
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 4096 {
+				return errors.New("a number of bytes, at least 4096")
+			}
+			c.SpoolMaxBytes = n
+			return nil
+		}},
+	{env: "IMBRIDGE_SPOOL_HIGH_WATER", flag: "spool-high-water", def: "0.8", meta: "FRACTION",
+		usage: "spool mode: /readyz fails while the spool holds more than this fraction of IMBRIDGE_SPOOL_MAX_BYTES",
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f > 1 {
+				return errors.New("a fraction above 0 and at most 1, such as 0.8")
+			}
+			c.SpoolHighWater = f
+			return nil
+		}},
+	{env: "IMBRIDGE_DLQ_TOPIC", flag: "dlq-topic", meta: "TOPIC",
+		usage: "spool mode: dead-letter topic for events Kafka refuses permanently (topic missing, too large); unset: such an event is kept and retried, and /readyz fails",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			return topicSetter(func(c *Config) *string { return &c.DLQTopic })(c, v)
+		}},
+	{env: "IMBRIDGE_DLQ_AFTER_ATTEMPTS", flag: "dlq-after-attempts", def: "5", meta: "N",
+		usage: "spool mode: permanent failures of an event before it goes to the dead-letter topic",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return errors.New("a whole number, at least 1")
+			}
+			c.DLQAfterAttempts = n
+			return nil
+		}},
+	{env: "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX", flag: "kafka-retry-backoff-max", def: "10s", meta: "DURATION",
+		usage: "spool mode: longest wait between attempts to publish (exponential from 100ms)",
+		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaRetryBackoffMax })},
+	{env: "IMBRIDGE_KAFKA_UNREACHABLE_AFTER", flag: "kafka-unreachable-after", def: "5m", meta: "DURATION",
+		usage: "spool mode: /readyz fails once publishing has failed for this long",
+		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaUnreachableAfter })},
+	{env: "IMBRIDGE_DRAIN_TIMEOUT", flag: "drain-timeout", def: "20s", meta: "DURATION",
+		usage: "spool mode: on shutdown, how long to keep publishing the spool; the rest stays on disk",
+		set:   durationSetter(func(c *Config) *time.Duration { return &c.DrainTimeout })},
 	{env: "IMBRIDGE_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "10s", meta: "DURATION",
 		usage: "how long shutdown waits for in-flight callbacks",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
@@ -265,6 +348,8 @@ func (c *Config) Validate() error {
 			"which anyone who knows the SDKAppID can forge")
 	case !strings.HasPrefix(c.CallbackPath, "/"):
 		return fmt.Errorf("IMBRIDGE_CALLBACK_PATH=%q: expected a path starting with /", c.CallbackPath)
+	case c.DLQTopic != "" && c.DLQTopic == c.TopicBlocklistDelete:
+		return fmt.Errorf("IMBRIDGE_DLQ_TOPIC=%q: expected a topic other than the events' own", c.DLQTopic)
 	case c.SyncTimeout >= 2*time.Second:
 		return fmt.Errorf("IMBRIDGE_SYNC_TIMEOUT=%s: expected less than 2s, the time Chat waits for an answer", c.SyncTimeout)
 	}

@@ -31,7 +31,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Listen: ":8080", CallbackPath: "/callback", AdminListen: ":9090", SDKAppID: 1400187352,
 		CallbackTokens: []bridge.Secret{"new", "old"}, SignMaxSkew: 60 * time.Second, BodyLimit: 1 << 20,
 		KafkaBrokers: []string{"k1:9092", "k2:9092"}, TopicBlocklistDelete: "imbridge.blocklist.removed",
-		SyncTimeout: 1500 * time.Millisecond, ShutdownTimeout: 10 * time.Second, LogLevel: "info", LogFormat: "json",
+		Delivery: "spool", SyncTimeout: 1500 * time.Millisecond, SpoolDir: "data/spool", SpoolMaxBytes: 1 << 30, SpoolHighWater: 0.8,
+		DLQAfterAttempts: 5, KafkaRetryBackoffMax: 10 * time.Second, KafkaUnreachableAfter: 5 * time.Minute, DrainTimeout: 20 * time.Second,
+		ShutdownTimeout: 10 * time.Second, LogLevel: "info", LogFormat: "json",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("config (-want +got):\n%s", d)
@@ -103,6 +105,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"body limit too small", nil, append(base, "IMBRIDGE_BODY_LIMIT", "10"),
 			`IMBRIDGE_BODY_LIMIT="10": expected a number of bytes, at least 1024`},
 		{"stray argument", []string{"extra"}, base, `serve takes no arguments, got "extra"`},
+		{"bad delivery", nil, append(base, "IMBRIDGE_DELIVERY", "async"), `IMBRIDGE_DELIVERY="async": expected spool or sync`},
+		{"spool too small", nil, append(base, "IMBRIDGE_SPOOL_MAX_BYTES", "1k"), `IMBRIDGE_SPOOL_MAX_BYTES="1k": expected a number of bytes, at least 4096`},
+		{"high water over 1", nil, append(base, "IMBRIDGE_SPOOL_HIGH_WATER", "80"), `IMBRIDGE_SPOOL_HIGH_WATER="80": expected a fraction above 0 and at most 1, such as 0.8`},
+		{"dlq is the topic", nil, append(base, "IMBRIDGE_DLQ_TOPIC", "imbridge.blocklist.removed"), `IMBRIDGE_DLQ_TOPIC="imbridge.blocklist.removed": expected a topic other than the events' own`},
+		{"dlq attempts zero", nil, append(base, "IMBRIDGE_DLQ_AFTER_ATTEMPTS", "0"), `IMBRIDGE_DLQ_AFTER_ATTEMPTS="0": expected a whole number, at least 1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

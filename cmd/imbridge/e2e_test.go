@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
+	"github.com/imbridge/imbridge/bridge/spool"
 	"github.com/imbridge/imbridge/schema"
 	"github.com/imbridge/imbridge/schema/schematest"
 )
@@ -98,6 +100,7 @@ func startBridge(t *testing.T, env ...string) *bridgeProc {
 		"IMBRIDGE_SDKAPPID=" + e2eAppID,
 		"IMBRIDGE_CALLBACK_TOKEN=" + e2eToken,
 		"IMBRIDGE_LOG_LEVEL=debug",
+		"IMBRIDGE_SPOOL_DIR=" + filepath.Join(t.TempDir(), "spool"),
 	}, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -175,10 +178,27 @@ func post(t *testing.T, url, body string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func TestServeSeedEndToEnd(t *testing.T) {
+// modes runs test once per delivery mode: every contract holds in both.
+func modes(t *testing.T, test func(t *testing.T, mode string)) {
+	for _, mode := range []string{"spool", "sync"} {
+		t.Run(mode, func(t *testing.T) { test(t, mode) })
+	}
+}
+
+// readTopic waits until topic holds want messages (at once in sync mode, after the
+// forwarder's work in spool mode) and returns all of them.
+func readTopic(t *testing.T, brokers []string, topic string, want int) []kafkago.Message {
+	t.Helper()
+	kafkatest.WaitCount(t, brokers, topic, int64(want), 30*time.Second)
+	return kafkatest.ReadAll(t, brokers, topic)
+}
+
+func TestServeSeedEndToEnd(t *testing.T) { modes(t, testServeSeedEndToEnd) }
+
+func testServeSeedEndToEnd(t *testing.T, mode string) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, "seed", 6)
-	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic)
+	p := startBridge(t, "IMBRIDGE_DELIVERY="+mode, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic)
 
 	sent := time.Now()
 	status, body := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, sent), seedBody)
@@ -187,7 +207,7 @@ func TestServeSeedEndToEnd(t *testing.T) {
 	}
 
 	eventSchema := schematest.Compile(t, schema.BlocklistRemovedEvent)
-	msgs := kafkatest.ReadAll(t, brokers, topic)
+	msgs := readTopic(t, brokers, topic, 3)
 	if len(msgs) != 3 {
 		t.Fatalf("topic holds %d messages, want 3", len(msgs))
 	}
@@ -256,10 +276,12 @@ func TestServeSeedEndToEnd(t *testing.T) {
 	}
 }
 
-func TestServeThousandPairs(t *testing.T) {
+func TestServeThousandPairs(t *testing.T) { modes(t, testServeThousandPairs) }
+
+func testServeThousandPairs(t *testing.T, mode string) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, "thousand", 6)
-	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic)
+	p := startBridge(t, "IMBRIDGE_DELIVERY="+mode, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic)
 
 	pairs := make([]string, 1000)
 	for i := range pairs {
@@ -269,7 +291,7 @@ func TestServeThousandPairs(t *testing.T) {
 	if status, answer := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), body); status != 200 || answer != okAnswer {
 		t.Fatalf("answer = %d %s", status, answer)
 	}
-	msgs := kafkatest.ReadAll(t, brokers, topic)
+	msgs := readTopic(t, brokers, topic, 1000)
 	if len(msgs) != 1000 {
 		t.Fatalf("topic holds %d messages, want 1000", len(msgs))
 	}
@@ -293,9 +315,13 @@ func TestServeThousandPairs(t *testing.T) {
 }
 
 func TestServeRejectedPublishNothingAndRepeatsKeepIDs(t *testing.T) {
+	modes(t, testServeRejectedPublishNothingAndRepeatsKeepIDs)
+}
+
+func testServeRejectedPublishNothingAndRepeatsKeepIDs(t *testing.T, mode string) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, "rejected", 3)
-	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic)
+	p := startBridge(t, "IMBRIDGE_DELIVERY="+mode, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic)
 	now := time.Now()
 	rejected := []struct {
 		url, body string
@@ -325,7 +351,9 @@ func TestServeRejectedPublishNothingAndRepeatsKeepIDs(t *testing.T) {
 			t.Fatalf("delivery %d: %d %s", i, status, body)
 		}
 	}
-	msgs := kafkatest.ReadAll(t, brokers, topic)
+	// The rejected requests came first: in spool mode, anything they had published
+	// would be in the topic before the accepted callbacks' events.
+	msgs := readTopic(t, brokers, topic, 6)
 	if len(msgs) != 6 {
 		t.Fatalf("topic holds %d messages, want exactly the 6 of the two accepted callbacks", len(msgs))
 	}
@@ -342,8 +370,8 @@ func TestServeRejectedPublishNothingAndRepeatsKeepIDs(t *testing.T) {
 	}
 }
 
-func TestServeKafkaUnavailable(t *testing.T) {
-	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1", "IMBRIDGE_SYNC_TIMEOUT=500ms")
+func TestServeSyncKafkaUnavailable(t *testing.T) {
+	p := startBridge(t, "IMBRIDGE_DELIVERY=sync", "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1", "IMBRIDGE_SYNC_TIMEOUT=500ms")
 	start := time.Now()
 	status, body := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), seedBody)
 	if status != 503 || !strings.HasPrefix(body, `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"kafka did not acknowledge the events`) {
@@ -362,9 +390,14 @@ func TestServeKafkaUnavailable(t *testing.T) {
 	}
 }
 
-// SIGTERM stops the bridge cleanly: exit status 0 and a "stopped" line.
+// SIGTERM stops the bridge cleanly: exit status 0 and a "stopped" line. With Kafka
+// away, the spool is drained for the drain timeout and what is left stays on disk.
 func TestServeStopsOnSIGTERM(t *testing.T) {
-	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1")
+	spoolDir := filepath.Join(t.TempDir(), "spool")
+	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1", "IMBRIDGE_DRAIN_TIMEOUT=500ms", "IMBRIDGE_SPOOL_DIR="+spoolDir)
+	if status, body := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), seedBody); status != 200 || body != okAnswer {
+		t.Fatalf("answer = %d %s", status, body)
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -375,5 +408,16 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 	}
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(p.log.String(), `"msg":"imbridge stopped"`) {
 		t.Fatalf("exit code %d, log:\n%s", code, p.log.String())
+	}
+	if !strings.Contains(p.log.String(), `"msg":"drain timeout: events stay in the spool for the next start","records":1`) {
+		t.Fatalf("no drain report in the log:\n%s", p.log.String())
+	}
+	sp, err := spool.Open(spoolDir, spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	if st := sp.Stats(); st.Records != 1 {
+		t.Fatalf("spool after shutdown holds %d records, want the 1 accepted callback", st.Records)
 	}
 }

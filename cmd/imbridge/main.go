@@ -27,6 +27,7 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/httpapi"
 	"github.com/imbridge/imbridge/bridge/kafka"
+	"github.com/imbridge/imbridge/bridge/spool"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -123,18 +124,44 @@ func newLogger(level, format string, out io.Writer) (*zap.Logger, error) {
 }
 
 // serveWith runs the bridge until SIGINT or SIGTERM, then shuts down in order: stop
-// accepting, finish in-flight callbacks, close the publisher. A second signal exits
+// accepting and finish in-flight callbacks, drain the spool for up to the drain
+// timeout, stop the forwarder, close the spool and the producer. A second signal exits
 // at once.
 func serveWith(cfg Config, log *zap.Logger) error {
 	routes := []bridge.Route{bridge.DefaultRoutes[0]}
 	routes[0].Topic = cfg.TopicBlocklistDelete
 	topics := []string{cfg.TopicBlocklistDelete}
+	if cfg.DLQTopic != "" {
+		topics = append(topics, cfg.DLQTopic)
+	}
 
 	pub, err := kafka.New(kafka.Config{Brokers: cfg.KafkaBrokers, Topics: topics}, log.Named("kafka"))
 	if err != nil {
 		return err
 	}
-	delivery := &bridge.SyncDelivery{Publisher: pub, Timeout: cfg.SyncTimeout}
+	defer pub.Close()
+	var (
+		delivery  bridge.Delivery
+		sp        *spool.Spool
+		forwarder *spool.Forwarder
+	)
+	switch cfg.Delivery {
+	case "sync":
+		delivery = &bridge.SyncDelivery{Publisher: pub, Timeout: cfg.SyncTimeout}
+	default:
+		sp, err = spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, Log: log.Named("spool")})
+		if err != nil {
+			return err
+		}
+		defer sp.Close()
+		forwarder = spool.NewForwarder(sp, pub, spool.ForwarderConfig{
+			DeadLetterTopic:  cfg.DLQTopic,
+			MaxAttempts:      cfg.DLQAfterAttempts,
+			BackoffMax:       cfg.KafkaRetryBackoffMax,
+			UnreachableAfter: cfg.KafkaUnreachableAfter,
+		}, log.Named("forwarder"))
+		delivery = &spool.Delivery{Spool: sp, Forwarder: forwarder, HighWater: cfg.SpoolHighWater}
+	}
 	verifier := &bridge.Verifier{AppID: cfg.SDKAppID, Tokens: cfg.CallbackTokens, MaxSkew: cfg.SignMaxSkew}
 
 	callbackLn, err := net.Listen("tcp", cfg.Listen)
@@ -163,12 +190,26 @@ func serveWith(cfg Config, log *zap.Logger) error {
 
 	log.Info("imbridge starting", zap.String("version", versionString()), zapConfigField(cfg),
 		zap.String("callback_addr", callbackLn.Addr().String()), zap.String("admin_addr", adminLn.Addr().String()))
-	{
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		if err := pub.Ping(ctx); err != nil {
-			log.Warn("kafka is not ready yet; callbacks will be answered 503 until it is", zap.Error(err))
-		}
-		cancel()
+
+	fwdCtx, stopForwarder := context.WithCancel(context.Background())
+	defer stopForwarder()
+	fwdDone := make(chan struct{})
+	if forwarder != nil {
+		go func() {
+			defer close(fwdDone)
+			if err := forwarder.Run(fwdCtx); err != nil {
+				log.Error("forwarder stopped", zap.Error(err))
+			}
+		}()
+	} else {
+		close(fwdDone)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			if err := pub.Ping(ctx); err != nil {
+				log.Warn("kafka is not ready yet; callbacks will be answered 503 until it is", zap.Error(err))
+			}
+		}()
 	}
 
 	errc := make(chan error, 2)
@@ -187,7 +228,20 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	}
 
 	done := make(chan error, 1)
-	go func() { done <- shutdown(cfg.ShutdownTimeout, callbackSrv, adminSrv, pub) }()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		err := callbackSrv.Shutdown(ctx) // stops accepting, waits for in-flight callbacks
+		if sp != nil {
+			drain(sp, cfg.DrainTimeout, log)
+		}
+		stopForwarder()
+		<-fwdDone
+		if e := adminSrv.Shutdown(ctx); err == nil {
+			err = e
+		}
+		done <- err
+	}()
 	select {
 	case err := <-done:
 		if runErr == nil {
@@ -202,6 +256,18 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	return runErr
 }
 
+// drain waits until the forwarder has published everything in the spool, or timeout.
+func drain(sp *spool.Spool, timeout time.Duration, log *zap.Logger) {
+	deadline := time.Now().Add(timeout)
+	for sp.Stats().Records > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := sp.Stats(); st.Records > 0 {
+		log.Warn("drain timeout: events stay in the spool for the next start",
+			zap.Int64("records", st.Records), zap.Int64("bytes", st.Bytes))
+	}
+}
+
 // zapConfigField is the effective configuration as logged at start-up.
 func zapConfigField(cfg Config) zap.Field { return zap.Object("config", cfg) }
 
@@ -210,19 +276,6 @@ func serveHTTP(srv *http.Server, ln net.Listener, name string) error {
 		return fmt.Errorf("%s server: %w", name, err)
 	}
 	return nil
-}
-
-func shutdown(timeout time.Duration, callbackSrv, adminSrv *http.Server, pub bridge.Publisher) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	err := callbackSrv.Shutdown(ctx) // stops accepting, waits for in-flight callbacks
-	if e := adminSrv.Shutdown(ctx); err == nil {
-		err = e
-	}
-	if e := pub.Close(); err == nil {
-		err = e
-	}
-	return err
 }
 
 const signUsage = `Usage: imbridge sign --token TOKEN [--time UNIXSECONDS] URL

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"sort"
@@ -93,15 +94,33 @@ func CreateTopic(t testing.TB, brokers []string, prefix string, partitions int) 
 	return name
 }
 
-// EndOffsets returns the next offset of every partition of topic.
+// EndOffsets returns the next offset of every partition of topic. Errors a new topic
+// shows for a moment (no leader yet) are retried for up to 10 seconds.
 func EndOffsets(t testing.TB, brokers []string, topic string) map[int]int64 {
 	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := endOffsets(brokers, topic)
+		if err == nil {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func endOffsets(brokers []string, topic string) (map[int]int64, error) {
 	c := Client(brokers)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	md, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
-	if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		t.Fatalf("metadata of %s: %v", topic, err)
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		return nil, fmt.Errorf("metadata of %s: %v", topic, md.Topics)
 	}
 	var req []kafkago.OffsetRequest
 	for _, p := range md.Topics[0].Partitions {
@@ -109,16 +128,16 @@ func EndOffsets(t testing.TB, brokers []string, topic string) map[int]int64 {
 	}
 	resp, err := c.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: req}})
 	if err != nil {
-		t.Fatalf("list offsets of %s: %v", topic, err)
+		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
 	}
 	out := map[int]int64{}
 	for _, po := range resp.Topics[topic] {
 		if po.Error != nil {
-			t.Fatalf("offsets of %s/%d: %v", topic, po.Partition, po.Error)
+			return nil, fmt.Errorf("offsets of %s/%d: %w", topic, po.Partition, po.Error)
 		}
 		out[po.Partition] = po.LastOffset
 	}
-	return out
+	return out, nil
 }
 
 // Count returns how many messages topic holds.
