@@ -1,0 +1,72 @@
+package kafkatest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+)
+
+// Broker is a private Kafka broker that a fault test may stop and start, run by
+// deploy/kafka/kafka.sh on its own port and state directory.
+type Broker struct {
+	t      testing.TB
+	script string
+	env    []string
+	// Addr is the bootstrap address, 127.0.0.1:PORT.
+	Addr string
+}
+
+// StartBroker starts a private broker on port with no topics, and removes it when t
+// ends. It needs java and mvn, as make test does; without them t is skipped (failed
+// when CI=true).
+func StartBroker(t testing.TB, port int) *Broker {
+	t.Helper()
+	for _, tool := range []string{"java", "mvn"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			unavailable(t, tool+" is needed to run a private Kafka broker")
+		}
+	}
+	_, file, _, _ := runtime.Caller(0)
+	b := &Broker{
+		t:      t,
+		script: filepath.Join(filepath.Dir(file), "..", "..", "..", "deploy", "kafka", "kafka.sh"),
+		env: append(os.Environ(),
+			"KAFKA_LOCAL_PORT="+strconv.Itoa(port),
+			"KAFKA_LOCAL_DIR="+filepath.Join(t.TempDir(), "kafka"),
+			"KAFKA_LOCAL_TOPICS=",
+			"KAFKA_LOCAL_HEAP=512m"),
+		Addr: "127.0.0.1:" + strconv.Itoa(port),
+	}
+	t.Cleanup(func() { _ = b.run("down") })
+	b.Start()
+	return b
+}
+
+func (b *Broker) run(verb string) error {
+	cmd := exec.Command(b.script, verb)
+	cmd.Env = b.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.t.Logf("kafka.sh %s: %v\n%s", verb, err, out)
+	}
+	return err
+}
+
+// Start starts the broker (again, keeping its data) and waits until it answers.
+func (b *Broker) Start() {
+	b.t.Helper()
+	if err := b.run("up"); err != nil {
+		b.t.Fatalf("start broker at %s: %v", b.Addr, err)
+	}
+}
+
+// Stop stops the broker process (SIGTERM, then SIGKILL after 30s), keeping its data.
+func (b *Broker) Stop() {
+	b.t.Helper()
+	if err := b.run("stop"); err != nil {
+		b.t.Fatalf("stop broker at %s: %v", b.Addr, err)
+	}
+}
