@@ -1,0 +1,47 @@
+// Package spool is imbridge's durable delivery: a write-ahead log of callbacks on local
+// disk, and the Forwarder that drains it into Kafka. A callback is answered 200 once its
+// record is fsync'd; the Forwarder publishes it afterwards and acknowledges it; then
+// the disk space is reclaimed. It imports the bridge domain and zap, nothing else.
+//
+// # Storage
+//
+// Records go to segment files named after their first sequence number
+// (00000000000000000001.seg, ...). A record is a 28-byte header (magic, CRC-32C, payload
+// length, sequence number, append time) and the binary-encoded events of one callback,
+// so a callback is stored whole or not at all. One writer goroutine takes every append
+// waiting at that moment, writes them, and calls fdatasync once for all of them (group
+// commit); each Append returns after the fsync that covers it. The segment rotates at
+// Options.SegmentBytes; a segment whose records are all acknowledged is deleted. The
+// acknowledgement cursor lives in the file "ack", written by Flush; losing it only
+// means republishing, never losing.
+//
+// # Recovery
+//
+// Open scans every segment. A record whose header or checksum is wrong is skipped by
+// searching for the next valid header (magic, sane length, CRC, increasing sequence
+// number). At the end of the last segment, such bytes are a torn write from a crash: they
+// were never acknowledged, so they are cut off and logged. Anywhere else they are
+// corruption of acknowledged data: logged as an error, and the records around them are
+// kept. Open never refuses to start because of a segment's content.
+//
+// # Why a segment log and not bbolt
+//
+// Measured on the 2-core development machine with 3-event callbacks, every Append
+// fsync'd before returning (go test ./bridge/spool -tags bbolt -run X -bench Parallel
+// -cpu 2 -benchtime 3s):
+//
+//	                       2 goroutines   32 goroutines   128 goroutines
+//	segment log (Append)      207 µs/op        16 µs/op         5.0 µs/op
+//	bbolt 1.5 (Batch)        5434 µs/op       340 µs/op        88 µs/op
+//
+// bbolt rewrites B+tree pages and its meta page on every commit; the log appends and
+// syncs data only. The log is 17 to 26 times faster, its format is a page of code,
+// and recovery can say exactly which bytes it dropped.
+//
+// # Order
+//
+// Records are read in sequence order. The Forwarder publishes a window of events whose
+// per-partition part fits one produce request, waits for the outcome, and retries only
+// the failed events; it starts the next window only when the current one is done. So
+// a failed event is never overtaken by a later event of the same key.
+package spool
