@@ -268,3 +268,54 @@ func readyz(t *testing.T, p *bridgeProc) (bool, string) {
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode == 200, body.Reason
 }
+
+// An event Kafka refuses for good (its topic does not exist) goes to the dead-letter
+// topic with the reason; without a dead-letter topic it stays and /readyz says why.
+func TestDeadLetterTopic(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	dlq := kafkatest.CreateTopic(t, brokers, "dlq", 1)
+	missing := "test.missing.topic." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	common := []string{
+		"IMBRIDGE_KAFKA_BROKERS=" + strings.Join(brokers, ","),
+		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + missing,
+		"IMBRIDGE_DLQ_AFTER_ATTEMPTS=2",
+		"IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=200ms",
+	}
+	t.Run("with a dead-letter topic", func(t *testing.T) {
+		p := startBridge(t, append(common, "IMBRIDGE_DLQ_TOPIC="+dlq)...)
+		if status, body := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), seedBody); status != 200 || body != okAnswer {
+			t.Fatalf("answer = %d %s", status, body)
+		}
+		msgs := readTopic(t, brokers, dlq, 3)
+		if len(msgs) != 3 {
+			t.Fatalf("dead-letter topic holds %d messages, want 3", len(msgs))
+		}
+		for i, m := range msgs {
+			h := map[string]string{}
+			for _, kv := range m.Headers {
+				h[kv.Key] = string(kv.Value)
+			}
+			var v struct{ ToAccount string }
+			_ = json.Unmarshal(m.Value, &v)
+			if h["imbridge_dlq_topic"] != missing || !strings.Contains(h["imbridge_dlq_error"], "Unknown Topic Or Partition") ||
+				v.ToAccount != fmt.Sprintf("id%d", i+1) || h["ce_id"] == "" {
+				t.Fatalf("dead letter %d: headers %v value %s", i, h, m.Value)
+			}
+		}
+	})
+	t.Run("without one", func(t *testing.T) {
+		p := startBridge(t, common...)
+		if status, body := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), seedBody); status != 200 || body != okAnswer {
+			t.Fatalf("answer = %d %s", status, body)
+		}
+		var reason string
+		waitUntil(t, "readyz to report the stuck event", 30*time.Second, func() bool {
+			var ok bool
+			ok, reason = readyz(t, p)
+			return !ok && reason != ""
+		})
+		if !strings.Contains(reason, "for topic "+missing+" failed") || !strings.Contains(reason, "IMBRIDGE_DLQ_TOPIC") {
+			t.Fatalf("readyz reason: %q", reason)
+		}
+	})
+}
