@@ -48,7 +48,10 @@ func (k Kind) String() string {
 type Error struct {
 	Kind    Kind
 	Message string
-	Err     error
+	// Reason, if set, is a fixed short label of the cause (for metrics), such as
+	// "mismatch" for a wrong signature.
+	Reason string
+	Err    error
 }
 
 // Error implements error.
@@ -74,6 +77,15 @@ func ErrorKind(err error) Kind {
 		return e.Kind
 	}
 	return KindInternal
+}
+
+// ErrorReason returns the Reason of the first *Error in err's chain, or "".
+func ErrorReason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 // ErrorMessage returns the client-safe message of err: the Message of the first *Error

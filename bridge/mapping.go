@@ -130,12 +130,7 @@ func Map(cb Callback, route Route) ([]Event, error) {
 		return nil, Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the query's (%q)",
 			truncate(body.CallbackCommand, 64), truncate(cb.Query.CallbackCommand, 64))
 	}
-	var requestTime int64
-	if cb.Query.RequestTime != "" {
-		if n, ok := parseDecimal(cb.Query.RequestTime, 19); ok && n <= 1<<62 {
-			requestTime = int64(n)
-		}
-	}
+	requestTime, _ := ParseRequestTime(cb.Query.RequestTime)
 	received := cb.ReceivedAt.UTC()
 	ceTime := received
 	if body.EventTime > 0 {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -52,21 +53,21 @@ func (v *Verifier) Verify(sdkAppID, sign, requestTime string, now time.Time) (ui
 		return id, nil
 	}
 	if sign == "" || requestTime == "" {
-		return 0, Errorf(KindUnauthorized, "Sign and RequestTime are required: callback authentication is on")
+		return 0, unauthorized("missing", "Sign and RequestTime are required: callback authentication is on")
 	}
-	rt, ok := parseDecimal(requestTime, 19)
-	if !ok || rt > 1<<62 {
-		return 0, Errorf(KindUnauthorized, "RequestTime must be Unix seconds in decimal digits without sign or leading zeros")
+	rt, ok := ParseRequestTime(requestTime)
+	if !ok {
+		return 0, unauthorized("malformed_request_time", "RequestTime must be Unix seconds in decimal digits without sign or leading zeros")
 	}
 	if !isLowerHex(sign, sha256.Size*2) {
-		return 0, Errorf(KindUnauthorized, "Sign must be 64 lowercase hexadecimal digits")
+		return 0, unauthorized("malformed_sign", "Sign must be 64 lowercase hexadecimal digits")
 	}
 	skew := v.MaxSkew
 	if skew == 0 {
 		skew = DefaultMaxSkew
 	}
-	if d := now.Sub(time.Unix(int64(rt), 0)); d > skew || d < -skew {
-		return 0, Errorf(KindUnauthorized, "RequestTime is %s from now; at most %s is accepted", d.Round(time.Second).Abs(), skew)
+	if d := now.Sub(time.Unix(rt, 0)); d > skew || d < -skew {
+		return 0, unauthorized("skew", fmt.Sprintf("RequestTime is %s from now; at most %s is accepted", d.Round(time.Second).Abs(), skew))
 	}
 	var want [sha256.Size * 2]byte
 	match := 0
@@ -76,9 +77,23 @@ func (v *Verifier) Verify(sdkAppID, sign, requestTime string, now time.Time) (ui
 		match |= subtle.ConstantTimeCompare(want[:], []byte(sign))
 	}
 	if match != 1 {
-		return 0, Errorf(KindUnauthorized, "Sign does not match: check the callback token")
+		return 0, unauthorized("mismatch", "Sign does not match: check the callback token")
 	}
 	return id, nil
+}
+
+// ParseRequestTime parses a RequestTime query value: decimal Unix seconds without sign,
+// spaces or leading zeros, at most 19 digits.
+func ParseRequestTime(s string) (int64, bool) {
+	n, ok := parseDecimal(s, 19)
+	if !ok || n > 1<<62 {
+		return 0, false
+	}
+	return int64(n), true
+}
+
+func unauthorized(reason, msg string) *Error {
+	return &Error{Kind: KindUnauthorized, Reason: reason, Message: msg}
 }
 
 // parseDecimal parses a non-empty run of at most maxDigits ASCII digits without a

@@ -15,8 +15,10 @@ import (
 
 // Keys of values the handler leaves in the Echo context for the request logger.
 const (
-	ctxCommand = "imbridge.command"
-	ctxEvents  = "imbridge.events"
+	ctxCommand      = "imbridge.command"
+	ctxCommandLabel = "imbridge.command_label" // the command if routed, for metrics
+	ctxOutcome      = "imbridge.outcome"       // ok or unrouted
+	ctxEvents       = "imbridge.events"
 )
 
 type callbackHandler struct {
@@ -33,8 +35,23 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	appID, err := h.deps.Verifier.Verify(q.SDKAppID, q.Sign, q.RequestTime, h.deps.Now())
+	// Metrics label: only commands of the routing table, so clients cannot add series.
+	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
+	if ok {
+		c.Set(ctxCommandLabel, route.Command)
+	}
+	now := h.deps.Now()
+	appID, err := h.deps.Verifier.Verify(q.SDKAppID, q.Sign, q.RequestTime, now)
+	if err == nil || bridge.ErrorKind(err) == bridge.KindUnauthorized {
+		// The app is ours: the clock distance is worth watching, signed or not.
+		if rt, ok := bridge.ParseRequestTime(q.RequestTime); ok {
+			h.deps.Observer.RequestTimeSkew(now.Sub(time.Unix(rt, 0)))
+		}
+	}
 	if err != nil {
+		if reason := bridge.ErrorReason(err); reason != "" {
+			h.deps.Observer.SignatureFailure(reason)
+		}
 		return err
 	}
 	if q.CallbackCommand == "" {
@@ -45,15 +62,15 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
 	if !ok {
+		c.Set(ctxOutcome, "unrouted")
 		if n := h.unrouted.tick(); n > 0 {
 			h.deps.Log.Info("callbacks without a route answered OK, nothing published",
 				zap.String("command", q.CallbackCommand), zap.Int64("count", n))
 		}
 		return writeOK(c)
 	}
-	events, err := bridge.Map(bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: h.deps.Now()}, route)
+	events, err := bridge.Map(bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now}, route)
 	if err != nil {
 		return err
 	}
@@ -61,6 +78,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if err := h.deps.Delivery.Accept(req.Context(), events); err != nil {
 		return err
 	}
+	c.Set(ctxOutcome, "ok")
 	return writeOK(c)
 }
 

@@ -41,9 +41,25 @@ type Deps struct {
 	Routes   bridge.Routes
 	Delivery bridge.Delivery
 	Log      *zap.Logger
+	// Observer receives measurements; nil means none.
+	Observer Observer
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
+
+// Observer receives what the callback endpoint measures; metrics.Metrics implements
+// it. command is a routed command or "other"; outcome and reason come from fixed sets.
+type Observer interface {
+	Callback(command, outcome string, took time.Duration)
+	SignatureFailure(reason string)
+	RequestTimeSkew(d time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Callback(string, string, time.Duration) {}
+func (nopObserver) SignatureFailure(string)                {}
+func (nopObserver) RequestTimeSkew(time.Duration)          {}
 
 // NewCallbackServer returns the Echo instance that serves the callback endpoint. Every
 // answer, also for unknown paths, wrong methods and panics, is Chat's answer JSON.
@@ -52,15 +68,22 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
 	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second)}
-	e := newEcho(d.Log)
+	e := newEcho(d.Log, d.Observer)
 	e.POST(cfg.Path, h.serve)
 	return e
 }
 
-// NewAdminServer returns the Echo instance that serves /healthz and /readyz.
-func NewAdminServer(delivery bridge.Delivery, log *zap.Logger) *echo.Echo {
-	e := newEcho(log)
+// NewAdminServer returns the Echo instance that serves /healthz, /readyz and, when
+// metrics is not nil, /metrics.
+func NewAdminServer(delivery bridge.Delivery, metrics http.Handler, log *zap.Logger) *echo.Echo {
+	e := newEcho(log, nil)
+	if metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(metrics))
+	}
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -73,19 +96,20 @@ func NewAdminServer(delivery bridge.Delivery, log *zap.Logger) *echo.Echo {
 	return e
 }
 
-func newEcho(log *zap.Logger) *echo.Echo {
+func newEcho(log *zap.Logger, obs Observer) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = func(err error, c echo.Context) { writeError(c, err) }
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
-	e.Use(requestLogger(log))
+	e.Use(requestLogger(log, obs))
 	return e
 }
 
-// requestLogger logs each request once: 5xx as warnings, 4xx at info, the rest at debug.
-// The error, if any, is logged here and nowhere else.
-func requestLogger(log *zap.Logger) echo.MiddlewareFunc {
+// requestLogger logs each request once: 5xx as warnings, 4xx at info, the rest at debug,
+// and reports it to obs (when not nil). The error, if any, is logged here and nowhere
+// else.
+func requestLogger(log *zap.Logger, obs Observer) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -94,6 +118,17 @@ func requestLogger(log *zap.Logger) echo.MiddlewareFunc {
 				c.Error(err) // writes the answer, so that the status below is final
 			}
 			status := c.Response().Status
+			if obs != nil {
+				label, _ := c.Get(ctxCommandLabel).(string)
+				if label == "" {
+					label = "other"
+				}
+				out, _ := c.Get(ctxOutcome).(string)
+				if err != nil {
+					out = outcome(err)
+				}
+				obs.Callback(label, out, time.Since(start))
+			}
 			level := zap.DebugLevel
 			switch {
 			case status >= 500:

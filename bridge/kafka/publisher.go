@@ -38,6 +38,17 @@ type Config struct {
 	DialTimeout time.Duration
 	// ClientID is sent to the brokers. Default "imbridge".
 	ClientID string
+	// Security configures TLS and SASL; the zero value is plaintext.
+	Security Security
+	// Observer receives per-topic outcomes and call durations; nil means none.
+	Observer Observer
+}
+
+// Observer receives what the publisher measures; metrics.Metrics implements it.
+type Observer interface {
+	Published(topic string, n int)
+	Failed(topic string, n int)
+	PublishDone(events int, d time.Duration)
 }
 
 func (c *Config) setDefaults() {
@@ -77,6 +88,7 @@ type Publisher struct {
 	w      *kafkago.Writer
 	client *kafkago.Client
 	topics []string
+	obs    Observer
 }
 
 var _ bridge.Publisher = (*Publisher)(nil)
@@ -87,11 +99,21 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	tlsCfg, err := cfg.Security.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	mech, err := cfg.Security.mechanism()
+	if err != nil {
+		return nil, err
+	}
 	transport := &kafkago.Transport{
 		Dial:        (&kafkago.Dialer{Timeout: cfg.DialTimeout}).DialFunc,
 		ClientID:    cfg.ClientID,
 		DialTimeout: cfg.DialTimeout,
 		MetadataTTL: 10 * time.Second,
+		TLS:         tlsCfg,
+		SASL:        mech,
 	}
 	addr := kafkago.TCP(cfg.Brokers...)
 	sugar := log.Sugar()
@@ -114,6 +136,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		w:      w,
 		client: &kafkago.Client{Addr: addr, Transport: transport, Timeout: cfg.DialTimeout},
 		topics: cfg.Topics,
+		obs:    cfg.Observer,
 	}, nil
 }
 
@@ -127,12 +150,17 @@ func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 		}
 		msgs[i] = m
 	}
+	start := time.Now()
 	err := p.w.WriteMessages(ctx, msgs...)
+	var we kafkago.WriteErrors
+	partial := errors.As(err, &we) && len(we) == len(events)
+	if p.obs != nil {
+		p.observe(events, err, we, partial, time.Since(start))
+	}
 	if err == nil {
 		return nil
 	}
-	var we kafkago.WriteErrors
-	if errors.As(err, &we) && len(we) == len(events) {
+	if partial {
 		ee := make(bridge.EventErrors, len(we))
 		for i, e := range we {
 			ee[i] = classify(e)
@@ -140,6 +168,24 @@ func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 		return ee
 	}
 	return fmt.Errorf("write %d messages: %w", len(msgs), classify(err))
+}
+
+func (p *Publisher) observe(events []bridge.Event, err error, we kafkago.WriteErrors, partial bool, took time.Duration) {
+	p.obs.PublishDone(len(events), took)
+	ok, failed := map[string]int{}, map[string]int{}
+	for i := range events {
+		if err != nil && (!partial || we[i] != nil) {
+			failed[events[i].Topic]++
+		} else {
+			ok[events[i].Topic]++
+		}
+	}
+	for t, n := range ok {
+		p.obs.Published(t, n)
+	}
+	for t, n := range failed {
+		p.obs.Failed(t, n)
+	}
 }
 
 // classify wraps errors that retrying cannot fix with bridge.ErrPermanent. Everything

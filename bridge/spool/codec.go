@@ -100,3 +100,15 @@ func (d *decoder) string() string {
 	d.b = d.b[n:]
 	return s
 }
+
+// eventCount reads the number of events from an encoded payload, or 0.
+func eventCount(payload []byte) int64 {
+	if len(payload) < 2 || payload[0] != payloadVersion {
+		return 0
+	}
+	n, k := binary.Uvarint(payload[1:])
+	if k <= 0 {
+		return 0
+	}
+	return int64(n)
+}

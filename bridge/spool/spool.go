@@ -97,8 +97,9 @@ type Record struct {
 
 // Stats describe what the spool holds.
 type Stats struct {
-	// Records and Bytes count the records not yet acknowledged.
+	// Records, Events and Bytes count the records not yet acknowledged.
 	Records int64
+	Events  int64
 	Bytes   int64
 	// Oldest is the append time of the oldest unacknowledged record; zero if none.
 	Oldest time.Time
@@ -116,6 +117,7 @@ type segment struct {
 
 type appendReq struct {
 	payload []byte
+	events  int
 	done    chan error
 }
 
@@ -140,6 +142,7 @@ type Spool struct {
 	acked    uint64     // highest acknowledged seq
 	pending  int64      // records not yet acknowledged
 	pendingB int64      // their bytes
+	pendingE int64      // their events
 	oldest   []pendingRecord
 	broken   error // a failed write or fsync: the spool refuses appends
 	closed   bool
@@ -240,6 +243,7 @@ func (s *Spool) recover() error {
 			if h.seq > s.acked {
 				s.pending++
 				s.pendingB += headerSize + int64(h.length)
+				s.pendingE += eventCount(b[off+headerSize : off+headerSize+int64(h.length)])
 				s.oldest = append(s.oldest, pendingRecord{h.seq, time.UnixMilli(h.time)})
 			}
 			lastSeq = h.seq
@@ -376,7 +380,7 @@ func syncDir(dir string) error {
 // not at all. ctx only bounds the wait for the writer to take the record; once
 // taken, Append waits for the fsync.
 func (s *Spool) Append(ctx context.Context, events []bridge.Event) error {
-	req := appendReq{payload: encodeEvents(make([]byte, 0, 256*len(events)+16), events), done: make(chan error, 1)}
+	req := appendReq{payload: encodeEvents(make([]byte, 0, 256*len(events)+16), events), events: len(events), done: make(chan error, 1)}
 	select {
 	case s.reqs <- req:
 	case <-s.stop:
@@ -442,7 +446,7 @@ func (s *Spool) writer() {
 		}
 		now := s.opts.Now().UnixMilli()
 		results := make([]error, len(batch))
-		var written, records int64
+		var written, records, evs int64
 		firstSeq := s.wseq
 		for i, r := range batch {
 			size := headerSize + int64(len(r.payload))
@@ -461,6 +465,7 @@ func (s *Spool) writer() {
 			s.wseq++
 			written += size
 			records++
+			evs += int64(r.events)
 		}
 		if records > 0 {
 			if err := s.buf.Flush(); err != nil {
@@ -480,6 +485,7 @@ func (s *Spool) writer() {
 			s.nextSeq = s.wseq
 			s.pending += records
 			s.pendingB += written
+			s.pendingE += evs
 			at := time.UnixMilli(now)
 			for q := firstSeq; q < s.nextSeq; q++ {
 				s.oldest = append(s.oldest, pendingRecord{q, at})
@@ -639,6 +645,7 @@ func (s *Spool) Ack(rec Record) {
 	s.acked = rec.Seq
 	s.pending--
 	s.pendingB -= rec.Size
+	s.pendingE -= int64(len(rec.Events))
 	for len(s.oldest) > 0 && s.oldest[0].seq <= rec.Seq {
 		s.oldest = s.oldest[1:]
 	}
@@ -680,7 +687,7 @@ func (s *Spool) Flush() error {
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Records: s.pending, Bytes: s.pendingB, Segments: len(s.segs), Syncs: s.syncs}
+	st := Stats{Records: s.pending, Events: s.pendingE, Bytes: s.pendingB, Segments: len(s.segs), Syncs: s.syncs}
 	if len(s.oldest) > 0 {
 		st.Oldest = s.oldest[0].at
 	}

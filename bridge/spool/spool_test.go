@@ -109,8 +109,8 @@ func TestAppendReadAckRestart(t *testing.T) {
 			t.Fatalf("record %d (-want +got):\n%s", i, d)
 		}
 	}
-	if st := s.Stats(); st.Records != 10 {
-		t.Fatalf("stats %+v, want 10 records", st)
+	if st := s.Stats(); st.Records != 10 || st.Events != 19 {
+		t.Fatalf("stats %+v, want 10 records of 19 events", st)
 	}
 	for _, r := range recs[:4] {
 		s.Ack(r)
@@ -123,6 +123,9 @@ func TestAppendReadAckRestart(t *testing.T) {
 	}
 
 	s2 := open(t, dir, Options{})
+	if st := s2.Stats(); st.Records != 6 || st.Events != 12 {
+		t.Fatalf("stats after restart %+v, want 6 records of 12 events", st)
+	}
 	got := readAll(t, s2)
 	if len(got) != 6 || got[0].Seq != 5 {
 		t.Fatalf("after restart read %d records from seq %d, want 6 from 5", len(got), got[0].Seq)

@@ -14,35 +14,44 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/kafka"
 )
 
 // Config is the effective configuration of `imbridge serve`: defaults, then the
-// environment, then flags, then Validate. Its JSON form (logged at start-up) redacts
-// every secret.
+// environment, then flags, then Validate. Each field is documented, with its default,
+// by the setting that fills it (see settings, or `imbridge serve --help`). It logs
+// itself without secrets (MarshalLogObject).
 type Config struct {
-	Listen                string          `json:"listen"`
-	CallbackPath          string          `json:"callbackPath"`
-	AdminListen           string          `json:"adminListen"`
-	SDKAppID              uint64          `json:"sdkAppId"`
-	CallbackTokens        []bridge.Secret `json:"callbackTokens"`
-	AllowUnsigned         bool            `json:"allowUnsigned"`
-	SignMaxSkew           time.Duration   `json:"signMaxSkew"`
-	BodyLimit             int64           `json:"bodyLimit"`
-	KafkaBrokers          []string        `json:"kafkaBrokers"`
-	TopicBlocklistDelete  string          `json:"topicBlocklistDelete"`
-	Delivery              string          `json:"delivery"`
-	SyncTimeout           time.Duration   `json:"syncTimeout"`
-	SpoolDir              string          `json:"spoolDir"`
-	SpoolMaxBytes         int64           `json:"spoolMaxBytes"`
-	SpoolHighWater        float64         `json:"spoolHighWater"`
-	DLQTopic              string          `json:"dlqTopic"`
-	DLQAfterAttempts      int             `json:"dlqAfterAttempts"`
-	KafkaRetryBackoffMax  time.Duration   `json:"kafkaRetryBackoffMax"`
-	KafkaUnreachableAfter time.Duration   `json:"kafkaUnreachableAfter"`
-	DrainTimeout          time.Duration   `json:"drainTimeout"`
-	ShutdownTimeout       time.Duration   `json:"shutdownTimeout"`
-	LogLevel              string          `json:"logLevel"`
-	LogFormat             string          `json:"logFormat"`
+	Listen, CallbackPath, AdminListen string
+	SDKAppID                          uint64
+	CallbackTokens                    []bridge.Secret
+	AllowUnsigned                     bool
+	SignMaxSkew                       time.Duration
+	BodyLimit                         int64
+
+	KafkaBrokers         []string
+	Kafka                kafka.Security
+	TopicBlocklistDelete string
+
+	Delivery              string
+	SyncTimeout           time.Duration
+	SpoolDir              string
+	SpoolMaxBytes         int64
+	SpoolHighWater        float64
+	DLQTopic              string
+	DLQAfterAttempts      int
+	KafkaRetryBackoffMax  time.Duration
+	KafkaUnreachableAfter time.Duration
+	DrainTimeout          time.Duration
+	ShutdownTimeout       time.Duration
+
+	TLSCertFile, TLSKeyFile string
+	HTTPReadHeaderTimeout   time.Duration
+	HTTPReadTimeout         time.Duration
+	HTTPWriteTimeout        time.Duration
+	HTTPIdleTimeout         time.Duration
+
+	LogLevel, LogFormat string
 }
 
 // MarshalLogObject implements zapcore.ObjectMarshaler for the start-up log line:
@@ -57,6 +66,14 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("sign_max_skew", c.SignMaxSkew.String())
 	enc.AddInt64("body_limit", c.BodyLimit)
 	enc.AddString("kafka_brokers", strings.Join(c.KafkaBrokers, ","))
+	enc.AddBool("kafka_tls", c.Kafka.TLS)
+	enc.AddString("kafka_tls_ca_file", c.Kafka.CAFile)
+	enc.AddString("kafka_tls_cert_file", c.Kafka.CertFile)
+	enc.AddString("kafka_tls_key_file", c.Kafka.KeyFile)
+	enc.AddString("kafka_tls_server_name", c.Kafka.ServerName)
+	enc.AddString("kafka_sasl_mechanism", c.Kafka.SASLMechanism)
+	enc.AddString("kafka_sasl_username", c.Kafka.Username)
+	enc.AddBool("kafka_sasl_password_set", c.Kafka.Password != "")
 	enc.AddString("topic_blocklist_delete", c.TopicBlocklistDelete)
 	enc.AddString("delivery", c.Delivery)
 	enc.AddString("sync_timeout", c.SyncTimeout.String())
@@ -69,9 +86,34 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("kafka_unreachable_after", c.KafkaUnreachableAfter.String())
 	enc.AddString("drain_timeout", c.DrainTimeout.String())
 	enc.AddString("shutdown_timeout", c.ShutdownTimeout.String())
+	enc.AddString("tls_cert_file", c.TLSCertFile)
+	enc.AddString("tls_key_file", c.TLSKeyFile)
+	enc.AddString("http_read_header_timeout", c.HTTPReadHeaderTimeout.String())
+	enc.AddString("http_read_timeout", c.HTTPReadTimeout.String())
+	enc.AddString("http_write_timeout", c.HTTPWriteTimeout.String())
+	enc.AddString("http_idle_timeout", c.HTTPIdleTimeout.String())
 	enc.AddString("log_level", c.LogLevel)
 	enc.AddString("log_format", c.LogFormat)
 	return nil
+}
+
+// routes is the routing table with the configured topics.
+func (c *Config) routes() []bridge.Route {
+	r := bridge.DefaultRoutes[0]
+	r.Topic = c.TopicBlocklistDelete
+	return []bridge.Route{r}
+}
+
+// topics lists every topic imbridge writes to: the routed ones and the DLQ topic.
+func (c *Config) topics() []string {
+	var ts []string
+	for _, r := range c.routes() {
+		ts = append(ts, r.Topic)
+	}
+	if c.DLQTopic != "" {
+		ts = append(ts, c.DLQTopic)
+	}
+	return ts
 }
 
 // setting is one configuration knob: an environment variable, the flag of the same
@@ -108,29 +150,11 @@ var settings = []setting{
 		set:   setTokens},
 	{env: "IMBRIDGE_CALLBACK_TOKEN_FILE", flag: "callback-token-file", meta: "FILE",
 		usage: "file holding the token(s), comma- or newline-separated; instead of IMBRIDGE_CALLBACK_TOKEN",
-		set: func(c *Config, v string) error {
-			if v == "" {
-				return nil
-			}
-			if len(c.CallbackTokens) > 0 {
-				return errors.New("only one of IMBRIDGE_CALLBACK_TOKEN and IMBRIDGE_CALLBACK_TOKEN_FILE")
-			}
-			b, err := os.ReadFile(v)
-			if err != nil {
-				return fmt.Errorf("a readable file (%v)", errors.Unwrap(err))
-			}
-			return setTokens(c, strings.ReplaceAll(strings.TrimSpace(string(b)), "\n", ","))
-		}},
+		set: fileSetter("IMBRIDGE_CALLBACK_TOKEN", func(c *Config) bool { return len(c.CallbackTokens) > 0 },
+			func(c *Config, content string) error { return setTokens(c, strings.ReplaceAll(content, "\n", ",")) })},
 	{env: "IMBRIDGE_ALLOW_UNSIGNED", flag: "allow-unsigned", def: "false", meta: "BOOL",
 		usage: "accept callbacks without Sign when no token is set (only SdkAppid is checked then)",
-		set: func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return errors.New("true or false")
-			}
-			c.AllowUnsigned = b
-			return nil
-		}},
+		set:   boolSetter(func(c *Config) *bool { return &c.AllowUnsigned })},
 	{env: "IMBRIDGE_SIGN_MAX_SKEW", flag: "sign-max-skew", def: "60s", meta: "DURATION",
 		usage: "largest accepted distance between RequestTime and now",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.SignMaxSkew })},
@@ -159,6 +183,41 @@ var settings = []setting{
 			}
 			return nil
 		}},
+	{env: "IMBRIDGE_KAFKA_TLS", flag: "kafka-tls", def: "false", meta: "BOOL",
+		usage: "connect to the brokers with TLS (implied by any IMBRIDGE_KAFKA_TLS_* file or name)",
+		set:   boolSetter(func(c *Config) *bool { return &c.Kafka.TLS })},
+	{env: "IMBRIDGE_KAFKA_TLS_CA_FILE", flag: "kafka-tls-ca-file", meta: "FILE",
+		usage: "PEM bundle of the CAs that sign the brokers' certificates (default: the system's)",
+		set:   stringSetter(func(c *Config) *string { return &c.Kafka.CAFile })},
+	{env: "IMBRIDGE_KAFKA_TLS_CERT_FILE", flag: "kafka-tls-cert-file", meta: "FILE",
+		usage: "PEM client certificate, for brokers that require one",
+		set:   stringSetter(func(c *Config) *string { return &c.Kafka.CertFile })},
+	{env: "IMBRIDGE_KAFKA_TLS_KEY_FILE", flag: "kafka-tls-key-file", meta: "FILE",
+		usage: "PEM key of the client certificate",
+		set:   stringSetter(func(c *Config) *string { return &c.Kafka.KeyFile })},
+	{env: "IMBRIDGE_KAFKA_TLS_SERVER_NAME", flag: "kafka-tls-server-name", meta: "NAME",
+		usage: "name expected in the brokers' certificates (default: each broker's host)",
+		set:   stringSetter(func(c *Config) *string { return &c.Kafka.ServerName })},
+	{env: "IMBRIDGE_KAFKA_SASL_MECHANISM", flag: "kafka-sasl-mechanism", meta: "MECHANISM",
+		usage: "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; unset: no SASL",
+		set: func(c *Config, v string) error {
+			switch m := strings.ToUpper(v); m {
+			case "", kafka.SASLPlain, kafka.SASLScramSHA256, kafka.SASLScramSHA512:
+				c.Kafka.SASLMechanism = m
+				return nil
+			}
+			return errors.New("PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+		}},
+	{env: "IMBRIDGE_KAFKA_SASL_USERNAME", flag: "kafka-sasl-username", meta: "NAME",
+		usage: "SASL username",
+		set:   stringSetter(func(c *Config) *string { return &c.Kafka.Username })},
+	{env: "IMBRIDGE_KAFKA_SASL_PASSWORD", flag: "kafka-sasl-password", meta: "PASSWORD", secret: true,
+		usage: "SASL password",
+		set:   func(c *Config, v string) error { c.Kafka.Password = bridge.Secret(v); return nil }},
+	{env: "IMBRIDGE_KAFKA_SASL_PASSWORD_FILE", flag: "kafka-sasl-password-file", meta: "FILE",
+		usage: "file holding the SASL password; instead of IMBRIDGE_KAFKA_SASL_PASSWORD",
+		set: fileSetter("IMBRIDGE_KAFKA_SASL_PASSWORD", func(c *Config) bool { return c.Kafka.Password != "" },
+			func(c *Config, content string) error { c.Kafka.Password = bridge.Secret(content); return nil })},
 	{env: "IMBRIDGE_TOPIC_BLOCKLIST_DELETE", flag: "topic-blocklist-delete", def: bridge.DefaultRoutes[0].Topic, meta: "TOPIC",
 		usage: "topic for Sns.CallbackBlackListDelete events",
 		set:   topicSetter(func(c *Config) *string { return &c.TopicBlocklistDelete })},
@@ -233,6 +292,24 @@ var settings = []setting{
 	{env: "IMBRIDGE_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "10s", meta: "DURATION",
 		usage: "how long shutdown waits for in-flight callbacks",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{env: "IMBRIDGE_TLS_CERT_FILE", flag: "tls-cert-file", meta: "FILE",
+		usage: "PEM certificate (chain) of the callback listener; with IMBRIDGE_TLS_KEY_FILE it serves HTTPS, reloaded when the files change or on SIGHUP",
+		set:   stringSetter(func(c *Config) *string { return &c.TLSCertFile })},
+	{env: "IMBRIDGE_TLS_KEY_FILE", flag: "tls-key-file", meta: "FILE",
+		usage: "PEM key of the callback listener's certificate",
+		set:   stringSetter(func(c *Config) *string { return &c.TLSKeyFile })},
+	{env: "IMBRIDGE_HTTP_READ_HEADER_TIMEOUT", flag: "http-read-header-timeout", def: "5s", meta: "DURATION",
+		usage: "callback listener: time to read a request's headers",
+		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPReadHeaderTimeout })},
+	{env: "IMBRIDGE_HTTP_READ_TIMEOUT", flag: "http-read-timeout", def: "10s", meta: "DURATION",
+		usage: "callback listener: time to read a whole request, body included",
+		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPReadTimeout })},
+	{env: "IMBRIDGE_HTTP_WRITE_TIMEOUT", flag: "http-write-timeout", def: "10s", meta: "DURATION",
+		usage: "callback listener: time from the end of the request headers to the end of the answer",
+		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPWriteTimeout })},
+	{env: "IMBRIDGE_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout", def: "120s", meta: "DURATION",
+		usage: "callback listener: how long a kept-alive connection may wait for its next request",
+		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })},
 	{env: "IMBRIDGE_LOG_LEVEL", flag: "log-level", def: "info", meta: "LEVEL",
 		usage: "debug, info, warn or error",
 		set: func(c *Config, v string) error {
@@ -252,6 +329,43 @@ var settings = []setting{
 			c.LogFormat = v
 			return nil
 		}},
+}
+
+// fileSetter reads a secret from the file named by the value; other is the variable
+// holding the secret directly, which must not be set as well.
+func fileSetter(other string, isSet func(*Config) bool, set func(c *Config, content string) error) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if isSet(c) {
+			return fmt.Errorf("only one of %s and %s_FILE", other, other)
+		}
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("a readable file (%v)", errors.Unwrap(err))
+		}
+		content := strings.TrimSpace(string(b))
+		if content == "" {
+			return errors.New("a file that is not empty")
+		}
+		return set(c, content)
+	}
+}
+
+func stringSetter(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *field(c) = v; return nil }
+}
+
+func boolSetter(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("true or false")
+		}
+		*field(c) = b
+		return nil
+	}
 }
 
 func setTokens(c *Config, v string) error {
@@ -348,6 +462,12 @@ func (c *Config) Validate() error {
 			"which anyone who knows the SDKAppID can forge")
 	case !strings.HasPrefix(c.CallbackPath, "/"):
 		return fmt.Errorf("IMBRIDGE_CALLBACK_PATH=%q: expected a path starting with /", c.CallbackPath)
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return errors.New("IMBRIDGE_TLS_CERT_FILE and IMBRIDGE_TLS_KEY_FILE go together: set both to serve HTTPS, or neither")
+	case c.Kafka.SASLMechanism != "" && (c.Kafka.Username == "" || c.Kafka.Password == ""):
+		return fmt.Errorf("IMBRIDGE_KAFKA_SASL_MECHANISM=%s needs IMBRIDGE_KAFKA_SASL_USERNAME and IMBRIDGE_KAFKA_SASL_PASSWORD (or _FILE)", c.Kafka.SASLMechanism)
+	case (c.Kafka.CertFile == "") != (c.Kafka.KeyFile == ""):
+		return errors.New("IMBRIDGE_KAFKA_TLS_CERT_FILE and IMBRIDGE_KAFKA_TLS_KEY_FILE go together")
 	case c.DLQTopic != "" && c.DLQTopic == c.TopicBlocklistDelete:
 		return fmt.Errorf("IMBRIDGE_DLQ_TOPIC=%q: expected a topic other than the events' own", c.DLQTopic)
 	case c.SyncTimeout >= 2*time.Second:

@@ -33,7 +33,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		KafkaBrokers: []string{"k1:9092", "k2:9092"}, TopicBlocklistDelete: "imbridge.blocklist.removed",
 		Delivery: "spool", SyncTimeout: 1500 * time.Millisecond, SpoolDir: "data/spool", SpoolMaxBytes: 1 << 30, SpoolHighWater: 0.8,
 		DLQAfterAttempts: 5, KafkaRetryBackoffMax: 10 * time.Second, KafkaUnreachableAfter: 5 * time.Minute, DrainTimeout: 20 * time.Second,
-		ShutdownTimeout: 10 * time.Second, LogLevel: "info", LogFormat: "json",
+		ShutdownTimeout: 10 * time.Second, HTTPReadHeaderTimeout: 5 * time.Second, HTTPReadTimeout: 10 * time.Second,
+		HTTPWriteTimeout: 10 * time.Second, HTTPIdleTimeout: 120 * time.Second, LogLevel: "info", LogFormat: "json",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("config (-want +got):\n%s", d)
@@ -105,6 +106,16 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"body limit too small", nil, append(base, "IMBRIDGE_BODY_LIMIT", "10"),
 			`IMBRIDGE_BODY_LIMIT="10": expected a number of bytes, at least 1024`},
 		{"stray argument", []string{"extra"}, base, `serve takes no arguments, got "extra"`},
+		{"TLS cert without key", nil, append(base, "IMBRIDGE_TLS_CERT_FILE", "c.pem"),
+			"IMBRIDGE_TLS_CERT_FILE and IMBRIDGE_TLS_KEY_FILE go together: set both to serve HTTPS, or neither"},
+		{"SASL without password", nil, append(base, "IMBRIDGE_KAFKA_SASL_MECHANISM", "scram-sha-512", "IMBRIDGE_KAFKA_SASL_USERNAME", "u"),
+			"IMBRIDGE_KAFKA_SASL_MECHANISM=SCRAM-SHA-512 needs IMBRIDGE_KAFKA_SASL_USERNAME and IMBRIDGE_KAFKA_SASL_PASSWORD (or _FILE)"},
+		{"SASL unknown", nil, append(base, "IMBRIDGE_KAFKA_SASL_MECHANISM", "GSSAPI"),
+			`IMBRIDGE_KAFKA_SASL_MECHANISM="GSSAPI": expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
+		{"SASL password twice", nil, append(base, "IMBRIDGE_KAFKA_SASL_PASSWORD", "p", "IMBRIDGE_KAFKA_SASL_PASSWORD_FILE", "/etc/hostname"),
+			`IMBRIDGE_KAFKA_SASL_PASSWORD_FILE="/etc/hostname": expected only one of IMBRIDGE_KAFKA_SASL_PASSWORD and IMBRIDGE_KAFKA_SASL_PASSWORD_FILE`},
+		{"password file missing", nil, append(base, "IMBRIDGE_KAFKA_SASL_PASSWORD_FILE", "/nonexistent/pw"),
+			`IMBRIDGE_KAFKA_SASL_PASSWORD_FILE="/nonexistent/pw": expected a readable file (no such file or directory)`},
 		{"bad delivery", nil, append(base, "IMBRIDGE_DELIVERY", "async"), `IMBRIDGE_DELIVERY="async": expected spool or sync`},
 		{"spool too small", nil, append(base, "IMBRIDGE_SPOOL_MAX_BYTES", "1k"), `IMBRIDGE_SPOOL_MAX_BYTES="1k": expected a number of bytes, at least 4096`},
 		{"high water over 1", nil, append(base, "IMBRIDGE_SPOOL_HIGH_WATER", "80"), `IMBRIDGE_SPOOL_HIGH_WATER="80": expected a fraction above 0 and at most 1, such as 0.8`},
@@ -144,7 +155,19 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 	}
 
-	cfg, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_CALLBACK_TOKEN", token), &bytes.Buffer{})
+	const password = "sasl-password-value"
+	stderr.Reset()
+	if code := run([]string{"serve", "--kafka-sasl-mechanism", "KERBEROS"}, env("IMBRIDGE_KAFKA_SASL_PASSWORD", password), &stdout, &stderr); code != 2 ||
+		strings.Contains(stderr.String(), password) || !strings.Contains(stderr.String(), "--kafka-sasl-mechanism") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"serve", "--kafka-sasl-password", password + ",x"}, env("IMBRIDGE_KAFKA_SASL_PASSWORD_FILE", "/nonexistent"), &stdout, &stderr); code != 2 ||
+		strings.Contains(stderr.String(), password) {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	cfg, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_CALLBACK_TOKEN", token,
+		"IMBRIDGE_KAFKA_SASL_MECHANISM", "PLAIN", "IMBRIDGE_KAFKA_SASL_USERNAME", "u", "IMBRIDGE_KAFKA_SASL_PASSWORD", password), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +177,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.Info("imbridge starting", zapConfigField(cfg))
-	if !strings.Contains(logBuf.String(), `"callback_tokens":1`) || strings.Contains(logBuf.String(), token) {
+	if !strings.Contains(logBuf.String(), `"callback_tokens":1`) || !strings.Contains(logBuf.String(), `"kafka_sasl_password_set":true`) ||
+		strings.Contains(logBuf.String(), token) || strings.Contains(logBuf.String(), password) {
 		t.Fatalf("start-up line: %s", logBuf.String())
 	}
 }

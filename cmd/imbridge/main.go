@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/httpapi"
 	"github.com/imbridge/imbridge/bridge/kafka"
+	"github.com/imbridge/imbridge/bridge/metrics"
 	"github.com/imbridge/imbridge/bridge/spool"
 )
 
@@ -44,6 +46,7 @@ them and publishes one Kafka event per From/To pair.
 
 Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
+  check     validate the settings (the same as serve's) and check Kafka and every topic
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
   version   print the version
 `
@@ -58,6 +61,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return serve(args[1:], lookup, stdout, stderr)
 	case "sign":
 		return sign(args[1:], stdout, stderr)
+	case "check":
+		return check(args[1:], lookup, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "imbridge", versionString())
 		return 0
@@ -128,14 +133,9 @@ func newLogger(level, format string, out io.Writer) (*zap.Logger, error) {
 // timeout, stop the forwarder, close the spool and the producer. A second signal exits
 // at once.
 func serveWith(cfg Config, log *zap.Logger) error {
-	routes := []bridge.Route{bridge.DefaultRoutes[0]}
-	routes[0].Topic = cfg.TopicBlocklistDelete
-	topics := []string{cfg.TopicBlocklistDelete}
-	if cfg.DLQTopic != "" {
-		topics = append(topics, cfg.DLQTopic)
-	}
-
-	pub, err := kafka.New(kafka.Config{Brokers: cfg.KafkaBrokers, Topics: topics}, log.Named("kafka"))
+	m := metrics.New(version)
+	pub, err := kafka.New(kafka.Config{Brokers: cfg.KafkaBrokers, Topics: cfg.topics(), Security: cfg.Kafka, Observer: m},
+		log.Named("kafka"))
 	if err != nil {
 		return err
 	}
@@ -161,6 +161,10 @@ func serveWith(cfg Config, log *zap.Logger) error {
 			UnreachableAfter: cfg.KafkaUnreachableAfter,
 		}, log.Named("forwarder"))
 		delivery = &spool.Delivery{Spool: sp, Forwarder: forwarder, HighWater: cfg.SpoolHighWater}
+		m.RegisterSpool(func() metrics.SpoolStats {
+			st := sp.Stats()
+			return metrics.SpoolStats{Records: st.Records, Events: st.Events, Bytes: st.Bytes, Oldest: st.Oldest}
+		}, func() int64 { _, dead := forwarder.Counts(); return dead }, time.Now)
 	}
 	verifier := &bridge.Verifier{AppID: cfg.SDKAppID, Tokens: cfg.CallbackTokens, MaxSkew: cfg.SignMaxSkew}
 
@@ -175,15 +179,24 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	}
 	callbackSrv := &http.Server{
 		Handler: httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit},
-			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(routes...), Delivery: delivery, Log: log}),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: delivery, Log: log, Observer: m}),
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
+	var certs *certReloader
+	if cfg.TLSCertFile != "" {
+		if certs, err = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, log.Named("tls")); err != nil {
+			callbackLn.Close()
+			adminLn.Close()
+			return err
+		}
+		callbackSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.getCertificate}
+	}
 	adminSrv := &http.Server{
-		Handler:           httpapi.NewAdminServer(delivery, log),
+		Handler:           httpapi.NewAdminServer(delivery, m.Handler(), log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("admin")),
 	}
@@ -219,6 +232,22 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	sigc := make(chan os.Signal, 2)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigc)
+	if certs != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-fwdCtx.Done():
+					return
+				case <-hup:
+					certs.reloadLogged("SIGHUP")
+				}
+			}
+		}()
+		go certs.watch(fwdCtx, certPollInterval)
+	}
 
 	var runErr error
 	select {
@@ -271,8 +300,18 @@ func drain(sp *spool.Spool, timeout time.Duration, log *zap.Logger) {
 // zapConfigField is the effective configuration as logged at start-up.
 func zapConfigField(cfg Config) zap.Field { return zap.Object("config", cfg) }
 
+// certPollInterval is how often the callback listener's certificate files are checked
+// for changes.
+const certPollInterval = 2 * time.Second
+
 func serveHTTP(srv *http.Server, ln net.Listener, name string) error {
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	var err error
+	if srv.TLSConfig != nil {
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("%s server: %w", name, err)
 	}
 	return nil

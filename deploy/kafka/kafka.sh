@@ -18,6 +18,12 @@
 #                       (default "imbridge.blocklist.removed:6")
 #   KAFKA_LOCAL_HEAP    JVM heap (default 768m)
 #   KAFKA_LOCAL_WAIT    seconds `up` waits for the broker to answer (default 90)
+#   KAFKA_LOCAL_SASL    1: also a SASL_PLAINTEXT listener on PORT+2 with PLAIN, SCRAM-SHA-256
+#                       and SCRAM-SHA-512 for KAFKA_LOCAL_SASL_USER / KAFKA_LOCAL_SASL_PASSWORD
+#                       (default imbridge / imbridge-secret); set before the first `up`
+#   KAFKA_LOCAL_TLS_DIR a directory with server.pem (PKCS#8 key and certificate chain): also
+#                       an SSL listener on PORT+3; with ca.pem there too, clients must
+#                       present a certificate signed by it
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +37,10 @@ topics=${KAFKA_LOCAL_TOPICS-imbridge.blocklist.removed:6}
 heap=${KAFKA_LOCAL_HEAP:-768m}
 wait_s=${KAFKA_LOCAL_WAIT:-90}
 bootstrap=127.0.0.1:$port
+sasl=${KAFKA_LOCAL_SASL:-}
+sasl_user=${KAFKA_LOCAL_SASL_USER:-imbridge}
+sasl_password=${KAFKA_LOCAL_SASL_PASSWORD:-imbridge-secret}
+tls_dir=${KAFKA_LOCAL_TLS_DIR:-}
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -66,16 +76,45 @@ answers() {
 
 write_config() {
   mkdir -p "$dir/data" "$dir/logs"
+  local listeners="PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport"
+  local advertised="PLAINTEXT://127.0.0.1:$port"
+  local protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+  local extra=""
+  if [ -n "$sasl" ]; then
+    listeners+=",SASL_PLAINTEXT://127.0.0.1:$((port + 2))"
+    advertised+=",SASL_PLAINTEXT://127.0.0.1:$((port + 2))"
+    protocols+=",SASL_PLAINTEXT:SASL_PLAINTEXT"
+    extra+="sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"$sasl_user\" password=\"$sasl_password\" user_$sasl_user=\"$sasl_password\";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+"
+  fi
+  if [ -n "$tls_dir" ]; then
+    [ -f "$tls_dir/server.pem" ] || die "KAFKA_LOCAL_TLS_DIR: $tls_dir/server.pem is missing"
+    listeners+=",SSL://127.0.0.1:$((port + 3))"
+    advertised+=",SSL://127.0.0.1:$((port + 3))"
+    protocols+=",SSL:SSL"
+    extra+="listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$tls_dir/server.pem
+"
+    if [ -f "$tls_dir/ca.pem" ]; then
+      extra+="listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location=$tls_dir/ca.pem
+listener.name.ssl.ssl.client.auth=required
+"
+    fi
+  fi
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$dir/data
+listener.security.protocol.map=$protocols
+${extra}log.dirs=$dir/data
 num.partitions=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=3
@@ -110,7 +149,12 @@ up() {
       write_config
       local id
       id=$(java_run kafka.tools.StorageTool random-uuid)
-      java_run kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >/dev/null \
+      local scram=()
+      if [ -n "$sasl" ]; then
+        scram=(--add-scram "SCRAM-SHA-256=[name=\"$sasl_user\",password=\"$sasl_password\"]"
+               --add-scram "SCRAM-SHA-512=[name=\"$sasl_user\",password=\"$sasl_password\"]")
+      fi
+      java_run kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" "${scram[@]}" >/dev/null \
         || die "could not format $dir/data"
     fi
     log "starting Kafka $version at $bootstrap (state in $dir)"
@@ -150,5 +194,5 @@ case "${1:-}" in
   topics) shift; resolve; create_topics "$@" ;;
   env) echo "IMBRIDGE_TEST_KAFKA_BROKERS=$bootstrap" ;;
   kill) p=$(pid) && kill -9 "$p"; rm -f "$dir/broker.pid" ;;
-  *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] && exit 2; exit 0 ;;
+  *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; [ -n "${1:-}" ] && exit 2; exit 0 ;;
 esac

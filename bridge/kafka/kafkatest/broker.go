@@ -19,10 +19,26 @@ type Broker struct {
 	Addr string
 }
 
+// BrokerOptions add listeners to a private broker.
+type BrokerOptions struct {
+	// SASL adds a SASL_PLAINTEXT listener on port+2 accepting PLAIN, SCRAM-SHA-256 and
+	// SCRAM-SHA-512 for SASLUser / SASLPassword.
+	SASL bool
+	// TLSDir, if set, holds server.pem (PKCS#8 key and certificate chain) and optionally
+	// ca.pem: an SSL listener on port+3, requiring client certificates signed by ca.pem.
+	TLSDir string
+}
+
+// Credentials of the private broker's SASL listener.
+const (
+	SASLUser     = "imbridge"
+	SASLPassword = "imbridge-secret"
+)
+
 // StartBroker starts a private broker on port with no topics, and removes it when t
 // ends. It needs java and mvn, as make test does; without them t is skipped (failed
 // when CI=true).
-func StartBroker(t testing.TB, port int) *Broker {
+func StartBroker(t testing.TB, port int, opts ...BrokerOptions) *Broker {
 	t.Helper()
 	for _, tool := range []string{"java", "mvn"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -37,8 +53,18 @@ func StartBroker(t testing.TB, port int) *Broker {
 			"KAFKA_LOCAL_PORT="+strconv.Itoa(port),
 			"KAFKA_LOCAL_DIR="+filepath.Join(t.TempDir(), "kafka"),
 			"KAFKA_LOCAL_TOPICS=",
-			"KAFKA_LOCAL_HEAP=512m"),
+			"KAFKA_LOCAL_HEAP=512m",
+			"KAFKA_LOCAL_SASL_USER="+SASLUser,
+			"KAFKA_LOCAL_SASL_PASSWORD="+SASLPassword),
 		Addr: "127.0.0.1:" + strconv.Itoa(port),
+	}
+	for _, o := range opts {
+		if o.SASL {
+			b.env = append(b.env, "KAFKA_LOCAL_SASL=1")
+		}
+		if o.TLSDir != "" {
+			b.env = append(b.env, "KAFKA_LOCAL_TLS_DIR="+o.TLSDir)
+		}
 	}
 	t.Cleanup(func() { _ = b.run("down") })
 	b.Start()

@@ -1,0 +1,89 @@
+package kafka_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/kafka"
+	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
+)
+
+// The publisher reaches a real broker through SASL (PLAIN, SCRAM-SHA-256/512) and
+// through mutual TLS with certificates made here; wrong credentials are refused.
+func TestSecurityAgainstRealBroker(t *testing.T) {
+	const port = 19592
+	certs := kafkatest.GenerateCerts(t)
+	broker := kafkatest.StartBroker(t, port, kafkatest.BrokerOptions{SASL: true, TLSDir: certs.Dir})
+	plain := []string{broker.Addr}
+	saslAddr := "127.0.0.1:" + strconv.Itoa(port+2)
+	tlsAddr := "127.0.0.1:" + strconv.Itoa(port+3)
+	topic := kafkatest.CreateTopic(t, plain, "security", 1)
+
+	tests := []struct {
+		name    string
+		addr    string
+		sec     kafka.Security
+		wantErr string // empty: must publish
+	}{
+		{"SASL PLAIN", saslAddr, kafka.Security{SASLMechanism: kafka.SASLPlain, Username: kafkatest.SASLUser, Password: kafkatest.SASLPassword}, ""},
+		{"SASL SCRAM-SHA-256", saslAddr, kafka.Security{SASLMechanism: kafka.SASLScramSHA256, Username: kafkatest.SASLUser, Password: kafkatest.SASLPassword}, ""},
+		{"SASL SCRAM-SHA-512", saslAddr, kafka.Security{SASLMechanism: kafka.SASLScramSHA512, Username: kafkatest.SASLUser, Password: kafkatest.SASLPassword}, ""},
+		{"SASL wrong password", saslAddr, kafka.Security{SASLMechanism: kafka.SASLScramSHA512, Username: kafkatest.SASLUser, Password: "wrong"}, "SASL Authentication Failed"},
+		{"mutual TLS", tlsAddr, kafka.Security{CAFile: certs.CA, CertFile: certs.ClientCert, KeyFile: certs.ClientKey}, ""},
+		{"TLS without a client certificate", tlsAddr, kafka.Security{CAFile: certs.CA}, "remote error: tls: "},
+		{"TLS with the wrong server name", tlsAddr, kafka.Security{CAFile: certs.CA, CertFile: certs.ClientCert, KeyFile: certs.ClientKey, ServerName: "kafka.example"}, "x509: certificate is valid for localhost, not kafka.example"},
+	}
+	sent := 0
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pub, err := kafka.New(kafka.Config{Brokers: []string{tt.addr}, Topics: []string{topic}, Security: tt.sec, MaxAttempts: 2}, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pub.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = pub.Publish(ctx, []bridge.Event{testEvent(topic, "sec", tt.name, i)})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Publish: %v", err)
+				}
+				sent++
+				if got := kafkatest.Count(t, plain, topic); got != int64(sent) {
+					t.Fatalf("topic holds %d messages, want %d", got, sent)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("Publish = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestSecurityConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		sec  kafka.Security
+		want string
+	}{
+		{"SASL without password", kafka.Security{SASLMechanism: kafka.SASLPlain, Username: "u"}, "kafka SASL PLAIN: a username and a password are required"},
+		{"unknown mechanism", kafka.Security{SASLMechanism: "GSSAPI", Username: "u", Password: "p"}, `kafka SASL mechanism "GSSAPI": expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
+		{"cert without key", kafka.Security{CertFile: "c.pem"}, "kafka TLS: a client certificate needs both the certificate and the key file"},
+		{"missing CA", kafka.Security{CAFile: "/nonexistent/ca.pem"}, "kafka TLS CA: open /nonexistent/ca.pem: no such file or directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := kafka.New(kafka.Config{Brokers: []string{"127.0.0.1:9092"}, Security: tt.sec}, zap.NewNop())
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("New = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

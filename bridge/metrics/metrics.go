@@ -1,0 +1,144 @@
+// Package metrics is the Prometheus adapter: imbridge's collectors, registered on a
+// registry of their own, and the methods through which the HTTP adapter and the Kafka
+// adapter report to them. Every label value comes from a bounded set: configured topics,
+// routed commands, fixed outcome and reason names; never from the request.
+package metrics
+
+import (
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the collectors. Its methods are safe for concurrent use.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	callbacks         *prometheus.CounterVec
+	answerSeconds     *prometheus.HistogramVec
+	signatureFailures *prometheus.CounterVec
+	requestTimeSkew   prometheus.Histogram
+	eventsPublished   *prometheus.CounterVec
+	eventsFailed      *prometheus.CounterVec
+	publishSeconds    prometheus.Histogram
+	publishEvents     prometheus.Histogram
+}
+
+// New registers imbridge's collectors, the Go runtime and process collectors, and
+// imbridge_build_info{version} on a new registry.
+func New(version string) *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		registry: r,
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imbridge_callbacks_total",
+			Help: "Callbacks answered, by routed command (other for the rest) and outcome: ok, unrouted, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, internal.",
+		}, []string{"command", "outcome"}),
+		answerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "imbridge_callback_duration_seconds",
+			Help:    "Time from receiving a callback to answering it, by outcome.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 1.5, 2, 5},
+		}, []string{"outcome"}),
+		signatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imbridge_signature_failures_total",
+			Help: "Callbacks refused by signature verification, by reason: missing, malformed_sign, malformed_request_time, skew, mismatch.",
+		}, []string{"reason"}),
+		requestTimeSkew: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "imbridge_request_time_skew_seconds",
+			Help:    "Now minus the callback's RequestTime, for signed callbacks; negative when RequestTime is in the future.",
+			Buckets: []float64{-300, -60, -30, -10, -5, -2, -1, 0, 1, 2, 5, 10, 30, 60, 300},
+		}),
+		eventsPublished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imbridge_events_published_total",
+			Help: "Events Kafka acknowledged, by topic.",
+		}, []string{"topic"}),
+		eventsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imbridge_events_failed_total",
+			Help: "Event publish attempts that failed, by topic (a retried event counts once per failure).",
+		}, []string{"topic"}),
+		publishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "imbridge_kafka_publish_duration_seconds",
+			Help:    "Duration of one publish call to Kafka (all its events acknowledged or failed).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		publishEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "imbridge_kafka_publish_events",
+			Help:    "Events per publish call to Kafka.",
+			Buckets: []float64{1, 3, 10, 30, 100, 300, 1000, 3000},
+		}),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "imbridge_build_info",
+		Help: "Always 1; labels say which build is running.",
+	}, []string{"version", "goversion"})
+	build.WithLabelValues(version, runtime.Version()).Set(1)
+	r.MustRegister(m.callbacks, m.answerSeconds, m.signatureFailures, m.requestTimeSkew, m.eventsPublished,
+		m.eventsFailed, m.publishSeconds, m.publishEvents, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// Register adds further collectors, such as the spool gauges.
+func (m *Metrics) Register(cs ...prometheus.Collector) { m.registry.MustRegister(cs...) }
+
+// Callback counts one answered callback.
+func (m *Metrics) Callback(command, outcome string, took time.Duration) {
+	m.callbacks.WithLabelValues(command, outcome).Inc()
+	m.answerSeconds.WithLabelValues(outcome).Observe(took.Seconds())
+}
+
+// SignatureFailure counts one refused signature.
+func (m *Metrics) SignatureFailure(reason string) { m.signatureFailures.WithLabelValues(reason).Inc() }
+
+// RequestTimeSkew records now minus a callback's RequestTime.
+func (m *Metrics) RequestTimeSkew(d time.Duration) { m.requestTimeSkew.Observe(d.Seconds()) }
+
+// Published counts n events of topic acknowledged by Kafka.
+func (m *Metrics) Published(topic string, n int) {
+	m.eventsPublished.WithLabelValues(topic).Add(float64(n))
+}
+
+// Failed counts n failed publish attempts of events of topic.
+func (m *Metrics) Failed(topic string, n int) { m.eventsFailed.WithLabelValues(topic).Add(float64(n)) }
+
+// PublishDone records one publish call of events events that took d.
+func (m *Metrics) PublishDone(events int, d time.Duration) {
+	m.publishSeconds.Observe(d.Seconds())
+	m.publishEvents.Observe(float64(events))
+}
+
+// SpoolStats is what the spool gauges read on every scrape.
+type SpoolStats struct {
+	Records, Events, Bytes int64
+	Oldest                 time.Time
+}
+
+// RegisterSpool adds gauges of the spool's depth and the forwarder's counts.
+func (m *Metrics) RegisterSpool(stats func() SpoolStats, deadLettered func() int64, now func() time.Time) {
+	m.Register(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_records", Help: "Callbacks in the spool not yet published."},
+			func() float64 { return float64(stats().Records) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_events", Help: "Events in the spool not yet published."},
+			func() float64 { return float64(stats().Events) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_bytes", Help: "Bytes of the spool's records not yet published."},
+			func() float64 { return float64(stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_oldest_age_seconds", Help: "Age of the oldest record not yet published; 0 when the spool is empty."},
+			func() float64 {
+				if o := stats().Oldest; !o.IsZero() {
+					return now().Sub(o).Seconds()
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "imbridge_events_dead_lettered_total", Help: "Events moved to the dead-letter topic."},
+			func() float64 { return float64(deadLettered()) }),
+	)
+}
