@@ -48,6 +48,8 @@ Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
   check     validate the settings (the same as serve's) and check Kafka and every topic
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
+  probe     GET an admin URL (default http://127.0.0.1:9090/readyz); exit 0 on 200, for
+            container healthchecks in images without a shell
   version   print the version
 `
 
@@ -63,6 +65,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return sign(args[1:], stdout, stderr)
 	case "check":
 		return check(args[1:], lookup, stdout, stderr)
+	case "probe":
+		return probe(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "imbridge", versionString())
 		return 0
@@ -315,6 +319,31 @@ func serveHTTP(srv *http.Server, ln net.Listener, name string) error {
 		return fmt.Errorf("%s server: %w", name, err)
 	}
 	return nil
+}
+
+// probe is a healthcheck for images without a shell or curl: GET url, exit 0 on 200.
+func probe(args []string, stdout, stderr io.Writer) int {
+	url := "http://127.0.0.1:9090/readyz"
+	if len(args) > 1 {
+		fmt.Fprintln(stderr, "usage: imbridge probe [URL]")
+		return 2
+	}
+	if len(args) == 1 {
+		url = args[0]
+	}
+	client := &http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		fmt.Fprintf(stderr, "imbridge probe: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	fmt.Fprintf(stdout, "%d %s\n", resp.StatusCode, strings.TrimSpace(string(body)))
+	if resp.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
 }
 
 const signUsage = `Usage: imbridge sign --token TOKEN [--time UNIXSECONDS] URL

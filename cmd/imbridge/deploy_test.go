@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// knownEnv reports whether name is a setting of imbridge serve.
+func knownEnv(name string) bool {
+	for _, s := range settings {
+		if s.env == name {
+			return true
+		}
+	}
+	return false
+}
+
+func settingDefault(t *testing.T, env string) string {
+	t.Helper()
+	for _, s := range settings {
+		if s.env == env {
+			return s.def
+		}
+	}
+	t.Fatalf("no setting %s", env)
+	return ""
+}
+
+// The compose file, loaded as docker compose loads it, has the services, ports,
+// volumes, healthchecks and environment that the README promises.
+func TestComposeFile(t *testing.T) {
+	opts, err := cli.NewProjectOptions([]string{"../../docker-compose.yml"}, cli.WithName("imbridge"), cli.WithProfiles([]string{"tools"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	var names []string
+	for n := range p.Services {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if want := []string{"imbridge", "kafka", "kcat", "topics"}; !slices.Equal(names, want) {
+		t.Fatalf("services %v, want %v", names, want)
+	}
+
+	im := p.Services["imbridge"]
+	if im.Build == nil || im.Build.Dockerfile != "deploy/Dockerfile" {
+		t.Fatalf("imbridge is not built from deploy/Dockerfile: %+v", im.Build)
+	}
+	var ports []string
+	for _, pc := range im.Ports {
+		ports = append(ports, fmt.Sprintf("%s:%d", pc.Published, pc.Target))
+	}
+	if !slices.Equal(ports, []string{"8080:8080", "9090:9090"}) {
+		t.Fatalf("imbridge ports %v", ports)
+	}
+	if len(im.Volumes) != 1 || im.Volumes[0].Type != types.VolumeTypeVolume || im.Volumes[0].Source != "spool" || im.Volumes[0].Target != "/var/lib/imbridge" {
+		t.Fatalf("imbridge volumes %+v, want the named volume spool at /var/lib/imbridge", im.Volumes)
+	}
+	if _, ok := p.Volumes["spool"]; !ok {
+		t.Fatal("volume spool is not declared")
+	}
+	env := map[string]string{}
+	for k, v := range im.Environment {
+		if !knownEnv(k) {
+			t.Errorf("imbridge environment sets %s, which is no setting", k)
+		}
+		if v != nil {
+			env[k] = *v
+		}
+	}
+	wantEnv := map[string]string{
+		"IMBRIDGE_SDKAPPID": "1400000000", "IMBRIDGE_CALLBACK_TOKEN": "dev-token", "IMBRIDGE_KAFKA_BROKERS": "kafka:9092",
+		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE": "imbridge.blocklist.removed", "IMBRIDGE_SPOOL_DIR": "/var/lib/imbridge/spool",
+	}
+	for k, v := range wantEnv {
+		if env[k] != v {
+			t.Errorf("imbridge %s = %q, want %q", k, env[k], v)
+		}
+	}
+	if hc := im.HealthCheck; hc == nil || !slices.Equal([]string(hc.Test), []string{"CMD", "/usr/local/bin/imbridge", "probe", "http://127.0.0.1:9090/readyz"}) {
+		t.Fatalf("imbridge healthcheck %+v", im.HealthCheck)
+	}
+	if d, ok := im.DependsOn["topics"]; !ok || d.Condition != types.ServiceConditionCompletedSuccessfully {
+		t.Fatalf("imbridge must wait for the topics to be created: %+v", im.DependsOn)
+	}
+
+	kafka := p.Services["kafka"]
+	if kafka.HealthCheck == nil || len(kafka.HealthCheck.Test) == 0 {
+		t.Fatal("kafka has no healthcheck")
+	}
+	if kafka.Environment["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == nil || *kafka.Environment["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] != "false" {
+		t.Fatal("kafka must not create topics by itself")
+	}
+	topics := p.Services["topics"]
+	if d, ok := topics.DependsOn["kafka"]; !ok || d.Condition != types.ServiceConditionHealthy ||
+		!slices.Contains([]string(topics.Command), "imbridge.blocklist.removed") {
+		t.Fatalf("topics service: %+v %v", topics.DependsOn, topics.Command)
+	}
+	kcat := p.Services["kcat"]
+	if !slices.Equal(kcat.Profiles, []string{"tools"}) || !slices.Equal([]string(kcat.Entrypoint), []string{"kcat", "-b", "kafka:9092"}) {
+		t.Fatalf("kcat service: profiles %v entrypoint %v", kcat.Profiles, kcat.Entrypoint)
+	}
+}
+
+// decodeStrict decodes one YAML document into v, failing on unknown fields.
+func decodeStrict(t *testing.T, doc []byte, v any) {
+	t.Helper()
+	j, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%T: %v", v, err)
+	}
+}
+
+type kustomization struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Resources  []string `json:"resources"`
+	Labels     []struct {
+		Pairs            map[string]string `json:"pairs"`
+		IncludeSelectors bool              `json:"includeSelectors"`
+	} `json:"labels"`
+	Images []struct {
+		Name    string `json:"name"`
+		NewName string `json:"newName"`
+		NewTag  string `json:"newTag"`
+	} `json:"images"`
+}
+
+// The Kubernetes manifests decode strictly into the API types, and their wiring
+// holds: ports, probes, volumes, environment names, grace period, security context.
+func TestKubernetesManifests(t *testing.T) {
+	const dir = "../../deploy/k8s"
+	var k kustomization
+	raw, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decodeStrict(t, raw, &k)
+	var (
+		sts      *appsv1.StatefulSet
+		services []*corev1.Service
+		pdb      *policyv1.PodDisruptionBudget
+	)
+	for _, res := range append(k.Resources, "secret.example.yaml") {
+		raw, err := os.ReadFile(filepath.Join(dir, res))
+		if err != nil {
+			t.Fatalf("kustomization resource %s: %v", res, err)
+		}
+		for _, doc := range bytes.Split(raw, []byte("\n---\n")) {
+			var meta struct{ Kind string }
+			if err := yaml.Unmarshal(doc, &meta); err != nil {
+				t.Fatal(err)
+			}
+			switch meta.Kind {
+			case "StatefulSet":
+				sts = &appsv1.StatefulSet{}
+				decodeStrict(t, doc, sts)
+			case "Service":
+				s := &corev1.Service{}
+				decodeStrict(t, doc, s)
+				services = append(services, s)
+			case "PodDisruptionBudget":
+				pdb = &policyv1.PodDisruptionBudget{}
+				decodeStrict(t, doc, pdb)
+			case "Secret":
+				decodeStrict(t, doc, &corev1.Secret{})
+			default:
+				t.Fatalf("%s: unexpected kind %q", res, meta.Kind)
+			}
+		}
+	}
+	if sts == nil || pdb == nil || len(services) != 2 {
+		t.Fatalf("want a StatefulSet, a PodDisruptionBudget and 2 Services")
+	}
+	pod := sts.Spec.Template
+	c := pod.Spec.Containers[0]
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	if ports["callback"] != 8080 || ports["admin"] != 9090 {
+		t.Fatalf("container ports %v", ports)
+	}
+	probes := map[string]*corev1.Probe{"startup": c.StartupProbe, "liveness": c.LivenessProbe, "readiness": c.ReadinessProbe}
+	wantPath := map[string]string{"startup": "/healthz", "liveness": "/healthz", "readiness": "/readyz"}
+	for name, p := range probes {
+		if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != wantPath[name] || p.HTTPGet.Port.String() != "admin" {
+			t.Fatalf("%s probe %+v, want GET %s on port admin", name, p, wantPath[name])
+		}
+	}
+	env := map[string]string{}
+	for _, e := range c.Env {
+		if !knownEnv(e.Name) {
+			t.Errorf("env %s is no setting of imbridge serve", e.Name)
+		}
+		env[e.Name] = e.Value
+	}
+	volumes := map[string]bool{}
+	for _, v := range pod.Spec.Volumes {
+		volumes[v.Name] = true
+	}
+	for _, v := range sts.Spec.VolumeClaimTemplates {
+		volumes[v.Name] = true
+	}
+	mounts := map[string]string{}
+	for _, m := range c.VolumeMounts {
+		if !volumes[m.Name] {
+			t.Errorf("volume mount %s has no volume", m.Name)
+		}
+		mounts[m.Name] = m.MountPath
+	}
+	if !strings.HasPrefix(env["IMBRIDGE_SPOOL_DIR"], mounts["spool"]+"/") {
+		t.Errorf("IMBRIDGE_SPOOL_DIR %s is not on the spool volume at %s", env["IMBRIDGE_SPOOL_DIR"], mounts["spool"])
+	}
+	if !strings.HasPrefix(env["IMBRIDGE_CALLBACK_TOKEN_FILE"], mounts["secrets"]+"/") {
+		t.Errorf("IMBRIDGE_CALLBACK_TOKEN_FILE %s is not on the secrets volume", env["IMBRIDGE_CALLBACK_TOKEN_FILE"])
+	}
+	drain, _ := time.ParseDuration(env["IMBRIDGE_DRAIN_TIMEOUT"])
+	shutdown, _ := time.ParseDuration(env["IMBRIDGE_SHUTDOWN_TIMEOUT"])
+	if drain == 0 {
+		drain, _ = time.ParseDuration(settingDefault(t, "IMBRIDGE_DRAIN_TIMEOUT"))
+	}
+	if grace := time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second; grace <= drain+shutdown {
+		t.Errorf("terminationGracePeriodSeconds %s is not above drain %s + shutdown %s", grace, drain, shutdown)
+	}
+	sc, psc := c.SecurityContext, pod.Spec.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("security context: pod %+v container %+v", psc, sc)
+	}
+	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() {
+		t.Error("resource requests missing")
+	}
+	if pod.Annotations["prometheus.io/scrape"] != "true" || pod.Annotations["prometheus.io/port"] != "9090" {
+		t.Errorf("scrape annotations %v", pod.Annotations)
+	}
+	labels := pod.Labels
+	matches := func(sel map[string]string) bool {
+		for k, v := range sel {
+			if labels[k] != v {
+				return false
+			}
+		}
+		return len(sel) > 0
+	}
+	if !matches(sts.Spec.Selector.MatchLabels) || !matches(pdb.Spec.Selector.MatchLabels) {
+		t.Error("a selector does not match the pod's labels")
+	}
+	for _, s := range services {
+		if !matches(s.Spec.Selector) {
+			t.Errorf("service %s does not select the pods", s.Name)
+		}
+		for _, p := range s.Spec.Ports {
+			if _, ok := ports[p.TargetPort.String()]; !ok {
+				t.Errorf("service %s targets port %s, which the container lacks", s.Name, p.TargetPort.String())
+			}
+		}
+	}
+	if sts.Spec.ServiceName != "imbridge-headless" {
+		t.Errorf("serviceName %s", sts.Spec.ServiceName)
+	}
+}
