@@ -68,4 +68,11 @@ type Callback struct {
 	// ReceivedAt is when imbridge received the request; it becomes the events'
 	// receivedAt and takes no part in their eventId.
 	ReceivedAt time.Time
+	// MaxPairs is the most PairList entries accepted; 0 means DefaultMaxPairs. More
+	// is KindTooLarge.
+	MaxPairs int
 }
+
+// DefaultMaxPairs is the most PairList entries a callback may carry by default: ten
+// times the 1,000 that Chat's REST API removes in one call.
+const DefaultMaxPairs = 10000

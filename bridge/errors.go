@@ -23,6 +23,11 @@ const (
 	KindTooLarge
 	// KindUnavailable: the events could not be made safe now; the caller may retry.
 	KindUnavailable
+	// KindURITooLong: the query string exceeds its limit.
+	KindURITooLong
+	// KindUnsupported: the body is sent in a form imbridge does not read (a
+	// Content-Encoding such as gzip).
+	KindUnsupported
 )
 
 // String returns the outcome label of the kind, as used in logs.
@@ -38,6 +43,10 @@ func (k Kind) String() string {
 		return "too_large"
 	case KindUnavailable:
 		return "unavailable"
+	case KindURITooLong:
+		return "uri_too_long"
+	case KindUnsupported:
+		return "unsupported"
 	default:
 		return "internal"
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -37,15 +38,26 @@ type rawPairListBody struct {
 	EventTime       *json.Number    `json:"EventTime"`
 }
 
-// DecodePairList decodes and checks a PairList-shaped body. Every error is a
-// KindBadRequest *Error naming the offending field (and pair index).
-func DecodePairList(body []byte) (PairListBody, error) {
+// DecodePairList decodes and checks a PairList-shaped body of at most maxPairs
+// entries (0: DefaultMaxPairs). Every error is a KindBadRequest *Error naming the
+// offending field (and pair index), except too many pairs, which is KindTooLarge.
+//
+// Beyond JSON's grammar it refuses what would make two readers of the body disagree:
+// invalid UTF-8, escaped lone surrogates (which decoders replace silently), duplicate
+// keys in any object, nesting deeper than MaxJSONDepth, and NUL in an account.
+func DecodePairList(body []byte, maxPairs int) (PairListBody, error) {
+	if maxPairs <= 0 {
+		maxPairs = DefaultMaxPairs
+	}
 	if !utf8.Valid(body) {
 		return PairListBody{}, Errorf(KindBadRequest, "body is not valid UTF-8")
 	}
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return PairListBody{}, Errorf(KindBadRequest, "body must be a JSON object")
+	}
+	if err := checkJSON(body); err != nil {
+		return PairListBody{}, err
 	}
 	var raw rawPairListBody
 	if err := json.Unmarshal(body, &raw); err != nil {
@@ -74,6 +86,9 @@ func DecodePairList(body []byte) (PairListBody, error) {
 	}
 	if len(items) == 0 {
 		return PairListBody{}, Errorf(KindBadRequest, "PairList is empty")
+	}
+	if len(items) > maxPairs {
+		return PairListBody{}, Errorf(KindTooLarge, "PairList has %d entries; at most %d are accepted", len(items), maxPairs)
 	}
 	b.PairList = make([]Pair, len(items))
 	for i, it := range items {
@@ -104,6 +119,8 @@ func account(item map[string]json.RawMessage, field string, i int) (string, erro
 		return "", Errorf(KindBadRequest, "PairList[%d].%s is empty", i, field)
 	case len(s) > MaxAccountBytes:
 		return "", Errorf(KindBadRequest, "PairList[%d].%s is %d bytes; at most %d are allowed", i, field, len(s), MaxAccountBytes)
+	case strings.IndexByte(s, 0) >= 0:
+		return "", Errorf(KindBadRequest, "PairList[%d].%s contains a NUL character", i, field)
 	}
 	return s, nil
 }
@@ -119,7 +136,7 @@ func jsonErrorText(err error) string {
 // PairList order. It checks that the body's CallbackCommand agrees with the query's.
 // Map is pure: the same callback (query, body, ReceivedAt) always gives the same events.
 func Map(cb Callback, route Route) ([]Event, error) {
-	body, err := DecodePairList(cb.Body)
+	body, err := DecodePairList(cb.Body, cb.MaxPairs)
 	if err != nil {
 		return nil, err
 	}

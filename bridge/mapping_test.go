@@ -132,6 +132,28 @@ func TestEventIDsDiffer(t *testing.T) {
 	}
 }
 
+func TestMapAcceptsEscapes(t *testing.T) {
+	// A surrogate pair is one character, and an escaped backslash before "u" is no escape.
+	body := `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"\ud83d\ude00","To_Account":"\\ud800"}]}`
+	events, err := Map(Callback{Query: Query{CallbackCommand: CommandBlackListDelete}, AppID: 1, Body: []byte(body)}, DefaultRoutes[0])
+	if err != nil || events[0].FromAccount != "😀" || events[0].ToAccount != `\ud800` {
+		t.Fatalf("Map = %+v, %v", events, err)
+	}
+}
+
+func TestMapMaxPairs(t *testing.T) {
+	pairs := strings.Repeat(`{"From_Account":"a","To_Account":"b"},`, 5)
+	body := `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[` + strings.TrimSuffix(pairs, ",") + `]}`
+	cb := Callback{Query: Query{CallbackCommand: CommandBlackListDelete}, AppID: 1, Body: []byte(body), MaxPairs: 4}
+	if _, err := Map(cb, DefaultRoutes[0]); ErrorKind(err) != KindTooLarge || err.Error() != "PairList has 5 entries; at most 4 are accepted" {
+		t.Fatalf("Map = %v", err)
+	}
+	cb.MaxPairs = 5
+	if events, err := Map(cb, DefaultRoutes[0]); err != nil || len(events) != 5 {
+		t.Fatalf("Map = %d events, %v", len(events), err)
+	}
+}
+
 func TestMapRejects(t *testing.T) {
 	long := strings.Repeat("a", 33)
 	tests := []struct {
@@ -156,6 +178,14 @@ func TestMapRejects(t *testing.T) {
 		{"account 11 Chinese characters", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"` + strings.Repeat("张", 11) + `"}]}`, "PairList[0].To_Account is 33 bytes; at most 32 are allowed"},
 		{"command missing in body", `{"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "CallbackCommand is missing from the body"},
 		{"command differs", `{"CallbackCommand":"Sns.CallbackBlackListAdd","PairList":[{"From_Account":"a","To_Account":"b"}]}`, `CallbackCommand in the body ("Sns.CallbackBlackListAdd") differs from the query's ("Sns.CallbackBlackListDelete")`},
+		{"duplicate PairList", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}],"PairList":[{"From_Account":"c","To_Account":"d"}]}`, `body has the key "PairList" twice in one object`},
+		{"duplicate account key", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b","To_Account":"c"}]}`, `body has the key "To_Account" twice in one object`},
+		{"nested 10,000 deep", `{"CallbackCommand":"Sns.CallbackBlackListDelete","X":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "body nests deeper than 32 levels"},
+		{"NUL in an account", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a\u0000b","To_Account":"b"}]}`, "PairList[0].From_Account contains a NUL character"},
+		{"lone high surrogate", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a\ud800","To_Account":"b"}]}`, "body contains an escaped lone UTF-16 surrogate, which is not a character"},
+		{"lone low surrogate", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"\udc00","To_Account":"b"}]}`, "body contains an escaped lone UTF-16 surrogate, which is not a character"},
+		{"UTF-8 BOM", "\ufeff" + `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "body must be a JSON object"},
+		{"two documents", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}]} {}`, "body is not valid JSON: invalid character '{' after top-level value at offset 102"},
 		{"EventTime fractional", `{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":1.5,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "EventTime must be a non-negative integer (Unix milliseconds)"},
 	}
 	for _, tt := range tests {

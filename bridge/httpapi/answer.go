@@ -48,6 +48,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, bridge.ErrorMessage(err)
 	case bridge.KindUnavailable:
 		return http.StatusServiceUnavailable, bridge.ErrorMessage(err)
+	case bridge.KindURITooLong:
+		return http.StatusRequestURITooLong, bridge.ErrorMessage(err)
+	case bridge.KindUnsupported:
+		return http.StatusUnsupportedMediaType, bridge.ErrorMessage(err)
 	default:
 		return http.StatusInternalServerError, "internal error"
 	}

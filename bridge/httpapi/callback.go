@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +33,14 @@ type callbackHandler struct {
 // answer. Every error goes to writeError through Echo's error handler.
 func (h *callbackHandler) serve(c echo.Context) error {
 	req := c.Request()
-	q, err := bridge.ParseQuery(req.URL.Query())
+	if n := len(req.URL.RawQuery); n > h.cfg.MaxQueryBytes {
+		return bridge.Errorf(bridge.KindURITooLong, "query string is %d bytes; at most %d are accepted", n, h.cfg.MaxQueryBytes)
+	}
+	values, err := url.ParseQuery(req.URL.RawQuery)
+	if err != nil {
+		return bridge.Errorf(bridge.KindBadRequest, "query string is malformed: %s", truncateErr(err))
+	}
+	q, err := bridge.ParseQuery(values)
 	if err != nil {
 		return err
 	}
@@ -58,6 +67,9 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		return bridge.Errorf(bridge.KindBadRequest, "CallbackCommand is missing from the query")
 	}
 	c.Set(ctxCommand, q.CallbackCommand)
+	if ce := req.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return bridge.Errorf(bridge.KindUnsupported, "Content-Encoding %q is not supported: send the body uncompressed", truncateString(ce, 32))
+	}
 	body, err := readBody(req, h.cfg.BodyLimit)
 	if err != nil {
 		return err
@@ -70,7 +82,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		}
 		return writeOK(c)
 	}
-	events, err := bridge.Map(bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now}, route)
+	events, err := bridge.Map(bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs}, route)
 	if err != nil {
 		return err
 	}
@@ -81,6 +93,16 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	c.Set(ctxOutcome, "ok")
 	return writeOK(c)
 }
+
+func truncateString(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// truncateErr shortens an error that quotes client input.
+func truncateErr(err error) string { return truncateString(err.Error(), 120) }
 
 // readBody reads at most limit bytes of the request body.
 func readBody(req *http.Request, limit int64) ([]byte, error) {

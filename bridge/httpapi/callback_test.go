@@ -51,7 +51,7 @@ func (r *recorder) Ready(context.Context) error { return r.err }
 
 func newTestServer(t *testing.T, d bridge.Delivery, tokens ...bridge.Secret) http.Handler {
 	t.Helper()
-	return NewCallbackServer(Config{BodyLimit: 4096}, Deps{
+	return NewCallbackServer(Config{BodyLimit: 4096, MaxPairs: 10}, Deps{
 		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: tokens, MaxSkew: time.Minute},
 		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...),
 		Delivery: d,
@@ -80,6 +80,7 @@ func TestCallbackContract(t *testing.T) {
 		method     string
 		target     string
 		body       string
+		header     string // "Name: value"
 		tokens     []bridge.Secret
 		deliverErr error
 		wantStatus int
@@ -136,6 +137,18 @@ func TestCallbackContract(t *testing.T) {
 			wantStatus: 400, wantBody: failBody("body is not valid UTF-8")},
 		{name: "body over the limit", target: "/callback?" + signedQuery(del), body: `{"CallbackCommand":"Sns.CallbackBlackListDelete","Pad":"` + strings.Repeat("x", 4096) + `"}`,
 			wantStatus: 413, wantBody: failBody("body is 4154 bytes; at most 4096 are accepted")},
+		{name: "query too long", target: "/callback?" + signedQuery(del) + "&Pad=" + strings.Repeat("x", 4096), body: seedBody,
+			wantStatus: 414, wantBody: failBody("query string is 4313 bytes; at most 4096 are accepted")},
+		{name: "query malformed", target: "/callback?" + signedQuery(del) + "&bad=%zz", body: seedBody,
+			wantStatus: 400, wantBody: failBody(`query string is malformed: invalid URL escape "%zz"`)},
+		{name: "Content-Encoding gzip", target: "/callback?" + signedQuery(del), body: seedBody, header: "Content-Encoding: gzip",
+			wantStatus: 415, wantBody: failBody(`Content-Encoding "gzip" is not supported: send the body uncompressed`)},
+		{name: "Sign in upper case", target: "/callback?" + strings.Replace(signedQuery(del), "Sign="+bridge.Sign(testToken, "1669872112"), "Sign="+strings.ToUpper(bridge.Sign(testToken, "1669872112")), 1), body: seedBody,
+			wantStatus: 401, wantBody: failBody("Sign must be 64 lowercase hexadecimal digits")},
+		{name: "duplicate PairList", target: "/callback?" + signedQuery(del), body: `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}],"PairList":[]}`,
+			wantStatus: 400, wantBody: failBody(`body has the key "PairList" twice in one object`)},
+		{name: "too many pairs", target: "/callback?" + signedQuery(del), body: `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[` + strings.TrimSuffix(strings.Repeat(`{"From_Account":"a","To_Account":"b"},`, 11), ",") + `]}`,
+			wantStatus: 413, wantBody: failBody("PairList has 11 entries; at most 10 are accepted")},
 		{name: "kafka did not acknowledge", target: "/callback?" + signedQuery(del), body: seedBody,
 			deliverErr: &bridge.Error{Kind: bridge.KindUnavailable, Message: "kafka did not acknowledge the events within 1.5s", Err: context.DeadlineExceeded},
 			wantStatus: 503, wantBody: failBody("kafka did not acknowledge the events within 1.5s"), wantEvents: -1},
@@ -157,6 +170,9 @@ func TestCallbackContract(t *testing.T) {
 			}
 			req := httptest.NewRequest(method, tt.target, strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", "application/json")
+			if name, value, ok := strings.Cut(tt.header, ": "); ok {
+				req.Header.Set(name, value)
+			}
 			w := httptest.NewRecorder()
 			srv.ServeHTTP(w, req)
 
@@ -215,6 +231,56 @@ func TestCallbackEventsInPairListOrder(t *testing.T) {
 	}
 	if rec.events[0].ClientIP != "127.0.0.1" || rec.events[0].OptPlatform != "RESTAPI" || rec.events[0].RequestTime != 1669872112 {
 		t.Fatalf("query values not carried: %+v", rec.events[0])
+	}
+}
+
+// blocker is a Delivery that holds every Accept until released.
+type blocker struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blocker) Accept(context.Context, []bridge.Event) error {
+	b.entered <- struct{}{}
+	<-b.release
+	return nil
+}
+
+func (b *blocker) Ready(context.Context) error { return nil }
+
+// Beyond MaxInFlight callbacks at once, the next is answered 503 at once; when one
+// finishes, callbacks are accepted again.
+func TestCallbackInFlightLimit(t *testing.T) {
+	b := &blocker{entered: make(chan struct{}, 3), release: make(chan struct{})}
+	srv := NewCallbackServer(Config{MaxInFlight: 3}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: b, Log: zap.NewNop(),
+		Now: func() time.Time { return testNow },
+	})
+	send := func() *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/callback?"+signedQuery(bridge.CommandBlackListDelete), strings.NewReader(seedBody)))
+		return w
+	}
+	done := make(chan *httptest.ResponseRecorder, 3)
+	for i := 0; i < 3; i++ {
+		go func() { done <- send() }()
+		<-b.entered
+	}
+	if w := send(); w.Code != 503 || w.Body.String() != failBody("too many callbacks in flight (3); try again later") {
+		t.Fatalf("fourth callback: %d %s", w.Code, w.Body.String())
+	}
+	b.release <- struct{}{}
+	if w := <-done; w.Code != 200 {
+		t.Fatalf("held callback answered %d", w.Code)
+	}
+	go func() { done <- send() }()
+	<-b.entered
+	close(b.release)
+	for i := 0; i < 3; i++ {
+		if w := <-done; w.Code != 200 {
+			t.Fatalf("callback answered %d", w.Code)
+		}
 	}
 }
 

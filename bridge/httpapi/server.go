@@ -24,7 +24,22 @@ type Config struct {
 	// BodyLimit is the largest accepted body in bytes; a larger one is answered 413.
 	// Default DefaultBodyLimit (1 MiB).
 	BodyLimit int64
+	// MaxQueryBytes is the longest accepted query string; a longer one is answered 414.
+	// Default DefaultMaxQueryBytes (4 KiB; Chat's are about 250 bytes).
+	MaxQueryBytes int
+	// MaxPairs is the most PairList entries accepted; more are answered 413. Default
+	// bridge.DefaultMaxPairs.
+	MaxPairs int
+	// MaxInFlight bounds the callbacks handled at once; beyond it a callback is answered
+	// 503 at once instead of queueing without bound. Default DefaultMaxInFlight.
+	MaxInFlight int
 }
+
+// Defaults of Config.
+const (
+	DefaultMaxQueryBytes = 4096
+	DefaultMaxInFlight   = 1024
+)
 
 func (c *Config) setDefaults() {
 	if c.Path == "" {
@@ -32,6 +47,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.BodyLimit == 0 {
 		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.MaxQueryBytes == 0 {
+		c.MaxQueryBytes = DefaultMaxQueryBytes
+	}
+	if c.MaxPairs == 0 {
+		c.MaxPairs = bridge.DefaultMaxPairs
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 }
 
@@ -73,8 +97,26 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	}
 	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second)}
 	e := newEcho(d.Log, d.Observer)
-	e.POST(cfg.Path, h.serve)
+	e.POST(cfg.Path, h.serve, limitInFlight(cfg.MaxInFlight))
 	return e
+}
+
+// limitInFlight answers 503 at once when n callbacks are already being handled, so that
+// a flood costs a small, bounded amount of memory instead of a queue.
+func limitInFlight(n int) echo.MiddlewareFunc {
+	slots := make(chan struct{}, n)
+	busy := bridge.Errorf(bridge.KindUnavailable, "too many callbacks in flight (%d); try again later", n)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+				return next(c)
+			default:
+				return busy
+			}
+		}
+	}
 }
 
 // NewAdminServer returns the Echo instance that serves /healthz, /readyz and, when

@@ -28,6 +28,8 @@ type Config struct {
 	AllowUnsigned                     bool
 	SignMaxSkew                       time.Duration
 	BodyLimit                         int64
+	MaxPairs, MaxInFlight             int
+	MaxQueryBytes, MaxHeaderBytes     int
 
 	KafkaBrokers         []string
 	Kafka                kafka.Security
@@ -65,6 +67,10 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddBool("allow_unsigned", c.AllowUnsigned)
 	enc.AddString("sign_max_skew", c.SignMaxSkew.String())
 	enc.AddInt64("body_limit", c.BodyLimit)
+	enc.AddInt("max_pairs", c.MaxPairs)
+	enc.AddInt("max_in_flight", c.MaxInFlight)
+	enc.AddInt("max_query_bytes", c.MaxQueryBytes)
+	enc.AddInt("max_header_bytes", c.MaxHeaderBytes)
 	enc.AddString("kafka_brokers", strings.Join(c.KafkaBrokers, ","))
 	enc.AddBool("kafka_tls", c.Kafka.TLS)
 	enc.AddString("kafka_tls_ca_file", c.Kafka.CAFile)
@@ -168,6 +174,18 @@ var settings = []setting{
 			c.BodyLimit = n
 			return nil
 		}},
+	{env: "IMBRIDGE_MAX_PAIRS", flag: "max-pairs", def: "10000", meta: "N",
+		usage: "most PairList entries in one callback; more are answered 413",
+		set:   intSetter(1, func(c *Config) *int { return &c.MaxPairs })},
+	{env: "IMBRIDGE_MAX_IN_FLIGHT", flag: "max-in-flight", def: "1024", meta: "N",
+		usage: "callbacks handled at once; beyond it a callback is answered 503 at once",
+		set:   intSetter(1, func(c *Config) *int { return &c.MaxInFlight })},
+	{env: "IMBRIDGE_MAX_QUERY_BYTES", flag: "max-query-bytes", def: "4096", meta: "BYTES",
+		usage: "longest callback query string; longer ones are answered 414",
+		set:   intSetter(256, func(c *Config) *int { return &c.MaxQueryBytes })},
+	{env: "IMBRIDGE_HTTP_MAX_HEADER_BYTES", flag: "http-max-header-bytes", def: "16384", meta: "BYTES",
+		usage: "callback listener: most bytes of request line and headers; Go's HTTP server answers more with 431",
+		set:   intSetter(4096, func(c *Config) *int { return &c.MaxHeaderBytes })},
 	{env: "IMBRIDGE_KAFKA_BROKERS", flag: "kafka-brokers", meta: "HOST:PORT,...",
 		usage: "comma-separated bootstrap brokers (required)",
 		set: func(c *Config, v string) error {
@@ -272,14 +290,7 @@ var settings = []setting{
 		}},
 	{env: "IMBRIDGE_DLQ_AFTER_ATTEMPTS", flag: "dlq-after-attempts", def: "5", meta: "N",
 		usage: "spool mode: permanent failures of an event before it goes to the dead-letter topic",
-		set: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return errors.New("a whole number, at least 1")
-			}
-			c.DLQAfterAttempts = n
-			return nil
-		}},
+		set:   intSetter(1, func(c *Config) *int { return &c.DLQAfterAttempts })},
 	{env: "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX", flag: "kafka-retry-backoff-max", def: "10s", meta: "DURATION",
 		usage: "spool mode: longest wait between attempts to publish (exponential from 100ms)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaRetryBackoffMax })},
@@ -350,6 +361,17 @@ func fileSetter(other string, isSet func(*Config) bool, set func(c *Config, cont
 			return errors.New("a file that is not empty")
 		}
 		return set(c, content)
+	}
+}
+
+func intSetter(least int, field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < least {
+			return fmt.Errorf("a whole number, at least %d", least)
+		}
+		*field(c) = n
+		return nil
 	}
 }
 

@@ -30,6 +30,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	want := Config{
 		Listen: ":8080", CallbackPath: "/callback", AdminListen: ":9090", SDKAppID: 1400187352,
 		CallbackTokens: []bridge.Secret{"new", "old"}, SignMaxSkew: 60 * time.Second, BodyLimit: 1 << 20,
+		MaxPairs: 10000, MaxInFlight: 1024, MaxQueryBytes: 4096, MaxHeaderBytes: 16384,
 		KafkaBrokers: []string{"k1:9092", "k2:9092"}, TopicBlocklistDelete: "imbridge.blocklist.removed",
 		Delivery: "spool", SyncTimeout: 1500 * time.Millisecond, SpoolDir: "data/spool", SpoolMaxBytes: 1 << 30, SpoolHighWater: 0.8,
 		DLQAfterAttempts: 5, KafkaRetryBackoffMax: 10 * time.Second, KafkaUnreachableAfter: 5 * time.Minute, DrainTimeout: 20 * time.Second,

@@ -182,12 +182,14 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		return fmt.Errorf("listen for admin: %w", err)
 	}
 	callbackSrv := &http.Server{
-		Handler: httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit},
+		Handler: httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit,
+			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxInFlight: cfg.MaxInFlight},
 			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: delivery, Log: log, Observer: m}),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,
 		WriteTimeout:      cfg.HTTPWriteTimeout,
 		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
 	var certs *certReloader
