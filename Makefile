@@ -7,7 +7,7 @@ KAFKA   := deploy/kafka/kafka.sh
 TEST_KAFKA_PORT ?= 19192
 DEV_KAFKA_PORT  ?= 19092
 
-.PHONY: help build test test-go test-long tools dev kafka-up kafka-down
+.PHONY: help build test test-go test-long fuzz tools dev kafka-up kafka-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -40,6 +40,12 @@ test-go:
 
 test-long: ## like test, with the long fault tests (25 kills under load; several minutes)
 	$(MAKE) --no-print-directory test GOTESTFLAGS="-tags long -timeout 30m"
+
+FUZZTIME ?= 1m
+fuzz: ## run every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); the seeds run in make test
+	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bridge/httpapi -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME)
 
 kafka-up: ## start the development broker on 127.0.0.1:19092 with imbridge's topic
 	KAFKA_LOCAL_PORT=$(DEV_KAFKA_PORT) $(KAFKA) up
