@@ -2,18 +2,20 @@
 // use the same documents that downstream teams read:
 //
 //   - blocklist-delete-callback.schema.json: the body Chat posts for Sns.CallbackBlackListDelete;
-//   - blocklist-removed-event.schema.json: the value of each Kafka message imbridge publishes.
+//   - blocklist-removed-event.schema.json: the value of each Kafka message imbridge publishes;
+//   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1), whose bodies reference the schemas.
 package schema
 
 import "embed"
 
 // Files holds every schema document of this folder, by file name.
 //
-//go:embed *.json
+//go:embed *.json *.yaml
 var Files embed.FS
 
 // Names of the documents in Files.
 const (
 	BlocklistDeleteCallback = "blocklist-delete-callback.schema.json"
 	BlocklistRemovedEvent   = "blocklist-removed-event.schema.json"
+	OpenAPI                 = "openapi.yaml"
 )
