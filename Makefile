@@ -7,7 +7,7 @@ KAFKA   := deploy/kafka/kafka.sh
 TEST_KAFKA_PORT ?= 19192
 DEV_KAFKA_PORT  ?= 19092
 
-.PHONY: help build test test-go test-long fuzz tools dev kafka-up kafka-down
+.PHONY: help build test test-go test-long fuzz conformance staticcheck tools dev kafka-up kafka-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,9 +34,19 @@ test: tools ## vet and test everything against a real broker (started here unles
 	  IMBRIDGE_TEST_KAFKA_BROKERS=127.0.0.1:$(TEST_KAFKA_PORT) $(MAKE) --no-print-directory test-go; \
 	fi
 
-test-go:
+test-go: staticcheck
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	$(GO) test -race -count=1 $(GOTESTFLAGS) ./...
+	schema/conformance/run.sh 25
+
+conformance: ## schemathesis against the live callback endpoint (CONFORMANCE_EXAMPLES per phase, default 500)
+	schema/conformance/run.sh $(or $(CONFORMANCE_EXAMPLES),500)
+
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+staticcheck:
+	@$(STATICCHECK) -version 2>/dev/null | grep -q "($(STATICCHECK_VERSION))" || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 test-long: ## like test, with the long fault tests (25 kills under load; several minutes)
 	$(MAKE) --no-print-directory test GOTESTFLAGS="-tags long -timeout 30m"

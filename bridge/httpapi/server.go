@@ -168,6 +168,8 @@ func requestLogger(log *zap.Logger, obs Observer) echo.MiddlewareFunc {
 				out, _ := c.Get(ctxOutcome).(string)
 				if err != nil {
 					out = outcome(err)
+				} else if out == "" {
+					out = "other" // answered by Echo itself, such as OPTIONS
 				}
 				obs.Callback(label, out, time.Since(start))
 			}

@@ -36,7 +36,7 @@ func New(version string) *Metrics {
 		registry: r,
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imbridge_callbacks_total",
-			Help: "Callbacks answered, by routed command (other for the rest) and outcome: ok, unrouted, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, internal.",
+			Help: "Callbacks answered, by routed command (other for the rest) and outcome: ok, unrouted, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, uri_too_long, unsupported, internal, other.",
 		}, []string{"command", "outcome"}),
 		answerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "imbridge_callback_duration_seconds",

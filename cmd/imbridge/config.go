@@ -477,7 +477,7 @@ func (c *Config) Validate() error {
 	case c.SDKAppID == 0:
 		return errors.New("IMBRIDGE_SDKAPPID is required: set it to the SDKAppID shown in Chat's console")
 	case len(c.KafkaBrokers) == 0:
-		return errors.New("IMBRIDGE_KAFKA_BROKERS is required: set it to the bootstrap brokers, host:port,...")
+		return errors.New("IMBRIDGE_KAFKA_BROKERS is required: set it to the bootstrap brokers as host:port pairs separated by commas")
 	case len(c.CallbackTokens) == 0 && !c.AllowUnsigned:
 		return errors.New("no callback token: set IMBRIDGE_CALLBACK_TOKEN (or IMBRIDGE_CALLBACK_TOKEN_FILE) to the token " +
 			"of callback authentication in Chat's console, or set IMBRIDGE_ALLOW_UNSIGNED=true to accept unsigned callbacks, " +

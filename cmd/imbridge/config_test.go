@@ -80,7 +80,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"app id not a number", nil, append(base, "IMBRIDGE_SDKAPPID", "abc"),
 			`IMBRIDGE_SDKAPPID="abc": expected a positive decimal number such as 1400187352`},
 		{"no brokers", nil, []string{"IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_CALLBACK_TOKEN", "t"},
-			"IMBRIDGE_KAFKA_BROKERS is required: set it to the bootstrap brokers, host:port,..."},
+			"IMBRIDGE_KAFKA_BROKERS is required: set it to the bootstrap brokers as host:port pairs separated by commas"},
 		{"broker without port", nil, append(base, "IMBRIDGE_KAFKA_BROKERS", "kafka"),
 			`IMBRIDGE_KAFKA_BROKERS="kafka": expected host:port pairs separated by commas`},
 		{"no token", nil, []string{"IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1"},
