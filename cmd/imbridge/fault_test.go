@@ -60,7 +60,7 @@ func (l *load) run(ctx context.Context, workers int) {
 				pairs := make([]string, l.pairs)
 				keys := make([]string, l.pairs)
 				for j := range pairs {
-					to := fmt.Sprintf("%s-%06d-%d", from, i, j)
+					to := fmt.Sprintf("%s-%06d-%04d", from, i, j)
 					pairs[j] = `{"From_Account":"` + from + `","To_Account":"` + to + `"}`
 					keys[j] = from + "/" + to
 				}
