@@ -4,6 +4,7 @@ package schematest
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -22,6 +23,9 @@ func Compile(t testing.TB, name string) *jsonschema.Schema {
 	}
 	var url string
 	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".schema.json") {
+			continue
+		}
 		b, err := schema.Files.ReadFile(e.Name())
 		if err != nil {
 			t.Fatal(err)
