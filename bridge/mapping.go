@@ -1,15 +1,11 @@
 package bridge
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // MaxAccountBytes is the longest UserID Chat allows (From_Account, To_Account).
@@ -28,108 +24,6 @@ type PairListBody struct {
 	PairList        []Pair `json:"PairList"`
 	// EventTime is Unix milliseconds; some callbacks carry it.
 	EventTime int64 `json:"EventTime"`
-}
-
-// rawPairListBody decodes the fields loosely first, so that a wrong type gets a
-// precise message instead of encoding/json's generic one.
-type rawPairListBody struct {
-	CallbackCommand *string         `json:"CallbackCommand"`
-	PairList        json.RawMessage `json:"PairList"`
-	EventTime       *json.Number    `json:"EventTime"`
-}
-
-// DecodePairList decodes and checks a PairList-shaped body of at most maxPairs
-// entries (0: DefaultMaxPairs). Every error is a KindBadRequest *Error naming the
-// offending field (and pair index), except too many pairs, which is KindTooLarge.
-//
-// Beyond JSON's grammar it refuses what would make two readers of the body disagree:
-// invalid UTF-8, escaped lone surrogates (which decoders replace silently), duplicate
-// keys in any object, nesting deeper than MaxJSONDepth, and NUL in an account.
-func DecodePairList(body []byte, maxPairs int) (PairListBody, error) {
-	if maxPairs <= 0 {
-		maxPairs = DefaultMaxPairs
-	}
-	if !utf8.Valid(body) {
-		return PairListBody{}, Errorf(KindBadRequest, "body is not valid UTF-8")
-	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return PairListBody{}, Errorf(KindBadRequest, "body must be a JSON object")
-	}
-	if err := checkJSON(body); err != nil {
-		return PairListBody{}, err
-	}
-	var raw rawPairListBody
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return PairListBody{}, &Error{Kind: KindBadRequest, Message: "body is not valid JSON: " + jsonErrorText(err)}
-	}
-	var b PairListBody
-	if raw.CallbackCommand != nil {
-		b.CallbackCommand = *raw.CallbackCommand
-	}
-	if raw.EventTime != nil {
-		n, err := strconv.ParseInt(raw.EventTime.String(), 10, 64)
-		if err != nil || n < 0 {
-			return PairListBody{}, Errorf(KindBadRequest, "EventTime must be a non-negative integer (Unix milliseconds)")
-		}
-		b.EventTime = n
-	}
-	if len(raw.PairList) == 0 || string(raw.PairList) == "null" {
-		return PairListBody{}, Errorf(KindBadRequest, "PairList is missing")
-	}
-	if raw.PairList[0] != '[' {
-		return PairListBody{}, Errorf(KindBadRequest, "PairList must be an array")
-	}
-	var items []map[string]json.RawMessage
-	if err := json.Unmarshal(raw.PairList, &items); err != nil {
-		return PairListBody{}, Errorf(KindBadRequest, "PairList entries must be objects with From_Account and To_Account strings")
-	}
-	if len(items) == 0 {
-		return PairListBody{}, Errorf(KindBadRequest, "PairList is empty")
-	}
-	if len(items) > maxPairs {
-		return PairListBody{}, Errorf(KindTooLarge, "PairList has %d entries; at most %d are accepted", len(items), maxPairs)
-	}
-	b.PairList = make([]Pair, len(items))
-	for i, it := range items {
-		from, err := account(it, "From_Account", i)
-		if err != nil {
-			return PairListBody{}, err
-		}
-		to, err := account(it, "To_Account", i)
-		if err != nil {
-			return PairListBody{}, err
-		}
-		b.PairList[i] = Pair{From: from, To: to}
-	}
-	return b, nil
-}
-
-func account(item map[string]json.RawMessage, field string, i int) (string, error) {
-	raw, ok := item[field]
-	if !ok || string(raw) == "null" {
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is missing", i, field)
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", Errorf(KindBadRequest, "PairList[%d].%s must be a string", i, field)
-	}
-	switch {
-	case s == "":
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is empty", i, field)
-	case len(s) > MaxAccountBytes:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is %d bytes; at most %d are allowed", i, field, len(s), MaxAccountBytes)
-	case strings.IndexByte(s, 0) >= 0:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s contains a NUL character", i, field)
-	}
-	return s, nil
-}
-
-func jsonErrorText(err error) string {
-	if se, ok := err.(*json.SyntaxError); ok {
-		return se.Error() + " at offset " + strconv.FormatInt(se.Offset, 10)
-	}
-	return err.Error()
 }
 
 // Map turns a verified callback for route into one event per PairList entry, in

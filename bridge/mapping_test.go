@@ -185,7 +185,7 @@ func TestMapRejects(t *testing.T) {
 		{"lone high surrogate", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a\ud800","To_Account":"b"}]}`, "body contains an escaped lone UTF-16 surrogate, which is not a character"},
 		{"lone low surrogate", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"\udc00","To_Account":"b"}]}`, "body contains an escaped lone UTF-16 surrogate, which is not a character"},
 		{"UTF-8 BOM", "\ufeff" + `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "body must be a JSON object"},
-		{"two documents", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}]} {}`, "body is not valid JSON: invalid character '{' after top-level value at offset 102"},
+		{"two documents", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}]} {}`, "body is not valid JSON: invalid character '{' after top-level value at offset 101"},
 		{"EventTime fractional", `{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":1.5,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "EventTime must be a non-negative integer (Unix milliseconds)"},
 	}
 	for _, tt := range tests {

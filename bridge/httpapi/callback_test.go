@@ -299,7 +299,7 @@ func TestAdmin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := NewAdminServer(&recorder{err: tt.readyErr}, nil, zap.NewNop())
+			srv := NewAdminServer(&recorder{err: tt.readyErr}, AdminConfig{}, zap.NewNop())
 			w := httptest.NewRecorder()
 			srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tt.path, nil))
 			if w.Code != tt.wantStatus || strings.TrimSpace(w.Body.String()) != tt.wantBody {

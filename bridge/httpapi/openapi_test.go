@@ -145,7 +145,7 @@ func TestOpenAPIAgreesWithHandler(t *testing.T) {
 		code     int
 	}{{"/healthz", nil, 200}, {"/readyz", nil, 200}, {"/readyz", bridge.Errorf(bridge.KindUnavailable, "kafka down"), 503}} {
 		w := httptest.NewRecorder()
-		NewAdminServer(&recorder{err: tc.readyErr}, nil, zap.NewNop()).ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		NewAdminServer(&recorder{err: tc.readyErr}, AdminConfig{}, zap.NewNop()).ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
 		body, _ := jsonschema.UnmarshalJSON(strings.NewReader(w.Body.String()))
 		if w.Code != tc.code {
 			t.Fatalf("%s answered %d", tc.path, w.Code)

@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -119,12 +120,32 @@ func limitInFlight(n int) echo.MiddlewareFunc {
 	}
 }
 
-// NewAdminServer returns the Echo instance that serves /healthz, /readyz and, when
-// metrics is not nil, /metrics.
-func NewAdminServer(delivery bridge.Delivery, metrics http.Handler, log *zap.Logger) *echo.Echo {
+// AdminConfig configures the admin endpoints beyond /healthz and /readyz.
+type AdminConfig struct {
+	// Metrics, when not nil, is served at /metrics.
+	Metrics http.Handler
+	// Pprof serves Go's profiles at /debug/pprof/. Off by default: profiles reveal
+	// internals and cost CPU while taken.
+	Pprof bool
+}
+
+// NewAdminServer returns the Echo instance that serves /healthz, /readyz and what cfg
+// turns on.
+func NewAdminServer(delivery bridge.Delivery, cfg AdminConfig, log *zap.Logger) *echo.Echo {
 	e := newEcho(log, nil)
-	if metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(metrics))
+	if cfg.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(cfg.Metrics))
+	}
+	if cfg.Pprof {
+		e.GET("/debug/pprof/", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
+		e.GET("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
+		e.GET("/debug/pprof/profile", echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
+		e.GET("/debug/pprof/symbol", echo.WrapHandler(http.HandlerFunc(pprof.Symbol)))
+		e.GET("/debug/pprof/trace", echo.WrapHandler(http.HandlerFunc(pprof.Trace)))
+		e.GET("/debug/pprof/:profile", func(c echo.Context) error {
+			pprof.Handler(c.Param("profile")).ServeHTTP(c.Response(), c.Request())
+			return nil
+		})
 	}
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

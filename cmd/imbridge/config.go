@@ -53,6 +53,7 @@ type Config struct {
 	HTTPWriteTimeout        time.Duration
 	HTTPIdleTimeout         time.Duration
 
+	Pprof               bool
 	LogLevel, LogFormat string
 }
 
@@ -98,6 +99,7 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("http_read_timeout", c.HTTPReadTimeout.String())
 	enc.AddString("http_write_timeout", c.HTTPWriteTimeout.String())
 	enc.AddString("http_idle_timeout", c.HTTPIdleTimeout.String())
+	enc.AddBool("pprof", c.Pprof)
 	enc.AddString("log_level", c.LogLevel)
 	enc.AddString("log_format", c.LogFormat)
 	return nil
@@ -321,6 +323,9 @@ var settings = []setting{
 	{env: "IMBRIDGE_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout", def: "120s", meta: "DURATION",
 		usage: "callback listener: how long a kept-alive connection may wait for its next request",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })},
+	{env: "IMBRIDGE_PPROF", flag: "pprof", def: "false", meta: "BOOL",
+		usage: "serve Go's profiles at /debug/pprof/ on the admin listener",
+		set:   boolSetter(func(c *Config) *bool { return &c.Pprof })},
 	{env: "IMBRIDGE_LOG_LEVEL", flag: "log-level", def: "info", meta: "LEVEL",
 		usage: "debug, info, warn or error",
 		set: func(c *Config, v string) error {

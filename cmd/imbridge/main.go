@@ -202,7 +202,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		callbackSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.getCertificate}
 	}
 	adminSrv := &http.Server{
-		Handler:           httpapi.NewAdminServer(delivery, m.Handler(), log),
+		Handler:           httpapi.NewAdminServer(delivery, httpapi.AdminConfig{Metrics: m.Handler(), Pprof: cfg.Pprof}, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("admin")),
 	}

@@ -1,0 +1,530 @@
+package bridge
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxJSONDepth is the deepest nesting of arrays and objects a callback body may have.
+// Chat's bodies nest three levels; the margin is for fields added over time.
+const MaxJSONDepth = 32
+
+// DecodePairList decodes and checks a PairList-shaped body of at most maxPairs
+// entries (0: DefaultMaxPairs). Every error is a KindBadRequest *Error naming the
+// offending field (and pair index), except too many pairs, which is KindTooLarge.
+//
+// Beyond JSON's grammar it refuses what would make two readers of the body disagree:
+// invalid UTF-8, escaped lone surrogates (which decoders replace silently), a key
+// twice in one object, nesting deeper than MaxJSONDepth, and NUL in an account. Keys
+// match exactly (encoding/json would also take "pairlist" for PairList).
+//
+// It reads the body in one pass without reflection: it is the hot path of every
+// callback. The differential fuzz test holds it to the encoding/json-based decoder it
+// replaced.
+func DecodePairList(body []byte, maxPairs int) (PairListBody, error) {
+	if maxPairs <= 0 {
+		maxPairs = DefaultMaxPairs
+	}
+	if !utf8.Valid(body) {
+		return PairListBody{}, Errorf(KindBadRequest, "body is not valid UTF-8")
+	}
+	p := parser{b: body}
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '{' {
+		return PairListBody{}, Errorf(KindBadRequest, "body must be a JSON object")
+	}
+	var d doc
+	p.topLevel(&d)
+	if p.err == nil {
+		p.ws()
+		if p.i < len(p.b) {
+			p.fail("invalid character %q after top-level value", p.b[p.i])
+		}
+	}
+	// Report in a fixed order: syntax first, then the fields from the outside in.
+	switch {
+	case p.err != nil:
+		return PairListBody{}, p.err
+	case d.commandNotString:
+		return PairListBody{}, Errorf(KindBadRequest, "CallbackCommand must be a string")
+	case d.badEventTime:
+		return PairListBody{}, Errorf(KindBadRequest, "EventTime must be a non-negative integer (Unix milliseconds)")
+	case !d.hasPairList:
+		return PairListBody{}, Errorf(KindBadRequest, "PairList is missing")
+	case !d.pairListIsArray:
+		return PairListBody{}, Errorf(KindBadRequest, "PairList must be an array")
+	case d.itemNotObject:
+		return PairListBody{}, Errorf(KindBadRequest, "PairList entries must be objects with From_Account and To_Account strings")
+	case len(d.body.PairList) == 0:
+		return PairListBody{}, Errorf(KindBadRequest, "PairList is empty")
+	case len(d.body.PairList) > maxPairs:
+		return PairListBody{}, Errorf(KindTooLarge, "PairList has %d entries; at most %d are accepted", len(d.body.PairList), maxPairs)
+	case d.accountErr != nil:
+		return PairListBody{}, d.accountErr
+	}
+	return d.body, nil
+}
+
+// doc collects what the parser found; DecodePairList decides what to report.
+type doc struct {
+	body             PairListBody
+	commandNotString bool
+	badEventTime     bool
+	hasPairList      bool
+	pairListIsArray  bool
+	itemNotObject    bool
+	accountErr       error // the first, in PairList order, From_Account before To_Account
+}
+
+type parser struct {
+	b     []byte
+	i     int
+	depth int
+	err   error
+}
+
+func (p *parser) fail(format string, args ...any) {
+	if p.err == nil {
+		p.err = &Error{Kind: KindBadRequest, Message: "body is not valid JSON: " + fmt.Sprintf(format, args...) + " at offset " + strconv.Itoa(p.i)}
+	}
+}
+
+func (p *parser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// expect consumes c after whitespace.
+func (p *parser) expect(c byte) bool {
+	p.ws()
+	if p.i >= len(p.b) {
+		p.fail("unexpected end of JSON input")
+		return false
+	}
+	if p.b[p.i] != c {
+		p.fail("invalid character %q, expecting %q", p.b[p.i], c)
+		return false
+	}
+	p.i++
+	return true
+}
+
+func (p *parser) enter() bool {
+	if p.depth >= MaxJSONDepth {
+		p.err = Errorf(KindBadRequest, "body nests deeper than %d levels", MaxJSONDepth)
+		return false
+	}
+	p.depth++
+	return true
+}
+
+// members parses an object whose '{' is next, checking for duplicate keys, and calls
+// member with each key after consuming the ':'; member must consume the value.
+func (p *parser) members(member func(key []byte)) {
+	if !p.expect('{') || !p.enter() {
+		return
+	}
+	defer func() { p.depth-- }()
+	var keys [][]byte
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return
+	}
+	for p.err == nil {
+		p.ws()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			p.expect('"')
+			return
+		}
+		key := p.str()
+		if p.err != nil {
+			return
+		}
+		for _, k := range keys {
+			if bytes.Equal(k, key) {
+				p.err = Errorf(KindBadRequest, "body has the key %q twice in one object", truncate(string(key), 64))
+				return
+			}
+		}
+		keys = append(keys, key)
+		if !p.expect(':') {
+			return
+		}
+		member(key)
+		if p.err != nil {
+			return
+		}
+		p.ws()
+		if p.i >= len(p.b) {
+			p.fail("unexpected end of JSON input")
+			return
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return
+		default:
+			p.fail("invalid character %q after object key:value pair", p.b[p.i])
+			return
+		}
+	}
+}
+
+// elements parses an array whose '[' is next, calling element for each; element must
+// consume the value.
+func (p *parser) elements(element func()) {
+	if !p.expect('[') || !p.enter() {
+		return
+	}
+	defer func() { p.depth-- }()
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		return
+	}
+	for p.err == nil {
+		element()
+		if p.err != nil {
+			return
+		}
+		p.ws()
+		if p.i >= len(p.b) {
+			p.fail("unexpected end of JSON input")
+			return
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case ']':
+			p.i++
+			return
+		default:
+			p.fail("invalid character %q after array element", p.b[p.i])
+			return
+		}
+	}
+}
+
+// peek returns the first byte of the next value, or 0 at the end.
+func (p *parser) peek() byte {
+	p.ws()
+	if p.i >= len(p.b) {
+		return 0
+	}
+	return p.b[p.i]
+}
+
+// value parses and checks any JSON value.
+func (p *parser) value() {
+	switch c := p.peek(); {
+	case c == '{':
+		p.members(func([]byte) { p.value() })
+	case c == '[':
+		p.elements(p.value)
+	case c == '"':
+		p.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		p.number()
+	case c == 't':
+		p.literal("true")
+	case c == 'f':
+		p.literal("false")
+	case c == 'n':
+		p.literal("null")
+	case c == 0 && p.i >= len(p.b):
+		p.fail("unexpected end of JSON input")
+	default:
+		p.fail("invalid character %q looking for beginning of value", c)
+	}
+}
+
+func (p *parser) literal(lit string) {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
+		p.fail("invalid literal, expecting %s", lit)
+		return
+	}
+	p.i += len(lit)
+}
+
+// isNull consumes null and reports whether it was there.
+func (p *parser) isNull() bool {
+	if p.peek() == 'n' {
+		p.literal("null")
+		return p.err == nil
+	}
+	return false
+}
+
+// number parses a JSON number and returns its literal.
+func (p *parser) number() []byte {
+	start := p.i
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case p.i < len(p.b) && p.b[p.i] == '0':
+		p.i++
+	case digits() == 0:
+		p.fail("invalid number")
+		return nil
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			p.fail("invalid number: digits must follow the decimal point")
+			return nil
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			p.fail("invalid number: digits must follow the exponent")
+			return nil
+		}
+	}
+	return p.b[start:p.i]
+}
+
+// str parses a string whose '"' is next and returns its content: a slice of the body
+// when it has no escapes, else a decoded copy.
+func (p *parser) str() []byte {
+	p.i++ // the opening quote
+	start := p.i
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			s := p.b[start:p.i]
+			p.i++
+			return s
+		case c == '\\':
+			return p.strEscaped(start)
+		case c < 0x20:
+			p.fail("invalid character %q in string literal", c)
+			return nil
+		default:
+			p.i++
+		}
+	}
+	p.fail("unexpected end of JSON input")
+	return nil
+}
+
+func (p *parser) strEscaped(start int) []byte {
+	out := append([]byte(nil), p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return out
+		case c < 0x20:
+			p.fail("invalid character %q in string literal", c)
+			return nil
+		case c != '\\':
+			out = append(out, c)
+			p.i++
+			continue
+		}
+		if p.i+1 >= len(p.b) {
+			break
+		}
+		esc := p.b[p.i+1]
+		p.i += 2
+		switch esc {
+		case '"', '\\', '/':
+			out = append(out, esc)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(p.b, p.i)
+			if !ok {
+				p.fail("invalid escape sequence in string literal")
+				return nil
+			}
+			p.i += 4
+			if utf16.IsSurrogate(r) {
+				lo, ok := rune(0), false
+				if r < 0xDC00 && p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+					lo, ok = hex4(p.b, p.i+2)
+				}
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					p.err = Errorf(KindBadRequest, "body contains an escaped lone UTF-16 surrogate, which is not a character")
+					return nil
+				}
+				p.i += 6
+				r = utf16.DecodeRune(r, lo)
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			p.i -= 1
+			p.fail("invalid character %q in string escape code", esc)
+			return nil
+		}
+	}
+	p.fail("unexpected end of JSON input")
+	return nil
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// topLevel parses the body object, picking out CallbackCommand, EventTime and PairList.
+func (p *parser) topLevel(d *doc) {
+	p.members(func(key []byte) {
+		switch string(key) {
+		case "CallbackCommand":
+			switch c := p.peek(); {
+			case c == '"':
+				d.body.CallbackCommand = string(p.str())
+			case p.isNull():
+			default:
+				d.commandNotString = true
+				p.value()
+			}
+		case "EventTime":
+			switch c := p.peek(); {
+			case c == '-' || (c >= '0' && c <= '9'):
+				n, err := strconv.ParseInt(string(p.number()), 10, 64)
+				if err != nil || n < 0 {
+					d.badEventTime = true
+				}
+				d.body.EventTime = n
+			case p.isNull():
+			default:
+				d.badEventTime = true
+				p.value()
+			}
+		case "PairList":
+			d.pairList(p)
+		default:
+			p.value()
+		}
+	})
+}
+
+func (d *doc) pairList(p *parser) {
+	d.hasPairList, d.pairListIsArray, d.itemNotObject, d.accountErr = false, false, false, nil
+	d.body.PairList = d.body.PairList[:0]
+	switch p.peek() {
+	case '[':
+	case 'n':
+		p.isNull()
+		return
+	default:
+		d.hasPairList = true
+		p.value()
+		return
+	}
+	d.hasPairList, d.pairListIsArray = true, true
+	p.elements(func() {
+		i := len(d.body.PairList)
+		var pair Pair
+		var from, to field
+		switch p.peek() {
+		case '{':
+			p.members(func(key []byte) {
+				switch string(key) {
+				case "From_Account":
+					from.read(p)
+				case "To_Account":
+					to.read(p)
+				default:
+					p.value()
+				}
+			})
+		case 'n':
+			p.isNull()
+		default:
+			d.itemNotObject = true
+			p.value()
+		}
+		if d.accountErr == nil {
+			if pair.From, d.accountErr = from.account(i, "From_Account"); d.accountErr == nil {
+				pair.To, d.accountErr = to.account(i, "To_Account")
+			}
+		}
+		d.body.PairList = append(d.body.PairList, pair)
+	})
+}
+
+// field is an account as found in a pair object.
+type field struct {
+	present, notString bool
+	value              []byte
+}
+
+func (f *field) read(p *parser) {
+	switch c := p.peek(); {
+	case c == '"':
+		f.present, f.value = true, p.str()
+	case p.isNull():
+	default:
+		f.present, f.notString = true, true
+		p.value()
+	}
+}
+
+func (f *field) account(i int, name string) (string, error) {
+	switch {
+	case !f.present:
+		return "", Errorf(KindBadRequest, "PairList[%d].%s is missing", i, name)
+	case f.notString:
+		return "", Errorf(KindBadRequest, "PairList[%d].%s must be a string", i, name)
+	case len(f.value) == 0:
+		return "", Errorf(KindBadRequest, "PairList[%d].%s is empty", i, name)
+	case len(f.value) > MaxAccountBytes:
+		return "", Errorf(KindBadRequest, "PairList[%d].%s is %d bytes; at most %d are allowed", i, name, len(f.value), MaxAccountBytes)
+	case bytes.IndexByte(f.value, 0) >= 0:
+		return "", Errorf(KindBadRequest, "PairList[%d].%s contains a NUL character", i, name)
+	}
+	return string(f.value), nil
+}

@@ -1,0 +1,56 @@
+package bridge
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// caseFolded reports whether body spells a field name in another case somewhere:
+// encoding/json matches struct fields case-insensitively, DecodePairList does not.
+func caseFolded(body []byte) bool {
+	lower := bytes.ToLower(body)
+	for _, name := range []string{"CallbackCommand", "PairList", "EventTime"} {
+		if bytes.Count(lower, bytes.ToLower([]byte(name))) != bytes.Count(body, []byte(name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzDecodeDifferential holds the single-pass DecodePairList to the encoding/json
+// decoder it replaced: both accept or both refuse with the same kind, and what they
+// accept decodes to the same value.
+func FuzzDecodeDifferential(f *testing.F) {
+	for _, s := range []string{
+		`{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"id","To_Account":"id1"}]}`,
+		`{"CallbackCommand":null,"EventTime":-0,"PairList":[null,{"To_Account":"\u00e9\n","From_Account":"a\/b"}],"x":[1.5e3,true,{}]}`,
+		`{"PairList":[{"From_Account":"a","To_Account":"b"}],"EventTime":1e3}`,
+		`{"PairList":[1,{"From_Account":2}]}`,
+		`{"a":{"b":{"c":[[[]]]}},"PairList":[]}`,
+		`{"PairList":[{"From_Account":"\ud83d\ude00","To_Account":"\\u0000"}]} `,
+		`{"PairList":[{"From_Account":"a","To_Account":"b"}],"CallbackCommand":7}`,
+		"{\"PairList\":[{\"From_Account\":\"a\t\",\"To_Account\":\"b\"}]}",
+	} {
+		f.Add([]byte(s), 2)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, maxPairs int) {
+		if caseFolded(body) {
+			return
+		}
+		maxPairs = maxPairs%5 + 1
+		got, gotErr := DecodePairList(body, maxPairs)
+		want, wantErr := referenceDecodePairList(body, maxPairs)
+		if (gotErr == nil) != (wantErr == nil) || ErrorKind(gotErr) != ErrorKind(wantErr) {
+			t.Fatalf("body %q:\n DecodePairList: %v (%s)\n reference:      %v (%s)", body, gotErr, ErrorKind(gotErr), wantErr, ErrorKind(wantErr))
+		}
+		if gotErr != nil {
+			return
+		}
+		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("body %q decodes differently (-reference +DecodePairList):\n%s", body, d)
+		}
+	})
+}
