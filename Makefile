@@ -7,7 +7,7 @@ KAFKA   := deploy/kafka/kafka.sh
 TEST_KAFKA_PORT ?= 19192
 DEV_KAFKA_PORT  ?= 19092
 
-.PHONY: help build test test-go test-long fuzz conformance staticcheck tools dev kafka-up kafka-down
+.PHONY: help build test test-go test-long fuzz conformance staticcheck bench bench-micro tools dev kafka-up kafka-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,19 @@ fuzz: ## run every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); the s
 	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bridge/httpapi -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME)
+
+BENCH_KAFKA_PORT ?= 19292
+KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' deploy/kafka/pom.xml)
+bench: build ## the benchmark table: ceiling, spool and sync mode against a local broker; adds it to BENCHMARKS.md
+	$(GO) build -o bin/imbridge-bench ./cmd/imbridge-bench
+	@export KAFKA_LOCAL_PORT=$(BENCH_KAFKA_PORT) KAFKA_LOCAL_TOPICS="imbridge.bench:6"; \
+	trap '$(KAFKA) down' EXIT; \
+	$(KAFKA) down && $(KAFKA) up && \
+	bin/imbridge-bench suite --imbridge bin/imbridge --brokers 127.0.0.1:$(BENCH_KAFKA_PORT) --topic imbridge.bench \
+	  --kafka-version $(KAFKA_VERSION) --write BENCHMARKS.md $(BENCHFLAGS)
+
+bench-micro: ## hot-path micro benchmarks with allocations, COUNT times each for benchstat
+	$(GO) test ./bridge/... -run '^$$' -bench . -benchmem -count $(or $(COUNT),6)
 
 kafka-up: ## start the development broker on 127.0.0.1:19092 with imbridge's topic
 	KAFKA_LOCAL_PORT=$(DEV_KAFKA_PORT) $(KAFKA) up

@@ -173,3 +173,15 @@ func TestSyncDeliveryUnavailable(t *testing.T) {
 		t.Fatalf("Accept = %v (kind %s), want unavailable", err, bridge.ErrorKind(err))
 	}
 }
+
+// BenchmarkMessage measures encoding one event into its Kafka message (JSON value and
+// CloudEvents headers).
+func BenchmarkMessage(b *testing.B) {
+	e := testEvent("imbridge.blocklist.removed", "user_1", "blocked_000001", 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := kafka.Message(&e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
