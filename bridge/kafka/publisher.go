@@ -5,7 +5,6 @@ package kafka
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -236,6 +235,12 @@ const (
 	HeaderContentType = "content-type"
 )
 
+// Constant header values, shared by every message (kafka-go does not modify them).
+var (
+	specVersion     = []byte("1.0")
+	contentTypeJSON = []byte("application/json")
+)
+
 // Headers of a dead-lettered message, besides the CloudEvents ones: the topic the
 // event was meant for and why it could not be published there.
 const (
@@ -247,18 +252,22 @@ const (
 // JSON as value, and CloudEvents headers (ce_id equals the event's eventId); a
 // dead-lettered event also carries HeaderDeadLetterTopic and HeaderDeadLetterReason.
 func Message(e *bridge.Event) (kafkago.Message, error) {
-	value, err := json.Marshal(e)
-	if err != nil {
-		return kafkago.Message{}, fmt.Errorf("encode event %s: %w", e.ID, err)
-	}
-	headers := []kafkago.Header{
-		{Key: HeaderSpecVersion, Value: []byte("1.0")},
-		{Key: HeaderID, Value: []byte(e.ID)},
-		{Key: HeaderType, Value: []byte(e.Type)},
-		{Key: HeaderSource, Value: []byte(e.Source)},
-		{Key: HeaderTime, Value: []byte(e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"))},
-		{Key: HeaderContentType, Value: []byte("application/json")},
-	}
+	value := e.AppendJSON(make([]byte, 0, 256))
+	// One allocation for the variable header values; kafka-go only reads them.
+	buf := make([]byte, 0, len(e.ID)+len(e.Type)+len(e.Source)+len("2006-01-02T15:04:05.000Z"))
+	buf = append(buf, e.ID...)
+	buf = append(buf, e.Type...)
+	buf = append(buf, e.Source...)
+	buf = e.Time.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000Z07:00")
+	id, typ := len(e.ID), len(e.ID)+len(e.Type)
+	src := typ + len(e.Source)
+	headers := make([]kafkago.Header, 6, 8)
+	headers[0] = kafkago.Header{Key: HeaderSpecVersion, Value: specVersion}
+	headers[1] = kafkago.Header{Key: HeaderID, Value: buf[:id:id]}
+	headers[2] = kafkago.Header{Key: HeaderType, Value: buf[id:typ:typ]}
+	headers[3] = kafkago.Header{Key: HeaderSource, Value: buf[typ:src:src]}
+	headers[4] = kafkago.Header{Key: HeaderTime, Value: buf[src:]}
+	headers[5] = kafkago.Header{Key: HeaderContentType, Value: contentTypeJSON}
 	if e.DeadLetterTopic != "" {
 		headers = append(headers,
 			kafkago.Header{Key: HeaderDeadLetterTopic, Value: []byte(e.DeadLetterTopic)},

@@ -157,6 +157,9 @@ type Spool struct {
 	rfile *os.File
 	roff  int64
 	rlast uint64 // seq of the last record returned
+	// read-ahead buffer: bytes of the reader's segment from file offset rbufOff
+	rbuf    []byte
+	rbufOff int64
 
 	ackDirty bool
 	ackSaved uint64
@@ -589,6 +592,8 @@ func (s *Spool) closeReader() {
 		s.rfile = nil
 	}
 	s.roff = 0
+	s.rbuf = s.rbuf[:0]
+	s.rbufOff = 0
 }
 
 // readAt reads the record at the reader's offset in seg, whose committed size is limit.
@@ -603,21 +608,14 @@ func (s *Spool) readAt(seg *segment, limit int64) (Record, bool, error) {
 		}
 		s.rfile = f
 	}
-	var hb [headerSize]byte
-	if _, err := s.rfile.ReadAt(hb[:], s.roff); err == nil && binary.BigEndian.Uint32(hb[0:]) == magic {
-		length := int64(binary.BigEndian.Uint32(hb[8:]))
-		if length <= maxPayload && s.roff+headerSize+length <= limit {
-			buf := make([]byte, headerSize+length)
-			if _, err := s.rfile.ReadAt(buf, s.roff); err != nil {
-				return Record{}, false, fmt.Errorf("read spool segment: %w", err)
-			}
-			if h, ok := parseAt(buf, 0, s.rlast); ok {
-				events, err := decodeEvents(buf[headerSize:])
-				if err == nil {
-					s.roff += int64(len(buf))
-					s.rlast = h.seq
-					return Record{Seq: h.seq, Size: int64(len(buf)), Appended: time.UnixMilli(h.time), Events: events}, true, nil
-				}
+	if rec, err := s.readAhead(limit); err != nil {
+		return Record{}, false, err
+	} else if rec != nil {
+		if h, ok := parseAt(rec, 0, s.rlast); ok {
+			if events, err := decodeEvents(rec[headerSize:]); err == nil {
+				s.roff += int64(len(rec))
+				s.rlast = h.seq
+				return Record{Seq: h.seq, Size: int64(len(rec)), Appended: time.UnixMilli(h.time), Events: events}, true, nil
 			}
 		}
 	}
@@ -631,6 +629,51 @@ func (s *Spool) readAt(seg *segment, limit int64) (Record, bool, error) {
 		zap.String("segment", seg.path), zap.Int64("from", s.roff), zap.Int64("to", next))
 	s.roff = next
 	return Record{}, false, nil
+}
+
+// readAheadSize is how much of a segment the reader reads with one system call.
+const readAheadSize = 1 << 20
+
+// readAhead returns the bytes of the record that its header at the reader's offset
+// announces, served from a read-ahead buffer, or nil when the header is not a record
+// header or the record would end past limit.
+func (s *Spool) readAhead(limit int64) ([]byte, error) {
+	fill := func(n int64) error {
+		size := max(min(limit-s.roff, readAheadSize), n)
+		if int64(cap(s.rbuf)) < size {
+			s.rbuf = make([]byte, size)
+		}
+		s.rbuf = s.rbuf[:size]
+		if _, err := s.rfile.ReadAt(s.rbuf, s.roff); err != nil && err != io.EOF {
+			return fmt.Errorf("read spool segment: %w", err)
+		}
+		s.rbufOff = s.roff
+		return nil
+	}
+	have := func(n int64) bool {
+		return s.rbuf != nil && s.roff >= s.rbufOff && s.roff+n <= s.rbufOff+int64(len(s.rbuf))
+	}
+	if s.roff+headerSize > limit {
+		return nil, nil
+	}
+	if !have(headerSize) {
+		if err := fill(headerSize); err != nil {
+			return nil, err
+		}
+	}
+	at := s.roff - s.rbufOff
+	hb := s.rbuf[at : at+headerSize]
+	length := int64(binary.BigEndian.Uint32(hb[8:]))
+	if binary.BigEndian.Uint32(hb[0:]) != magic || length > maxPayload || s.roff+headerSize+length > limit {
+		return nil, nil
+	}
+	if !have(headerSize + length) {
+		if err := fill(headerSize + length); err != nil {
+			return nil, err
+		}
+		at = 0
+	}
+	return s.rbuf[at : at+headerSize+length], nil
 }
 
 // Ack records that the record seq, and every record before it, reached Kafka. Records
