@@ -55,6 +55,8 @@ FUZZTIME ?= 1m
 fuzz: ## run every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); the seeds run in make test
 	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzQuery$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzDecodeDifferential$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bridge/httpapi -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME)
 
 BENCH_KAFKA_PORT ?= 19292
