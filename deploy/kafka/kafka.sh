@@ -53,7 +53,8 @@ resolve() {
   rm -rf "$libs"
   mkdir -p "$libs"
   mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$libs" -DincludeScope=runtime >&2 || die "maven could not resolve Kafka $version"
+    -DoutputDirectory="$libs" -DincludeScope=runtime >"$cache/mvn.log" 2>&1 \
+    || { cat "$cache/mvn.log" >&2; die "maven could not resolve Kafka $version"; }
   touch "$libs/.complete"
 }
 
