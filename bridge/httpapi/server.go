@@ -98,8 +98,20 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	}
 	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second)}
 	e := newEcho(d.Log, d.Observer)
-	e.POST(cfg.Path, h.serve, limitInFlight(cfg.MaxInFlight))
+	// Every method reaches the handler, so that OPTIONS too gets Chat's JSON (405)
+	// instead of Echo's automatic 204.
+	e.Any(cfg.Path, postOnly(h.serve), limitInFlight(cfg.MaxInFlight))
 	return e
+}
+
+func postOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Method != http.MethodPost {
+			c.Response().Header().Set("Allow", http.MethodPost)
+			return echo.ErrMethodNotAllowed
+		}
+		return next(c)
+	}
 }
 
 // limitInFlight answers 503 at once when n callbacks are already being handled, so that
