@@ -162,11 +162,11 @@ func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 	if partial {
 		ee := make(bridge.EventErrors, len(we))
 		for i, e := range we {
-			ee[i] = classify(e)
+			ee[i] = Classify(e)
 		}
 		return ee
 	}
-	return fmt.Errorf("write %d messages: %w", len(msgs), classify(err))
+	return fmt.Errorf("write %d messages: %w", len(msgs), Classify(err))
 }
 
 func (p *Publisher) observe(events []bridge.Event, err error, we kafkago.WriteErrors, partial bool, took time.Duration) {
@@ -187,10 +187,10 @@ func (p *Publisher) observe(events []bridge.Event, err error, we kafkago.WriteEr
 	}
 }
 
-// classify wraps errors that retrying cannot fix with bridge.ErrPermanent. Everything
+// Classify wraps errors that retrying cannot fix with bridge.ErrPermanent. Everything
 // else, including io.EOF, connection errors, "no leader" and "leader not available",
 // which kafka-go itself does not always retry, is left retryable.
-func classify(err error) error {
+func Classify(err error) error {
 	if err == nil {
 		return nil
 	}

@@ -2,8 +2,11 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -182,6 +185,34 @@ func BenchmarkMessage(b *testing.B) {
 	for b.Loop() {
 		if _, err := kafka.Message(&e); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err       error
+		permanent bool
+	}{
+		{kafkago.UnknownTopicOrPartition, true},
+		{kafkago.MessageSizeTooLarge, true},
+		{kafkago.TopicAuthorizationFailed, true},
+		{kafkago.LeaderNotAvailable, false},
+		{kafkago.NotLeaderForPartition, false},
+		{kafkago.NotEnoughReplicas, false},
+		{kafkago.RequestTimedOut, false},
+		{io.EOF, false},
+		{io.ErrUnexpectedEOF, false},
+		{syscall.ECONNREFUSED, false},
+		{context.DeadlineExceeded, false},
+	}
+	for _, tt := range tests {
+		got := errors.Is(kafka.Classify(tt.err), bridge.ErrPermanent)
+		if got != tt.permanent {
+			t.Errorf("Classify(%v) permanent = %v, want %v", tt.err, got, tt.permanent)
+		}
+		if !errors.Is(kafka.Classify(tt.err), tt.err) {
+			t.Errorf("Classify(%v) lost the cause", tt.err)
 		}
 	}
 }

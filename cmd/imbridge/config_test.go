@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +192,18 @@ func TestSignCommand(t *testing.T) {
 	want := "https://example.com/callback?CallbackCommand=Sns.CallbackBlackListDelete&RequestTime=1669872112&SdkAppid=1&Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061\n"
 	if code != 0 || stdout.String() != want {
 		t.Fatalf("exit %d, output %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	before := time.Now().Unix()
+	if code := run([]string{"sign", "--token", "t", "--time", "now", "http://h/callback"}, env(), &stdout, &stderr); code != 0 {
+		t.Fatalf("--time now: exit %d", code)
+	}
+	u, _ := url.Parse(strings.TrimSpace(stdout.String()))
+	rt, _ := strconv.ParseInt(u.Query().Get("RequestTime"), 10, 64)
+	if rt < before || rt > time.Now().Unix() || u.Query().Get("Sign") != bridge.Sign("t", u.Query().Get("RequestTime")) {
+		t.Fatalf("--time now gave %s", u)
+	}
+	if code := run([]string{"sign", "--token", "t", "--time", "yesterday", "http://h/callback"}, env(), &stdout, &stderr); code != 2 {
+		t.Fatalf("--time yesterday: exit %d", code)
 	}
 }

@@ -142,3 +142,96 @@ func TestFloodAboveInFlightLimit(t *testing.T) {
 	l.mu.Unlock()
 	verifyDelivered(t, brokers, topic, l)
 }
+
+// rawExchange sends raw bytes on a new connection (closing its write side when
+// closeWrite) and returns everything the server sends until it closes or 10s pass.
+func rawExchange(t *testing.T, addr, request string, closeWrite bool) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(request)); err != nil {
+		t.Fatal(err)
+	}
+	if closeWrite {
+		_ = conn.(*net.TCPConn).CloseWrite()
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := conn.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("the server neither answered nor closed within 10s; got %q", b.String())
+			}
+			return b.String()
+		}
+	}
+}
+
+// Requests broken at the HTTP level get their documented rejection and publish nothing:
+// a body shorter than its Content-Length, a bad chunk, headers over the limit, a body
+// slower than the read timeout, and a kept-alive connection idle past the idle timeout.
+func TestBrokenHTTPRequests(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.CreateTopic(t, brokers, "broken", 1)
+	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic,
+		"IMBRIDGE_HTTP_READ_TIMEOUT=2s", "IMBRIDGE_HTTP_IDLE_TIMEOUT=1s", "IMBRIDGE_HTTP_MAX_HEADER_BYTES=8192")
+	addr := strings.TrimSuffix(strings.TrimPrefix(p.callbackURL, "http://"), "/callback")
+	target := strings.TrimPrefix(p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), "http://"+addr)
+	head := "POST " + target + " HTTP/1.1\r\nHost: imbridge\r\nContent-Type: application/json\r\n"
+	fail := func(info string) string {
+		return `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"` + info + `"}`
+	}
+
+	got := rawExchange(t, addr, head+"Content-Length: 1000\r\n\r\n"+seedBody[:40], true)
+	if !strings.HasPrefix(got, "HTTP/1.1 400 ") || !strings.HasSuffix(got, fail("body could not be read completely")) {
+		t.Errorf("body shorter than Content-Length: %q", got)
+	}
+	got = rawExchange(t, addr, head+"Transfer-Encoding: chunked\r\n\r\nzz\r\n"+seedBody+"\r\n0\r\n\r\n", true)
+	if !strings.HasPrefix(got, "HTTP/1.1 400 ") || !strings.HasSuffix(got, fail("body could not be read completely")) {
+		t.Errorf("bad chunk: %q", got)
+	}
+	got = rawExchange(t, addr, head+"X-Big: "+strings.Repeat("x", 20000)+"\r\nContent-Length: 2\r\n\r\n{}", false)
+	if !strings.HasPrefix(got, "HTTP/1.1 431 ") {
+		t.Errorf("headers over the limit: %q", got)
+	}
+	start := time.Now()
+	got = rawExchange(t, addr, head+"Content-Length: 1000\r\n\r\n"+seedBody[:40], false)
+	if took := time.Since(start); took > 8*time.Second || (got != "" && !strings.HasPrefix(got, "HTTP/1.1 400 ")) {
+		t.Errorf("body slower than the read timeout: after %s got %q", took, got)
+	}
+
+	// Idle: one good callback on a kept-alive connection, then silence.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte(head + "Content-Length: " + strconv.Itoa(len(seedBody)) + "\r\n\r\n" + seedBody)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	status, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(status, "HTTP/1.1 200 ") {
+		t.Fatalf("good callback on a raw connection: %q %v", status, err)
+	}
+	idleStart := time.Now()
+	for {
+		if _, err := r.ReadByte(); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("an idle kept-alive connection was not closed within 10s")
+			}
+			break
+		}
+	}
+	t.Logf("idle connection closed %s after its last answer (IMBRIDGE_HTTP_IDLE_TIMEOUT=1s)", time.Since(idleStart).Round(10*time.Millisecond))
+	if n := kafkatest.WaitCount(t, brokers, topic, 3, 20*time.Second); n != 3 {
+		t.Fatalf("topic holds %d events, want only the good callback's 3", n)
+	}
+}

@@ -353,7 +353,7 @@ func probe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-const signUsage = `Usage: imbridge sign --token TOKEN [--time UNIXSECONDS] URL
+const signUsage = `Usage: imbridge sign --token TOKEN [--time now|UNIXSECONDS] URL
 
 Prints URL with RequestTime and Sign (SHA-256 of token + RequestTime, lowercase hex)
 added, as Chat sends them when callback authentication is on. Use it for curl tests and
@@ -366,7 +366,7 @@ func sign(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, signUsage) }
 	token := fs.String("token", "", "callback token")
-	at := fs.Int64("time", 0, "RequestTime in Unix seconds (default now)")
+	at := fs.String("time", "now", "RequestTime: Unix seconds, or now")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -387,10 +387,15 @@ func sign(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "imbridge sign: %v\n", err)
 		return 2
 	}
-	if *at == 0 {
-		*at = time.Now().Unix()
+	rt := strconv.FormatInt(time.Now().Unix(), 10)
+	if *at != "now" {
+		n, ok := bridge.ParseRequestTime(*at)
+		if !ok {
+			fmt.Fprintf(stderr, "imbridge sign: --time %q: expected Unix seconds or now\n", *at)
+			return 2
+		}
+		rt = strconv.FormatInt(n, 10)
 	}
-	rt := strconv.FormatInt(*at, 10)
 	q := u.Query()
 	q.Set(bridge.ParamRequestTime, rt)
 	q.Set(bridge.ParamSign, bridge.Sign(*token, rt))
