@@ -3,7 +3,8 @@
 //
 //   - blocklist-delete-callback.schema.json: the body Chat posts for Sns.CallbackBlackListDelete;
 //   - blocklist-removed-event.schema.json: the value of each Kafka message imbridge publishes;
-//   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1), whose bodies reference the schemas.
+//   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1), whose bodies reference the schemas;
+//   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).
 package schema
 
 import "embed"
@@ -18,4 +19,5 @@ const (
 	BlocklistDeleteCallback = "blocklist-delete-callback.schema.json"
 	BlocklistRemovedEvent   = "blocklist-removed-event.schema.json"
 	OpenAPI                 = "openapi.yaml"
+	AsyncAPI                = "asyncapi.yaml"
 )

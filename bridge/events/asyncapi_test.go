@@ -1,0 +1,98 @@
+package events_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"sigs.k8s.io/yaml"
+
+	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/schema"
+	"github.com/imbridge/imbridge/schema/schematest"
+)
+
+// Every routed event, as imbridge encodes it, matches what schema/asyncapi.yaml says
+// of its topic: the payload validates against the schema the document names, and the
+// headers against the document's header schema.
+func TestProducedEventsMatchAsyncAPI(t *testing.T) {
+	raw, err := schema.Files.ReadFile(schema.AsyncAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		AsyncAPI string `json:"asyncapi"`
+		Channels map[string]struct {
+			Address  string `json:"address"`
+			Messages map[string]struct {
+				Ref string `json:"$ref"`
+			} `json:"messages"`
+		} `json:"channels"`
+		Components struct {
+			Messages map[string]struct {
+				Name    string          `json:"name"`
+				Headers json.RawMessage `json:"headers"`
+				Payload struct {
+					Schema struct {
+						Ref string `json:"$ref"`
+					} `json:"schema"`
+				} `json:"payload"`
+			} `json:"messages"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(j, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.AsyncAPI != "3.0.0" {
+		t.Fatalf("asyncapi %q", doc.AsyncAPI)
+	}
+	for _, route := range bridge.DefaultRoutes {
+		var found bool
+		for _, ch := range doc.Channels {
+			if ch.Address != route.Topic {
+				continue
+			}
+			found = true
+			for _, m := range ch.Messages {
+				msg := doc.Components.Messages[strings.TrimPrefix(m.Ref, "#/components/messages/")]
+				if msg.Name != route.Type {
+					t.Fatalf("topic %s: message %q, want the route's type %q", route.Topic, msg.Name, route.Type)
+				}
+				payload := schematest.Compile(t, strings.TrimPrefix(msg.Payload.Schema.Ref, "./"))
+				c := jsonschema.NewCompiler()
+				hs, _ := jsonschema.UnmarshalJSON(strings.NewReader(string(msg.Headers)))
+				if err := c.AddResource("headers.json", hs); err != nil {
+					t.Fatal(err)
+				}
+				headerSchema, err := c.Compile("headers.json")
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := event()
+				e.Topic, e.Type = route.Topic, route.Type
+				key, value, headers := record(t, e)
+				if err := schematest.Validate(payload, value); err != nil {
+					t.Fatalf("payload %s: %v", value, err)
+				}
+				hm := map[string]any{}
+				for _, h := range headers {
+					hm[h.Key] = string(h.Value)
+				}
+				if err := headerSchema.Validate(hm); err != nil {
+					t.Fatalf("headers %v: %v", hm, err)
+				}
+				if string(key) != e.FromAccount {
+					t.Fatalf("key %q", key)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("asyncapi.yaml has no channel for topic %s", route.Topic)
+		}
+	}
+}
