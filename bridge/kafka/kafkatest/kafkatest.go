@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -60,14 +61,21 @@ func CreateTopic(t testing.TB, brokers []string, prefix string, partitions int) 
 	c := Client(brokers)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := c.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-		Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
-	}}})
-	if err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
-	}
-	if err := resp.Errors[name]; err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
+	// A broker that has just started may drop the first admin requests: retry those.
+	for {
+		resp, err := c.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
+			Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
+		}}})
+		if err == nil {
+			err = resp.Errors[name]
+		}
+		if err == nil || errors.Is(err, kafkago.TopicAlreadyExists) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("create topic %s: %v", name, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	// Wait until every partition has a leader, so the first write does not race it.
 	for {
