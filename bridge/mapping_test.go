@@ -62,7 +62,11 @@ func TestMapGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(in), ".input.json")
 		t.Run(name, func(t *testing.T) {
 			cb := readCallback(t, in)
-			events, err := Map(cb, DefaultRoutes[0])
+			route, ok := NewRoutes(DefaultRoutes...).Lookup(cb.Query.CallbackCommand)
+			if !ok {
+				t.Fatalf("no route for %s", cb.Query.CallbackCommand)
+			}
+			events, err := Map(cb, route)
 			if err != nil {
 				t.Fatalf("Map: %v", err)
 			}
@@ -88,7 +92,7 @@ func TestMapGolden(t *testing.T) {
 			// Deterministic: mapping the same callback again, received later, gives
 			// the same IDs.
 			cb.ReceivedAt = cb.ReceivedAt.Add(time.Hour)
-			again, err := Map(cb, DefaultRoutes[0])
+			again, err := Map(cb, route)
 			if err != nil {
 				t.Fatal(err)
 			}

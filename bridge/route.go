@@ -1,12 +1,19 @@
 package bridge
 
-// Command names of the callbacks imbridge routes.
+// Command names of the callbacks imbridge routes. Each has the PairList shape of
+// Sns.CallbackBlackListDelete: {"CallbackCommand": ..., "PairList": [{"From_Account",
+// "To_Account"}, ...]}.
 const (
 	CommandBlackListDelete = "Sns.CallbackBlackListDelete"
+	CommandBlackListAdd    = "Sns.CallbackBlackListAdd"
+	CommandFriendDelete    = "Sns.CallbackFriendDelete"
 )
 
 // Route says where the events of one callback command go and what they are called.
 type Route struct {
+	// Name identifies the route in settings: IMBRIDGE_ROUTES lists names, and the
+	// topic setting is IMBRIDGE_TOPIC_ followed by the name in upper case with _ for -.
+	Name string
 	// Command is the CallbackCommand this route handles.
 	Command string
 	// Topic is the Kafka topic its events are published to.
@@ -15,10 +22,16 @@ type Route struct {
 	Type string
 }
 
-// DefaultRoutes is the routing table with its default topics. Configuration may change
-// a route's topic; the command and the event type are fixed.
+// DefaultRoutes is the routing table with its default topics. Adding a PairList-shaped
+// command is a row here, a JSON Schema of its event in schema/, a channel in
+// schema/asyncapi.yaml, and a golden test. Configuration may switch a route off or
+// change its topic; the command and the event type are fixed. Both blocklist routes
+// may share one topic, so that a consumer reads one user's additions and removals in
+// order from one partition.
 var DefaultRoutes = []Route{
-	{Command: CommandBlackListDelete, Topic: "imbridge.blocklist.removed", Type: "imbridge.blocklist.removed.v1"},
+	{Name: "blocklist-delete", Command: CommandBlackListDelete, Topic: "imbridge.blocklist.removed", Type: "imbridge.blocklist.removed.v1"},
+	{Name: "blocklist-add", Command: CommandBlackListAdd, Topic: "imbridge.blocklist.added", Type: "imbridge.blocklist.added.v1"},
+	{Name: "friend-delete", Command: CommandFriendDelete, Topic: "imbridge.friend.removed", Type: "imbridge.friend.removed.v1"},
 }
 
 // Routes looks routes up by command. The zero value routes nothing.

@@ -2,7 +2,8 @@
 // use the same documents that downstream teams read:
 //
 //   - blocklist-delete-callback.schema.json: the body Chat posts for Sns.CallbackBlackListDelete;
-//   - blocklist-removed-event.schema.json: the value of each Kafka message imbridge publishes;
+//   - blocklist-removed-event.schema.json, blocklist-added-event.schema.json,
+//     friend-removed-event.schema.json: the value of each Kafka message, per event type;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1), whose bodies reference the schemas;
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).
 package schema
@@ -18,6 +19,8 @@ var Files embed.FS
 const (
 	BlocklistDeleteCallback = "blocklist-delete-callback.schema.json"
 	BlocklistRemovedEvent   = "blocklist-removed-event.schema.json"
+	BlocklistAddedEvent     = "blocklist-added-event.schema.json"
+	FriendRemovedEvent      = "friend-removed-event.schema.json"
 	OpenAPI                 = "openapi.yaml"
 	AsyncAPI                = "asyncapi.yaml"
 )

@@ -34,9 +34,12 @@ func TestProducedEventsMatchAsyncAPI(t *testing.T) {
 			} `json:"messages"`
 		} `json:"channels"`
 		Components struct {
+			Schemas  map[string]json.RawMessage `json:"schemas"`
 			Messages map[string]struct {
-				Name    string          `json:"name"`
-				Headers json.RawMessage `json:"headers"`
+				Name    string `json:"name"`
+				Headers struct {
+					Ref string `json:"$ref"`
+				} `json:"headers"`
 				Payload struct {
 					Schema struct {
 						Ref string `json:"$ref"`
@@ -65,7 +68,7 @@ func TestProducedEventsMatchAsyncAPI(t *testing.T) {
 				}
 				payload := schematest.Compile(t, strings.TrimPrefix(msg.Payload.Schema.Ref, "./"))
 				c := jsonschema.NewCompiler()
-				hs, _ := jsonschema.UnmarshalJSON(strings.NewReader(string(msg.Headers)))
+				hs, _ := jsonschema.UnmarshalJSON(strings.NewReader(string(doc.Components.Schemas[strings.TrimPrefix(msg.Headers.Ref, "#/components/schemas/")])))
 				if err := c.AddResource("headers.json", hs); err != nil {
 					t.Fatal(err)
 				}
@@ -74,7 +77,7 @@ func TestProducedEventsMatchAsyncAPI(t *testing.T) {
 					t.Fatal(err)
 				}
 				e := event()
-				e.Topic, e.Type = route.Topic, route.Type
+				e.Topic, e.Type, e.CallbackCommand = route.Topic, route.Type, route.Command
 				key, value, headers := record(t, e)
 				if err := schematest.Validate(payload, value); err != nil {
 					t.Fatalf("payload %s: %v", value, err)
@@ -82,6 +85,9 @@ func TestProducedEventsMatchAsyncAPI(t *testing.T) {
 				hm := map[string]any{}
 				for _, h := range headers {
 					hm[h.Key] = string(h.Value)
+				}
+				if hm["ce_type"] != msg.Name {
+					t.Fatalf("topic %s: ce_type %v, the document names %s", route.Topic, hm["ce_type"], msg.Name)
 				}
 				if err := headerSchema.Validate(hm); err != nil {
 					t.Fatalf("headers %v: %v", hm, err)

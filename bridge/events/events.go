@@ -15,11 +15,22 @@ import (
 // Type names of the events (CloudEvents ce_type).
 const (
 	TypeBlocklistRemoved = "imbridge.blocklist.removed.v1"
+	TypeBlocklistAdded   = "imbridge.blocklist.added.v1"
+	TypeFriendRemoved    = "imbridge.friend.removed.v1"
 )
 
-// BlocklistRemoved says that FromAccount removed ToAccount from its blocklist. The
-// record's key is FromAccount; one user's changes keep their order in one partition.
-type BlocklistRemoved struct {
+// BlocklistRemoved says that FromAccount removed ToAccount from its blocklist.
+type BlocklistRemoved struct{ Pair }
+
+// BlocklistAdded says that FromAccount added ToAccount to its blocklist.
+type BlocklistAdded struct{ Pair }
+
+// FriendRemoved says that FromAccount deleted ToAccount from its friends.
+type FriendRemoved struct{ Pair }
+
+// Pair is what every event of a PairList-shaped callback carries. The record's key is
+// FromAccount; one user's changes keep their order in one partition.
+type Pair struct {
 	// EventID is deterministic per callback and pair: a redelivery carries the same one.
 	EventID         string `json:"eventId"`
 	SDKAppID        uint64 `json:"sdkAppId"`
@@ -51,10 +62,10 @@ var (
 	ErrMalformedRecord = errors.New("malformed event value")
 )
 
-// Decode turns a record of an imbridge topic into its typed event. It checks
-// ce_specversion (1.0) and ce_type, that ce_id equals eventId and that the key equals
-// fromAccount. Today it returns *BlocklistRemoved; unknown types are ErrUnknownType,
-// so that a consumer can skip types it does not handle.
+// Decode turns a record of an imbridge topic into its typed event: *BlocklistRemoved,
+// *BlocklistAdded or *FriendRemoved. It checks ce_specversion (1.0) and ce_type, that
+// ce_id equals eventId and that the key equals fromAccount. Unknown types are
+// ErrUnknownType, so that a consumer can skip types it does not handle.
 func Decode(key, value []byte, headers []Header) (any, error) {
 	h := map[string]string{}
 	for _, hd := range headers {
@@ -67,24 +78,33 @@ func Decode(key, value []byte, headers []Header) (any, error) {
 	if spec != "1.0" {
 		return nil, fmt.Errorf("%w: %q, want 1.0", ErrSpecVersion, spec)
 	}
+	var ev any
+	var p *Pair
 	switch typ := h["ce_type"]; typ {
 	case TypeBlocklistRemoved:
-		var e BlocklistRemoved
-		if err := json.Unmarshal(value, &e); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformedRecord, err)
-		}
-		switch {
-		case e.EventID == "" || e.FromAccount == "" || e.ToAccount == "":
-			return nil, fmt.Errorf("%w: eventId, fromAccount and toAccount are required", ErrMalformedRecord)
-		case h["ce_id"] != e.EventID:
-			return nil, fmt.Errorf("%w: ce_id %q, eventId %q", ErrInconsistent, h["ce_id"], e.EventID)
-		case string(key) != e.FromAccount:
-			return nil, fmt.Errorf("%w: key %q, fromAccount %q", ErrInconsistent, key, e.FromAccount)
-		}
-		return &e, nil
+		e := &BlocklistRemoved{}
+		ev, p = e, &e.Pair
+	case TypeBlocklistAdded:
+		e := &BlocklistAdded{}
+		ev, p = e, &e.Pair
+	case TypeFriendRemoved:
+		e := &FriendRemoved{}
+		ev, p = e, &e.Pair
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownType, typ)
 	}
+	if err := json.Unmarshal(value, p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedRecord, err)
+	}
+	switch {
+	case p.EventID == "" || p.FromAccount == "" || p.ToAccount == "":
+		return nil, fmt.Errorf("%w: eventId, fromAccount and toAccount are required", ErrMalformedRecord)
+	case h["ce_id"] != p.EventID:
+		return nil, fmt.Errorf("%w: ce_id %q, eventId %q", ErrInconsistent, h["ce_id"], p.EventID)
+	case string(key) != p.FromAccount:
+		return nil, fmt.Errorf("%w: key %q, fromAccount %q", ErrInconsistent, key, p.FromAccount)
+	}
+	return ev, nil
 }
 
 // Deduper remembers the last Size event IDs it saw and reports repeats. imbridge

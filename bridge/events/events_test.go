@@ -39,11 +39,33 @@ func TestDecodeWhatImbridgeProduces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &events.BlocklistRemoved{EventID: "09e7bd99-8828-85f3-930e-b9046d30ea7e", SDKAppID: 1400187352,
+	want := &events.BlocklistRemoved{Pair: events.Pair{EventID: "09e7bd99-8828-85f3-930e-b9046d30ea7e", SDKAppID: 1400187352,
 		CallbackCommand: bridge.CommandBlackListDelete, FromAccount: "id", ToAccount: "id1",
-		ReceivedAt: time.Date(2022, 12, 1, 5, 21, 52, 345_000_000, time.UTC), OptPlatform: "RESTAPI", RequestTime: 1669872112}
+		ReceivedAt: time.Date(2022, 12, 1, 5, 21, 52, 345_000_000, time.UTC), OptPlatform: "RESTAPI", RequestTime: 1669872112}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
+	}
+	// Every routed type decodes into its own Go type.
+	for _, r := range bridge.DefaultRoutes {
+		e := event()
+		e.Type, e.CallbackCommand = r.Type, r.Command
+		key, value, headers := record(t, e)
+		got, err := events.Decode(key, value, headers)
+		if err != nil {
+			t.Fatalf("%s: %v", r.Type, err)
+		}
+		var typ string
+		switch got.(type) {
+		case *events.BlocklistRemoved:
+			typ = events.TypeBlocklistRemoved
+		case *events.BlocklistAdded:
+			typ = events.TypeBlocklistAdded
+		case *events.FriendRemoved:
+			typ = events.TypeFriendRemoved
+		}
+		if typ != r.Type {
+			t.Fatalf("%s decoded as %T", r.Type, got)
+		}
 	}
 }
 
@@ -68,6 +90,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"no headers", key, value, nil, events.ErrNotCloudEvent},
 		{"spec 0.3", key, value, set("ce_specversion", "0.3"), events.ErrSpecVersion},
 		{"other type", key, value, set("ce_type", "imbridge.friend.added.v1"), events.ErrUnknownType},
+		{"no type", key, value, set("ce_type", ""), events.ErrUnknownType},
 		{"ce_id differs", key, value, set("ce_id", "x"), events.ErrInconsistent},
 		{"key differs", []byte("other"), value, headers, events.ErrInconsistent},
 		{"not JSON", key, []byte("{"), headers, events.ErrMalformedRecord},

@@ -171,7 +171,7 @@ func suiteCmd(args []string, stdout, stderr io.Writer) int {
 
 	for _, mode := range []string{"spool", "sync"} {
 		dir, _ := os.MkdirTemp("", "imbridge-bench-spool")
-		p, err := startBridge(*bin, []string{"IMBRIDGE_DELIVERY=" + mode, "IMBRIDGE_SDKAPPID=1400187352",
+		p, err := startBridge(*bin, []string{"IMBRIDGE_DELIVERY=" + mode, "IMBRIDGE_SDKAPPID=1400187352", "IMBRIDGE_ROUTES=blocklist-delete",
 			"IMBRIDGE_CALLBACK_TOKEN=" + base.Token, "IMBRIDGE_KAFKA_BROKERS=" + *brokers,
 			"IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + *topic, "IMBRIDGE_SPOOL_DIR=" + filepath.Join(dir, "spool")}, logFile)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,10 @@ type Config struct {
 
 	KafkaBrokers         []string
 	Kafka                kafka.Security
-	TopicBlocklistDelete string
+	// Routes are the names of the switched-on routes (IMBRIDGE_ROUTES); Topics maps
+	// every route name to its topic.
+	Routes []string
+	Topics map[string]string
 
 	Delivery              string
 	SyncTimeout           time.Duration
@@ -81,7 +85,10 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("kafka_sasl_mechanism", c.Kafka.SASLMechanism)
 	enc.AddString("kafka_sasl_username", c.Kafka.Username)
 	enc.AddBool("kafka_sasl_password_set", c.Kafka.Password != "")
-	enc.AddString("topic_blocklist_delete", c.TopicBlocklistDelete)
+	enc.AddString("routes", strings.Join(c.Routes, ","))
+	for _, r := range bridge.DefaultRoutes {
+		enc.AddString("topic_"+strings.ReplaceAll(r.Name, "-", "_"), c.Topics[r.Name])
+	}
 	enc.AddString("delivery", c.Delivery)
 	enc.AddString("sync_timeout", c.SyncTimeout.String())
 	enc.AddString("spool_dir", c.SpoolDir)
@@ -107,16 +114,23 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 
 // routes is the routing table with the configured topics.
 func (c *Config) routes() []bridge.Route {
-	r := bridge.DefaultRoutes[0]
-	r.Topic = c.TopicBlocklistDelete
-	return []bridge.Route{r}
+	var out []bridge.Route
+	for _, r := range bridge.DefaultRoutes {
+		if slices.Contains(c.Routes, r.Name) {
+			r.Topic = c.Topics[r.Name]
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // topics lists every topic imbridge writes to: the routed ones and the DLQ topic.
 func (c *Config) topics() []string {
 	var ts []string
 	for _, r := range c.routes() {
-		ts = append(ts, r.Topic)
+		if !slices.Contains(ts, r.Topic) {
+			ts = append(ts, r.Topic)
+		}
 	}
 	if c.DLQTopic != "" {
 		ts = append(ts, c.DLQTopic)
@@ -133,7 +147,55 @@ type setting struct {
 }
 
 // settings lists every knob of `imbridge serve`, in the order --help shows them.
-var settings = []setting{
+var settings = slices.Concat(generalSettings, routeSettings(), deliverySettings)
+
+// routeSettings are IMBRIDGE_ROUTES and one topic setting per route.
+func routeSettings() []setting {
+	var names []string
+	for _, r := range bridge.DefaultRoutes {
+		names = append(names, r.Name)
+	}
+	out := []setting{{env: "IMBRIDGE_ROUTES", flag: "routes", def: strings.Join(names, ","), meta: "NAMES",
+		usage: "switched-on routes, comma-separated; a command whose route is off is answered OK and publishes nothing",
+		set: func(c *Config, v string) error {
+			c.Routes = nil
+			for _, n := range strings.Split(v, ",") {
+				if n = strings.TrimSpace(n); n == "" {
+					continue
+				}
+				if !slices.Contains(names, n) {
+					return fmt.Errorf("route names from %s", strings.Join(names, ", "))
+				}
+				c.Routes = append(c.Routes, n)
+			}
+			return nil
+		}}}
+	for _, r := range bridge.DefaultRoutes {
+		name := r.Name
+		out = append(out, setting{
+			env:   "IMBRIDGE_TOPIC_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
+			flag:  "topic-" + name,
+			def:   r.Topic,
+			meta:  "TOPIC",
+			usage: "topic for " + r.Command + " events (" + r.Type + ")",
+			set: func(c *Config, v string) error {
+				var topic string
+				if err := topicSetter(func(*Config) *string { return &topic })(c, v); err != nil {
+					return err
+				}
+				if c.Topics == nil {
+					c.Topics = map[string]string{}
+				}
+				c.Topics[name] = topic
+				return nil
+			},
+		})
+	}
+	return out
+}
+
+// generalSettings come before the routes in --help.
+var generalSettings = []setting{
 	{env: "IMBRIDGE_LISTEN", flag: "listen", def: ":8080", meta: "ADDR",
 		usage: "callback listener address",
 		set:   func(c *Config, v string) error { c.Listen = v; return nil }},
@@ -238,9 +300,10 @@ var settings = []setting{
 		usage: "file holding the SASL password; instead of IMBRIDGE_KAFKA_SASL_PASSWORD",
 		set: fileSetter("IMBRIDGE_KAFKA_SASL_PASSWORD", func(c *Config) bool { return c.Kafka.Password != "" },
 			func(c *Config, content string) error { c.Kafka.Password = bridge.Secret(content); return nil })},
-	{env: "IMBRIDGE_TOPIC_BLOCKLIST_DELETE", flag: "topic-blocklist-delete", def: bridge.DefaultRoutes[0].Topic, meta: "TOPIC",
-		usage: "topic for Sns.CallbackBlackListDelete events",
-		set:   topicSetter(func(c *Config) *string { return &c.TopicBlocklistDelete })},
+}
+
+// deliverySettings come after the routes in --help.
+var deliverySettings = []setting{
 	{env: "IMBRIDGE_DELIVERY", flag: "delivery", def: "spool", meta: "MODE",
 		usage: "spool: answer once the events are fsync'd in the local spool, publish in the background; sync: answer once Kafka acknowledged them",
 		set: func(c *Config, v string) error {
@@ -495,7 +558,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("IMBRIDGE_KAFKA_SASL_MECHANISM=%s needs IMBRIDGE_KAFKA_SASL_USERNAME and IMBRIDGE_KAFKA_SASL_PASSWORD (or _FILE)", c.Kafka.SASLMechanism)
 	case (c.Kafka.CertFile == "") != (c.Kafka.KeyFile == ""):
 		return errors.New("IMBRIDGE_KAFKA_TLS_CERT_FILE and IMBRIDGE_KAFKA_TLS_KEY_FILE go together")
-	case c.DLQTopic != "" && c.DLQTopic == c.TopicBlocklistDelete:
+	case c.DLQTopic != "" && slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Topic == c.DLQTopic }):
 		return fmt.Errorf("IMBRIDGE_DLQ_TOPIC=%q: expected a topic other than the events' own", c.DLQTopic)
 	case c.SyncTimeout >= 2*time.Second:
 		return fmt.Errorf("IMBRIDGE_SYNC_TIMEOUT=%s: expected less than 2s, the time Chat waits for an answer", c.SyncTimeout)

@@ -421,3 +421,61 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 		t.Fatalf("spool after shutdown holds %d records, want the 1 accepted callback", st.Records)
 	}
 }
+
+// Every routed command publishes to its route's topic with its event type; both
+// blocklist routes may share a topic; a route switched off answers OK and publishes
+// nothing.
+func TestServeRoutes(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	blocklist := kafkatest.CreateTopic(t, brokers, "blocklist", 3)
+	friends := kafkatest.CreateTopic(t, brokers, "friends", 3)
+	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","),
+		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+blocklist, "IMBRIDGE_TOPIC_BLOCKLIST_ADD="+blocklist, "IMBRIDGE_TOPIC_FRIEND_DELETE="+friends)
+	bodyOf := func(command, to string) string {
+		return `{"CallbackCommand":"` + command + `","PairList":[{"From_Account":"u1","To_Account":"` + to + `"}]}`
+	}
+	now := time.Now()
+	for _, c := range []struct{ command, to string }{
+		{bridge.CommandBlackListAdd, "a"}, {bridge.CommandBlackListDelete, "a"}, {bridge.CommandBlackListAdd, "b"}, {bridge.CommandFriendDelete, "f"},
+	} {
+		if status, body := post(t, p.signedURL(c.command, e2eToken, now), bodyOf(c.command, c.to)); status != 200 || body != okAnswer {
+			t.Fatalf("%s: %d %s", c.command, status, body)
+		}
+	}
+	typeOf := func(m kafkago.Message) string {
+		for _, h := range m.Headers {
+			if h.Key == "ce_type" {
+				return string(h.Value)
+			}
+		}
+		return ""
+	}
+	var got []string
+	for _, m := range readTopic(t, brokers, blocklist, 3) {
+		var v struct{ ToAccount string }
+		_ = json.Unmarshal(m.Value, &v)
+		got = append(got, typeOf(m)+" "+v.ToAccount)
+	}
+	want := []string{"imbridge.blocklist.added.v1 a", "imbridge.blocklist.removed.v1 a", "imbridge.blocklist.added.v1 b"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("blocklist topic, one user's changes in order (-want +got):\n%s", d)
+	}
+	if msgs := readTopic(t, brokers, friends, 1); len(msgs) != 1 || typeOf(msgs[0]) != "imbridge.friend.removed.v1" {
+		t.Fatalf("friends topic: %d messages", len(msgs))
+	}
+
+	// The same bridge with only the blocklist removal switched on.
+	off := kafkatest.CreateTopic(t, brokers, "routeoff", 1)
+	q := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_ROUTES=blocklist-delete",
+		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+off, "IMBRIDGE_TOPIC_BLOCKLIST_ADD="+off)
+	if status, body := post(t, q.signedURL(bridge.CommandBlackListAdd, e2eToken, now), bodyOf(bridge.CommandBlackListAdd, "x")); status != 200 || body != okAnswer {
+		t.Fatalf("switched-off route: %d %s", status, body)
+	}
+	if status, _ := post(t, q.signedURL(bridge.CommandBlackListDelete, e2eToken, now), bodyOf(bridge.CommandBlackListDelete, "y")); status != 200 {
+		t.Fatalf("switched-on route: %d", status)
+	}
+	msgs := readTopic(t, brokers, off, 1)
+	if len(msgs) != 1 || typeOf(msgs[0]) != "imbridge.blocklist.removed.v1" {
+		t.Fatalf("with blocklist-add off the topic holds %d messages, want only the removal", len(msgs))
+	}
+}

@@ -156,7 +156,8 @@ func TestCallbackTLSAndReload(t *testing.T) {
 func runCheck(t *testing.T, env ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(binary(t), "check")
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "IMBRIDGE_SDKAPPID=" + e2eAppID, "IMBRIDGE_CALLBACK_TOKEN=" + e2eToken}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "IMBRIDGE_SDKAPPID=" + e2eAppID, "IMBRIDGE_CALLBACK_TOKEN=" + e2eToken,
+		"IMBRIDGE_ROUTES=blocklist-delete"}, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

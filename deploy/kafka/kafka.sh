@@ -15,7 +15,7 @@
 #   KAFKA_LOCAL_DIR     state directory: config, data, logs, pid (default ${TMPDIR:-/tmp}/imbridge-kafka-PORT)
 #   KAFKA_LOCAL_CACHE   where the jars are kept between runs (default ${XDG_CACHE_HOME:-~/.cache}/imbridge)
 #   KAFKA_LOCAL_TOPICS  topics `up` creates, space-separated T[:PARTITIONS]; empty: none
-#                       (default "imbridge.blocklist.removed:6")
+#                       (default: imbridge's default topics, 6 partitions each)
 #   KAFKA_LOCAL_HEAP    JVM heap (default 768m)
 #   KAFKA_LOCAL_WAIT    seconds `up` waits for the broker to answer (default 90)
 #   KAFKA_LOCAL_SASL    1: also a SASL_PLAINTEXT listener on PORT+2 with PLAIN, SCRAM-SHA-256
@@ -33,7 +33,7 @@ cport=$((port + 1))
 dir=${KAFKA_LOCAL_DIR:-${TMPDIR:-/tmp}/imbridge-kafka-$port}
 cache=${KAFKA_LOCAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imbridge}
 libs=$cache/kafka-$version/libs
-topics=${KAFKA_LOCAL_TOPICS-imbridge.blocklist.removed:6}
+topics=${KAFKA_LOCAL_TOPICS-imbridge.blocklist.removed:6 imbridge.blocklist.added:6 imbridge.friend.removed:6}
 heap=${KAFKA_LOCAL_HEAP:-768m}
 wait_s=${KAFKA_LOCAL_WAIT:-90}
 bootstrap=127.0.0.1:$port
