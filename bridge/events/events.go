@@ -109,8 +109,10 @@ func Decode(key, value []byte, headers []Header) (any, error) {
 
 // Deduper remembers the last Size event IDs it saw and reports repeats. imbridge
 // delivers at least once, and a repeat carries the same eventId, usually soon after
-// the first; a window of a few thousand IDs catches the repeats of a restart. Not
-// safe for concurrent use; the zero value is not usable, use NewDeduper.
+// the first; a window of a few thousand IDs catches the repeats of a restart. Use it
+// for side effects; a last-writer-wins state needs none, and two identical callbacks
+// within one second share their IDs. Not safe for concurrent use; the zero value is
+// not usable, use NewDeduper.
 type Deduper struct {
 	size int
 	ring []string
