@@ -569,7 +569,7 @@ func (c *Config) Validate() error {
 func serveUsage(out io.Writer) {
 	fmt.Fprint(out, `Usage: imbridge serve [flags]
 
-Runs the callback endpoint for Tencent Cloud Chat's Sns.CallbackBlackListDelete and
+Runs the callback endpoint for Tencent Cloud Chat's relationship-chain callbacks and
 publishes one Kafka event per From/To pair. Every flag can also be set by the
 environment variable named beside it; a flag wins over the variable.
 

@@ -1,5 +1,5 @@
 // Command imbridge is the Tencent Cloud Chat callback bridge: `imbridge serve` answers
-// Chat's Sns.CallbackBlackListDelete callbacks and publishes one Kafka event per pair.
+// Chat's relationship-chain callbacks and publishes one Kafka event per pair.
 // This package only wires: configuration, logger, Kafka publisher, delivery, HTTP
 // servers, signals and the shutdown order.
 package main
@@ -41,8 +41,9 @@ func main() {
 
 const usage = `Usage: imbridge COMMAND [flags]
 
-imbridge receives Tencent Cloud Chat's Sns.CallbackBlackListDelete callbacks, verifies
-them and publishes one Kafka event per From/To pair.
+imbridge receives Tencent Cloud Chat's relationship-chain callbacks
+(Sns.CallbackBlackListDelete, Sns.CallbackBlackListAdd, Sns.CallbackFriendDelete),
+verifies them and publishes one Kafka event per From/To pair.
 
 Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
