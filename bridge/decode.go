@@ -21,10 +21,14 @@ const MaxJSONDepth = 32
 // twice in one object, nesting deeper than MaxJSONDepth, and NUL in an account. Keys
 // match exactly (encoding/json would also take "pairlist" for PairList).
 //
+// With friendAdd it also reads the fields of Sns.CallbackFriendAdd: ClientCmd and
+// Admin_Account (strings), ForceFlag (a non-negative integer) and each pair's
+// Initiator_Account (an account); without, they are unknown fields like any other.
+//
 // It reads the body in one pass without reflection: it is the hot path of every
 // callback. The differential fuzz test holds it to the encoding/json-based decoder it
 // replaced.
-func DecodePairList(body []byte, maxPairs int) (PairListBody, error) {
+func DecodePairList(body []byte, maxPairs int, friendAdd bool) (PairListBody, error) {
 	if maxPairs <= 0 {
 		maxPairs = DefaultMaxPairs
 	}
@@ -36,7 +40,7 @@ func DecodePairList(body []byte, maxPairs int) (PairListBody, error) {
 	if p.i >= len(p.b) || p.b[p.i] != '{' {
 		return PairListBody{}, Errorf(KindBadRequest, "body must be a JSON object")
 	}
-	var d doc
+	d := doc{friendAdd: friendAdd}
 	p.topLevel(&d)
 	if p.err == nil {
 		p.ws()
@@ -52,6 +56,8 @@ func DecodePairList(body []byte, maxPairs int) (PairListBody, error) {
 		return PairListBody{}, Errorf(KindBadRequest, "CallbackCommand must be a string")
 	case d.badEventTime:
 		return PairListBody{}, Errorf(KindBadRequest, "EventTime must be a non-negative integer (Unix milliseconds)")
+	case d.friendErr != nil:
+		return PairListBody{}, d.friendErr
 	case !d.hasPairList:
 		return PairListBody{}, Errorf(KindBadRequest, "PairList is missing")
 	case !d.pairListIsArray:
@@ -77,6 +83,8 @@ type doc struct {
 	pairListIsArray  bool
 	itemNotObject    bool
 	accountErr       error // the first, in PairList order, From_Account before To_Account
+	friendAdd        bool  // read the fields of Sns.CallbackFriendAdd
+	friendErr        error // the first wrong one of ClientCmd, Admin_Account, ForceFlag
 }
 
 type parser struct {
@@ -445,10 +453,53 @@ func (p *parser) topLevel(d *doc) {
 			}
 		case "PairList":
 			d.pairList(p)
+		case "ClientCmd", "Admin_Account", "ForceFlag":
+			if !d.friendAdd {
+				p.value()
+				return
+			}
+			d.friendField(p, string(key))
 		default:
 			p.value()
 		}
 	})
+}
+
+// friendField reads a body field of Sns.CallbackFriendAdd.
+func (d *doc) friendField(p *parser, key string) {
+	var err error
+	switch key {
+	case "ForceFlag":
+		switch c := p.peek(); {
+		case c == '-' || (c >= '0' && c <= '9'):
+			n, perr := strconv.ParseInt(string(p.number()), 10, 64)
+			if perr != nil || n < 0 {
+				err = Errorf(KindBadRequest, "ForceFlag must be a non-negative integer")
+			}
+			d.body.ForceFlag = n
+		case p.isNull():
+		default:
+			err = Errorf(KindBadRequest, "ForceFlag must be a non-negative integer")
+			p.value()
+		}
+	default:
+		var f field
+		f.read(p)
+		switch {
+		case f.notString:
+			err = Errorf(KindBadRequest, "%s must be a string", key)
+		case key == "Admin_Account" && len(f.value) > 0:
+			var v string
+			if v, err = f.account(-1, key); err == nil {
+				d.body.AdminAccount = v
+			}
+		case key == "ClientCmd":
+			d.body.ClientCmd = string(f.value)
+		}
+	}
+	if d.friendErr == nil {
+		d.friendErr = err
+	}
 }
 
 func (d *doc) pairList(p *parser) {
@@ -468,7 +519,7 @@ func (d *doc) pairList(p *parser) {
 	p.elements(func() {
 		i := len(d.body.PairList)
 		var pair Pair
-		var from, to field
+		var from, to, initiator field
 		switch p.peek() {
 		case '{':
 			p.members(func(key []byte) {
@@ -477,6 +528,12 @@ func (d *doc) pairList(p *parser) {
 					from.read(p)
 				case "To_Account":
 					to.read(p)
+				case "Initiator_Account":
+					if !d.friendAdd {
+						p.value()
+						return
+					}
+					initiator.read(p)
 				default:
 					p.value()
 				}
@@ -491,6 +548,9 @@ func (d *doc) pairList(p *parser) {
 			if pair.From, d.accountErr = from.account(i, "From_Account"); d.accountErr == nil {
 				pair.To, d.accountErr = to.account(i, "To_Account")
 			}
+		}
+		if d.accountErr == nil && initiator.present && !(len(initiator.value) == 0 && !initiator.notString) {
+			pair.Initiator, d.accountErr = initiator.account(i, "Initiator_Account")
 		}
 		d.body.PairList = append(d.body.PairList, pair)
 	})
@@ -513,18 +573,23 @@ func (f *field) read(p *parser) {
 	}
 }
 
+// account checks the field as an account: PairList[i].name, or the body's name when
+// i < 0.
 func (f *field) account(i int, name string) (string, error) {
+	if i >= 0 {
+		name = fmt.Sprintf("PairList[%d].%s", i, name)
+	}
 	switch {
 	case !f.present:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is missing", i, name)
+		return "", Errorf(KindBadRequest, "%s is missing", name)
 	case f.notString:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s must be a string", i, name)
+		return "", Errorf(KindBadRequest, "%s must be a string", name)
 	case len(f.value) == 0:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is empty", i, name)
+		return "", Errorf(KindBadRequest, "%s is empty", name)
 	case len(f.value) > MaxAccountBytes:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is %d bytes; at most %d are allowed", i, name, len(f.value), MaxAccountBytes)
+		return "", Errorf(KindBadRequest, "%s is %d bytes; at most %d are allowed", name, len(f.value), MaxAccountBytes)
 	case bytes.IndexByte(f.value, 0) >= 0:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s contains a NUL character", i, name)
+		return "", Errorf(KindBadRequest, "%s contains a NUL character", name)
 	}
 	return string(f.value), nil
 }

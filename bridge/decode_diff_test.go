@@ -12,7 +12,7 @@ import (
 // encoding/json matches struct fields case-insensitively, DecodePairList does not.
 func caseFolded(body []byte) bool {
 	lower := bytes.ToLower(body)
-	for _, name := range []string{"CallbackCommand", "PairList", "EventTime"} {
+	for _, name := range []string{"CallbackCommand", "PairList", "EventTime", "ClientCmd", "Admin_Account", "ForceFlag"} {
 		if bytes.Count(lower, bytes.ToLower([]byte(name))) != bytes.Count(body, []byte(name)) {
 			return true
 		}
@@ -33,16 +33,19 @@ func FuzzDecodeDifferential(f *testing.F) {
 		`{"PairList":[{"From_Account":"\ud83d\ude00","To_Account":"\\u0000"}]} `,
 		`{"PairList":[{"From_Account":"a","To_Account":"b"}],"CallbackCommand":7}`,
 		"{\"PairList\":[{\"From_Account\":\"a\t\",\"To_Account\":\"b\"}]}",
+		`{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":"friend_add","Admin_Account":"","ForceFlag":0,"PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":"a"}]}`,
+		`{"ClientCmd":7,"Admin_Account":"x","ForceFlag":1.5,"PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":""}]}`,
+		`{"ForceFlag":-1,"PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":5}]}`,
 	} {
-		f.Add([]byte(s), 2)
+		f.Add([]byte(s), 2, true)
 	}
-	f.Fuzz(func(t *testing.T, body []byte, maxPairs int) {
+	f.Fuzz(func(t *testing.T, body []byte, maxPairs int, friendAdd bool) {
 		if caseFolded(body) {
 			return
 		}
 		maxPairs = maxPairs%5 + 1
-		got, gotErr := DecodePairList(body, maxPairs)
-		want, wantErr := referenceDecodePairList(body, maxPairs)
+		got, gotErr := DecodePairList(body, maxPairs, friendAdd)
+		want, wantErr := referenceDecodePairList(body, maxPairs, friendAdd)
 		if (gotErr == nil) != (wantErr == nil) || ErrorKind(gotErr) != ErrorKind(wantErr) {
 			t.Fatalf("body %q:\n DecodePairList: %v (%s)\n reference:      %v (%s)", body, gotErr, ErrorKind(gotErr), wantErr, ErrorKind(wantErr))
 		}

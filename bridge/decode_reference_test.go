@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -16,7 +17,12 @@ type rawPairListBody struct {
 	CallbackCommand *string         `json:"CallbackCommand"`
 	PairList        json.RawMessage `json:"PairList"`
 	EventTime       json.RawMessage `json:"EventTime"`
+	ClientCmd       json.RawMessage `json:"ClientCmd"`
+	AdminAccount    json.RawMessage `json:"Admin_Account"`
+	ForceFlag       json.RawMessage `json:"ForceFlag"`
 }
+
+func rawNull(r json.RawMessage) bool { return len(r) == 0 || string(r) == "null" }
 
 // referenceDecodePairList is the first, encoding/json-based DecodePairList, kept as
 // the oracle of the differential fuzz test: DecodePairList must agree with it. It
@@ -27,7 +33,7 @@ type rawPairListBody struct {
 // Beyond JSON's grammar it refuses what would make two readers of the body disagree:
 // invalid UTF-8, escaped lone surrogates (which decoders replace silently), duplicate
 // keys in any object, nesting deeper than MaxJSONDepth, and NUL in an account.
-func referenceDecodePairList(body []byte, maxPairs int) (PairListBody, error) {
+func referenceDecodePairList(body []byte, maxPairs int, friendAdd bool) (PairListBody, error) {
 	if maxPairs <= 0 {
 		maxPairs = DefaultMaxPairs
 	}
@@ -56,6 +62,33 @@ func referenceDecodePairList(body []byte, maxPairs int) (PairListBody, error) {
 		}
 		b.EventTime = n
 	}
+	if friendAdd {
+		if !rawNull(raw.ClientCmd) {
+			if err := json.Unmarshal(raw.ClientCmd, &b.ClientCmd); err != nil {
+				return PairListBody{}, Errorf(KindBadRequest, "ClientCmd must be a string")
+			}
+		}
+		if !rawNull(raw.AdminAccount) {
+			var a string
+			if err := json.Unmarshal(raw.AdminAccount, &a); err != nil {
+				return PairListBody{}, Errorf(KindBadRequest, "Admin_Account must be a string")
+			}
+			if a != "" {
+				v, err := referenceAccount(map[string]json.RawMessage{"Admin_Account": raw.AdminAccount}, "Admin_Account", -1)
+				if err != nil {
+					return PairListBody{}, err
+				}
+				b.AdminAccount = v
+			}
+		}
+		if !rawNull(raw.ForceFlag) {
+			n, err := strconv.ParseInt(string(raw.ForceFlag), 10, 64)
+			if err != nil || n < 0 {
+				return PairListBody{}, Errorf(KindBadRequest, "ForceFlag must be a non-negative integer")
+			}
+			b.ForceFlag = n
+		}
+	}
 	if len(raw.PairList) == 0 || string(raw.PairList) == "null" {
 		return PairListBody{}, Errorf(KindBadRequest, "PairList is missing")
 	}
@@ -82,27 +115,37 @@ func referenceDecodePairList(body []byte, maxPairs int) (PairListBody, error) {
 		if err != nil {
 			return PairListBody{}, err
 		}
-		b.PairList[i] = Pair{From: from, To: to}
+		var initiator string
+		if raw, ok := it["Initiator_Account"]; friendAdd && ok && !rawNull(raw) && string(raw) != `""` {
+			if initiator, err = referenceAccount(it, "Initiator_Account", i); err != nil {
+				return PairListBody{}, err
+			}
+		}
+		b.PairList[i] = Pair{From: from, To: to, Initiator: initiator}
 	}
 	return b, nil
 }
 
 func referenceAccount(item map[string]json.RawMessage, field string, i int) (string, error) {
+	name := field
+	if i >= 0 {
+		name = fmt.Sprintf("PairList[%d].%s", i, field)
+	}
 	raw, ok := item[field]
 	if !ok || string(raw) == "null" {
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is missing", i, field)
+		return "", Errorf(KindBadRequest, "%s is missing", name)
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", Errorf(KindBadRequest, "PairList[%d].%s must be a string", i, field)
+		return "", Errorf(KindBadRequest, "%s must be a string", name)
 	}
 	switch {
 	case s == "":
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is empty", i, field)
+		return "", Errorf(KindBadRequest, "%s is empty", name)
 	case len(s) > MaxAccountBytes:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s is %d bytes; at most %d are allowed", i, field, len(s), MaxAccountBytes)
+		return "", Errorf(KindBadRequest, "%s is %d bytes; at most %d are allowed", name, len(s), MaxAccountBytes)
 	case strings.IndexByte(s, 0) >= 0:
-		return "", Errorf(KindBadRequest, "PairList[%d].%s contains a NUL character", i, field)
+		return "", Errorf(KindBadRequest, "%s contains a NUL character", name)
 	}
 	return s, nil
 }

@@ -36,6 +36,22 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"eventTime":`...)
 		dst = strconv.AppendInt(dst, e.EventTime, 10)
 	}
+	if e.InitiatorAccount != "" {
+		dst = append(dst, `,"initiatorAccount":`...)
+		dst = appendJSONString(dst, e.InitiatorAccount)
+	}
+	if e.ClientCmd != "" {
+		dst = append(dst, `,"clientCmd":`...)
+		dst = appendJSONString(dst, e.ClientCmd)
+	}
+	if e.AdminAccount != "" {
+		dst = append(dst, `,"adminAccount":`...)
+		dst = appendJSONString(dst, e.AdminAccount)
+	}
+	if e.ForceFlag != 0 {
+		dst = append(dst, `,"forceFlag":`...)
+		dst = strconv.AppendInt(dst, e.ForceFlag, 10)
+	}
 	return append(dst, '}')
 }
 

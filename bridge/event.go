@@ -39,6 +39,13 @@ type Event struct {
 	RequestTime int64 `json:"requestTime,omitempty"`
 	// EventTime is the callback body's EventTime (Unix milliseconds), when present.
 	EventTime int64 `json:"eventTime,omitempty"`
+	// InitiatorAccount, ClientCmd, AdminAccount and ForceFlag come from
+	// Sns.CallbackFriendAdd: who asked, friend_add/friend_response (or FriendAdd/
+	// FriendResponse), the admin who added the friend, 1 when an admin forced it.
+	InitiatorAccount string `json:"initiatorAccount,omitempty"`
+	ClientCmd        string `json:"clientCmd,omitempty"`
+	AdminAccount     string `json:"adminAccount,omitempty"`
+	ForceFlag        int64  `json:"forceFlag,omitempty"`
 }
 
 // Key returns the Kafka message key: FromAccount as UTF-8 bytes.

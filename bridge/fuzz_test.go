@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -8,6 +9,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/imbridge/imbridge/schema"
 	"github.com/imbridge/imbridge/schema/schematest"
@@ -63,10 +66,23 @@ func FuzzMap(f *testing.F) {
 	f.Add([]byte(`{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}],"PairList":null}`))
 	f.Add([]byte("\xef\xbb\xbf{}"))
 	f.Add([]byte(`{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"\u0000","To_Account":1}]}`))
-	eventSchema := schematest.Compile(f, schema.BlocklistRemovedEvent)
-	route := DefaultRoutes[0]
+	f.Add([]byte(`{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":"friend_response","Admin_Account":"admin","ForceFlag":1,"PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":"b"}]}`))
+	schemas := map[string]string{CommandBlackListDelete: schema.BlocklistRemovedEvent, CommandBlackListAdd: schema.BlocklistAddedEvent,
+		CommandFriendAdd: schema.FriendAddedEvent, CommandFriendDelete: schema.FriendRemovedEvent}
+	compiled := map[string]*jsonschema.Schema{}
+	for cmd, name := range schemas {
+		compiled[cmd] = schematest.Compile(f, name)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		cb := Callback{Query: Query{CallbackCommand: CommandBlackListDelete, RequestTime: "1669872112"}, AppID: 1400187352,
+		// The body's own CallbackCommand picks the route, so every route is fuzzed.
+		route := DefaultRoutes[len(body)%len(DefaultRoutes)]
+		for _, r := range DefaultRoutes {
+			if bytes.Contains(body, []byte(`"`+r.Command+`"`)) {
+				route = r
+			}
+		}
+		eventSchema := compiled[route.Command]
+		cb := Callback{Query: Query{CallbackCommand: route.Command, RequestTime: "1669872112"}, AppID: 1400187352,
 			Body: body, ReceivedAt: time.Unix(1669872112, 0), MaxPairs: 100}
 		events, err := Map(cb, route)
 		if err != nil {

@@ -15,6 +15,8 @@ const MaxAccountBytes = 32
 type Pair struct {
 	From string `json:"From_Account"`
 	To   string `json:"To_Account"`
+	// Initiator is Initiator_Account, read for Sns.CallbackFriendAdd only.
+	Initiator string `json:"Initiator_Account"`
 }
 
 // PairListBody is the body of a PairList-shaped callback such as
@@ -24,13 +26,17 @@ type PairListBody struct {
 	PairList        []Pair `json:"PairList"`
 	// EventTime is Unix milliseconds; some callbacks carry it.
 	EventTime int64 `json:"EventTime"`
+	// ClientCmd, AdminAccount and ForceFlag are read for Sns.CallbackFriendAdd only.
+	ClientCmd    string `json:"ClientCmd"`
+	AdminAccount string `json:"Admin_Account"`
+	ForceFlag    int64  `json:"ForceFlag"`
 }
 
 // Map turns a verified callback for route into one event per PairList entry, in
 // PairList order. It checks that the body's CallbackCommand agrees with the query's.
 // Map is pure: the same callback (query, body, ReceivedAt) always gives the same events.
 func Map(cb Callback, route Route) ([]Event, error) {
-	body, err := DecodePairList(cb.Body, cb.MaxPairs)
+	body, err := DecodePairList(cb.Body, cb.MaxPairs, route.Command == CommandFriendAdd)
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +65,9 @@ func Map(cb Callback, route Route) ([]Event, error) {
 		OptPlatform:     cb.Query.OptPlatform,
 		RequestTime:     requestTime,
 		EventTime:       body.EventTime,
+		ClientCmd:       body.ClientCmd,
+		AdminAccount:    body.AdminAccount,
+		ForceFlag:       body.ForceFlag,
 	}
 	seed := eventIDSeed(cb)
 	events := make([]Event, len(body.PairList))
@@ -67,6 +76,7 @@ func Map(cb Callback, route Route) ([]Event, error) {
 		e.ID = EventID(seed, i)
 		e.FromAccount = p.From
 		e.ToAccount = p.To
+		e.InitiatorAccount = p.Initiator
 		events[i] = e
 	}
 	return events, nil

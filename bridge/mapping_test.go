@@ -145,6 +145,29 @@ func TestMapAcceptsEscapes(t *testing.T) {
 	}
 }
 
+func TestMapFriendAddFields(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandFriendAdd)
+	tests := []struct{ body, want string }{
+		{`{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":1,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "ClientCmd must be a string"},
+		{`{"CallbackCommand":"Sns.CallbackFriendAdd","Admin_Account":"` + strings.Repeat("a", 33) + `","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "Admin_Account is 33 bytes; at most 32 are allowed"},
+		{`{"CallbackCommand":"Sns.CallbackFriendAdd","ForceFlag":"1","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "ForceFlag must be a non-negative integer"},
+		{`{"CallbackCommand":"Sns.CallbackFriendAdd","PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":["a"]}]}`, "PairList[0].Initiator_Account must be a string"},
+	}
+	for _, tt := range tests {
+		cb := Callback{Query: Query{CallbackCommand: CommandFriendAdd}, AppID: 1, Body: []byte(tt.body)}
+		if _, err := Map(cb, route); ErrorKind(err) != KindBadRequest || err.Error() != tt.want {
+			t.Errorf("%s: %v, want %q", tt.body, err, tt.want)
+		}
+	}
+	// For the other commands these are unknown fields: ignored, whatever their type.
+	body := `{"CallbackCommand":"Sns.CallbackBlackListAdd","ClientCmd":1,"ForceFlag":"x","PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":[]}]}`
+	add, _ := NewRoutes(DefaultRoutes...).Lookup(CommandBlackListAdd)
+	events, err := Map(Callback{Query: Query{CallbackCommand: CommandBlackListAdd}, AppID: 1, Body: []byte(body)}, add)
+	if err != nil || events[0].InitiatorAccount != "" || events[0].ForceFlag != 0 {
+		t.Fatalf("blocklist add with friend-add fields: %+v, %v", events, err)
+	}
+}
+
 func TestMapMaxPairs(t *testing.T) {
 	pairs := strings.Repeat(`{"From_Account":"a","To_Account":"b"},`, 5)
 	body := `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[` + strings.TrimSuffix(pairs, ",") + `]}`

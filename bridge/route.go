@@ -7,6 +7,9 @@ const (
 	CommandBlackListDelete = "Sns.CallbackBlackListDelete"
 	CommandBlackListAdd    = "Sns.CallbackBlackListAdd"
 	CommandFriendDelete    = "Sns.CallbackFriendDelete"
+	// CommandFriendAdd has the same shape plus Initiator_Account in each pair and
+	// ClientCmd, Admin_Account and ForceFlag in the body.
+	CommandFriendAdd = "Sns.CallbackFriendAdd"
 )
 
 // Route says where the events of one callback command go and what they are called.
@@ -31,6 +34,7 @@ type Route struct {
 var DefaultRoutes = []Route{
 	{Name: "blocklist-delete", Command: CommandBlackListDelete, Topic: "imbridge.blocklist.removed", Type: "imbridge.blocklist.removed.v1"},
 	{Name: "blocklist-add", Command: CommandBlackListAdd, Topic: "imbridge.blocklist.added", Type: "imbridge.blocklist.added.v1"},
+	{Name: "friend-add", Command: CommandFriendAdd, Topic: "imbridge.friend.added", Type: "imbridge.friend.added.v1"},
 	{Name: "friend-delete", Command: CommandFriendDelete, Topic: "imbridge.friend.removed", Type: "imbridge.friend.removed.v1"},
 }
 

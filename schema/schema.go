@@ -3,7 +3,8 @@
 //
 //   - blocklist-delete-callback.schema.json: the body Chat posts for Sns.CallbackBlackListDelete;
 //   - blocklist-removed-event.schema.json, blocklist-added-event.schema.json,
-//     friend-removed-event.schema.json: the value of each Kafka message, per event type;
+//     friend-added-event.schema.json, friend-removed-event.schema.json: the value of
+//     each Kafka message, per event type;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1), whose bodies reference the schemas;
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).
 package schema
@@ -20,6 +21,7 @@ const (
 	BlocklistDeleteCallback = "blocklist-delete-callback.schema.json"
 	BlocklistRemovedEvent   = "blocklist-removed-event.schema.json"
 	BlocklistAddedEvent     = "blocklist-added-event.schema.json"
+	FriendAddedEvent        = "friend-added-event.schema.json"
 	FriendRemovedEvent      = "friend-removed-event.schema.json"
 	OpenAPI                 = "openapi.yaml"
 	AsyncAPI                = "asyncapi.yaml"

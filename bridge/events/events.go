@@ -16,6 +16,7 @@ import (
 const (
 	TypeBlocklistRemoved = "imbridge.blocklist.removed.v1"
 	TypeBlocklistAdded   = "imbridge.blocklist.added.v1"
+	TypeFriendAdded      = "imbridge.friend.added.v1"
 	TypeFriendRemoved    = "imbridge.friend.removed.v1"
 )
 
@@ -27,6 +28,20 @@ type BlocklistAdded struct{ Pair }
 
 // FriendRemoved says that FromAccount deleted ToAccount from its friends.
 type FriendRemoved struct{ Pair }
+
+// FriendAdded says that ToAccount became a friend of FromAccount.
+type FriendAdded struct {
+	Pair
+	// InitiatorAccount sent the friend request.
+	InitiatorAccount string `json:"initiatorAccount,omitempty"`
+	// ClientCmd is friend_add/FriendAdd for a request, friend_response/FriendResponse
+	// for a reply; an open set.
+	ClientCmd string `json:"clientCmd,omitempty"`
+	// AdminAccount added the friend through the REST API; empty otherwise.
+	AdminAccount string `json:"adminAccount,omitempty"`
+	// ForceFlag is 1 when an admin forced the friendship.
+	ForceFlag int64 `json:"forceFlag,omitempty"`
+}
 
 // Pair is what every event of a PairList-shaped callback carries. The record's key is
 // FromAccount; one user's changes keep their order in one partition.
@@ -63,7 +78,7 @@ var (
 )
 
 // Decode turns a record of an imbridge topic into its typed event: *BlocklistRemoved,
-// *BlocklistAdded or *FriendRemoved. It checks ce_specversion (1.0) and ce_type, that
+// *BlocklistAdded, *FriendAdded or *FriendRemoved. It checks ce_specversion (1.0) and ce_type, that
 // ce_id equals eventId and that the key equals fromAccount. Unknown types are
 // ErrUnknownType, so that a consumer can skip types it does not handle.
 func Decode(key, value []byte, headers []Header) (any, error) {
@@ -87,13 +102,16 @@ func Decode(key, value []byte, headers []Header) (any, error) {
 	case TypeBlocklistAdded:
 		e := &BlocklistAdded{}
 		ev, p = e, &e.Pair
+	case TypeFriendAdded:
+		e := &FriendAdded{}
+		ev, p = e, &e.Pair
 	case TypeFriendRemoved:
 		e := &FriendRemoved{}
 		ev, p = e, &e.Pair
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownType, typ)
 	}
-	if err := json.Unmarshal(value, p); err != nil {
+	if err := json.Unmarshal(value, ev); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedRecord, err)
 	}
 	switch {

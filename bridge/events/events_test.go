@@ -32,6 +32,21 @@ func event() bridge.Event {
 		FromAccount: "id", ToAccount: "id1", ReceivedAt: "2022-12-01T05:21:52.345Z", OptPlatform: "RESTAPI", RequestTime: 1669872112}
 }
 
+func TestDecodeFriendAdded(t *testing.T) {
+	e := event()
+	e.Type, e.CallbackCommand = "imbridge.friend.added.v1", "Sns.CallbackFriendAdd"
+	e.InitiatorAccount, e.ClientCmd, e.AdminAccount, e.ForceFlag = "id1", "friend_response", "admin", 1
+	key, value, headers := record(t, e)
+	got, err := events.Decode(key, value, headers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, ok := got.(*events.FriendAdded)
+	if !ok || fa.InitiatorAccount != "id1" || fa.ClientCmd != "friend_response" || fa.AdminAccount != "admin" || fa.ForceFlag != 1 || fa.ToAccount != "id1" {
+		t.Fatalf("decoded %+v", got)
+	}
+}
+
 // What imbridge produces decodes into the typed event, field for field.
 func TestDecodeWhatImbridgeProduces(t *testing.T) {
 	key, value, headers := record(t, event())
@@ -62,6 +77,8 @@ func TestDecodeWhatImbridgeProduces(t *testing.T) {
 			typ = events.TypeBlocklistAdded
 		case *events.FriendRemoved:
 			typ = events.TypeFriendRemoved
+		case *events.FriendAdded:
+			typ = events.TypeFriendAdded
 		}
 		if typ != r.Type {
 			t.Fatalf("%s decoded as %T", r.Type, got)
@@ -89,7 +106,7 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"no headers", key, value, nil, events.ErrNotCloudEvent},
 		{"spec 0.3", key, value, set("ce_specversion", "0.3"), events.ErrSpecVersion},
-		{"other type", key, value, set("ce_type", "imbridge.friend.added.v1"), events.ErrUnknownType},
+		{"other type", key, value, set("ce_type", "imbridge.group.joined.v1"), events.ErrUnknownType},
 		{"no type", key, value, set("ce_type", ""), events.ErrUnknownType},
 		{"ce_id differs", key, value, set("ce_id", "x"), events.ErrInconsistent},
 		{"key differs", []byte("other"), value, headers, events.ErrInconsistent},

@@ -8,9 +8,10 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 )
 
-// payloadVersion is the first byte of every record payload; a reader refuses other
-// versions instead of misreading them.
-const payloadVersion = 1
+// payloadVersion is the first byte of every record payload; a reader refuses versions
+// it does not know instead of misreading them. Version 2 added the friend-add fields;
+// version 1 records (written before) are still read.
+const payloadVersion = 2
 
 // encodeEvents appends the binary form of events to dst: a version byte, the event
 // count, then per event its fields as uvarint-length-prefixed strings and varints.
@@ -28,6 +29,11 @@ func encodeEvents(dst []byte, events []bridge.Event) []byte {
 		dst = binary.AppendVarint(dst, e.RequestTime)
 		dst = binary.AppendVarint(dst, e.EventTime)
 		dst = binary.AppendVarint(dst, e.Time.UnixNano())
+		for _, s := range [...]string{e.InitiatorAccount, e.ClientCmd, e.AdminAccount} {
+			dst = binary.AppendUvarint(dst, uint64(len(s)))
+			dst = append(dst, s...)
+		}
+		dst = binary.AppendVarint(dst, e.ForceFlag)
 	}
 	return dst
 }
@@ -36,9 +42,10 @@ var errPayload = errors.New("malformed record payload")
 
 // decodeEvents is the inverse of encodeEvents.
 func decodeEvents(b []byte) ([]bridge.Event, error) {
-	if len(b) == 0 || b[0] != payloadVersion {
+	if len(b) == 0 || (b[0] != 1 && b[0] != payloadVersion) {
 		return nil, errPayload
 	}
+	version := b[0]
 	d := decoder{b: b[1:]}
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b)) {
@@ -55,6 +62,12 @@ func decodeEvents(b []byte) ([]bridge.Event, error) {
 		e.RequestTime = d.varint()
 		e.EventTime = d.varint()
 		e.Time = time.Unix(0, d.varint()).UTC()
+		if version >= 2 {
+			for _, s := range [...]*string{&e.InitiatorAccount, &e.ClientCmd, &e.AdminAccount} {
+				*s = d.string()
+			}
+			e.ForceFlag = d.varint()
+		}
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return nil, errPayload
@@ -103,7 +116,7 @@ func (d *decoder) string() string {
 
 // eventCount reads the number of events from an encoded payload, or 0.
 func eventCount(payload []byte) int64 {
-	if len(payload) < 2 || payload[0] != payloadVersion {
+	if len(payload) < 2 || (payload[0] != 1 && payload[0] != payloadVersion) {
 		return 0
 	}
 	n, k := binary.Uvarint(payload[1:])

@@ -76,6 +76,7 @@ func TestCodecRoundTrip(t *testing.T) {
 	in := events(3, "a")
 	in[1].DeadLetterTopic, in[1].DeadLetterReason = "orig", "too large"
 	in[2].ClientIP, in[2].RequestTime = "", 0
+	in[2].InitiatorAccount, in[2].ClientCmd, in[2].AdminAccount, in[2].ForceFlag = "x", "friend_add", "admin", 1
 	out, err := decodeEvents(encodeEvents(nil, in))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +86,17 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeEvents(encodeEvents(nil, in)[:40]); err == nil {
 		t.Fatal("a truncated payload decoded")
+	}
+	// A version 1 record, written before the friend-add fields, still reads.
+	v1 := []byte{1, 1}
+	for _, s := range []string{"t", "type", "src", "id", "cmd", "from", "to", "2026-01-02T03:04:05.006Z", "", "", "", ""} {
+		v1 = append(v1, byte(len(s)))
+		v1 = append(v1, s...)
+	}
+	v1 = append(v1, 7, 0, 0, 0) // SDKAppID 7, RequestTime 0, EventTime 0, Time 0
+	old, err := decodeEvents(v1)
+	if err != nil || len(old) != 1 || old[0].ToAccount != "to" || old[0].SDKAppID != 7 {
+		t.Fatalf("version 1 record: %+v, %v", old, err)
 	}
 }
 

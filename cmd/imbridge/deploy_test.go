@@ -90,7 +90,8 @@ func TestComposeFile(t *testing.T) {
 	wantEnv := map[string]string{
 		"IMBRIDGE_SDKAPPID": "1400000000", "IMBRIDGE_CALLBACK_TOKEN": "dev-token", "IMBRIDGE_KAFKA_BROKERS": "kafka:9092",
 		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE": "imbridge.blocklist", "IMBRIDGE_TOPIC_BLOCKLIST_ADD": "imbridge.blocklist",
-		"IMBRIDGE_TOPIC_FRIEND_DELETE": "imbridge.friend.removed", "IMBRIDGE_SPOOL_DIR": "/var/lib/imbridge/spool",
+		"IMBRIDGE_TOPIC_FRIEND_ADD": "imbridge.friend", "IMBRIDGE_TOPIC_FRIEND_DELETE": "imbridge.friend",
+		"IMBRIDGE_SPOOL_DIR": "/var/lib/imbridge/spool",
 	}
 	for k, v := range wantEnv {
 		if env[k] != v {
@@ -113,7 +114,7 @@ func TestComposeFile(t *testing.T) {
 	}
 	topics := p.Services["topics"]
 	if d, ok := topics.DependsOn["kafka"]; !ok || d.Condition != types.ServiceConditionHealthy || len(topics.Command) != 1 ||
-		!strings.Contains(topics.Command[0], "for t in imbridge.blocklist imbridge.friend.removed;") {
+		!strings.Contains(topics.Command[0], "for t in imbridge.blocklist imbridge.friend;") {
 		t.Fatalf("topics service: %+v %v", topics.DependsOn, topics.Command)
 	}
 	kcat := p.Services["kcat"]

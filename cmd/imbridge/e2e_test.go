@@ -430,7 +430,8 @@ func TestServeRoutes(t *testing.T) {
 	blocklist := kafkatest.CreateTopic(t, brokers, "blocklist", 3)
 	friends := kafkatest.CreateTopic(t, brokers, "friends", 3)
 	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","),
-		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+blocklist, "IMBRIDGE_TOPIC_BLOCKLIST_ADD="+blocklist, "IMBRIDGE_TOPIC_FRIEND_DELETE="+friends)
+		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+blocklist, "IMBRIDGE_TOPIC_BLOCKLIST_ADD="+blocklist,
+		"IMBRIDGE_TOPIC_FRIEND_ADD="+friends, "IMBRIDGE_TOPIC_FRIEND_DELETE="+friends)
 	bodyOf := func(command, to string) string {
 		return `{"CallbackCommand":"` + command + `","PairList":[{"From_Account":"u1","To_Account":"` + to + `"}]}`
 	}
@@ -460,8 +461,23 @@ func TestServeRoutes(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("blocklist topic, one user's changes in order (-want +got):\n%s", d)
 	}
-	if msgs := readTopic(t, brokers, friends, 1); len(msgs) != 1 || typeOf(msgs[0]) != "imbridge.friend.removed.v1" {
-		t.Fatalf("friends topic: %d messages", len(msgs))
+	friendAdd := `{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":"friend_response","Admin_Account":"","ForceFlag":0,` +
+		`"PairList":[{"From_Account":"u1","To_Account":"f","Initiator_Account":"f"}]}`
+	if status, body := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, now), friendAdd); status != 200 || body != okAnswer {
+		t.Fatalf("friend add: %d %s", status, body)
+	}
+	friendMsgs := readTopic(t, brokers, friends, 2)
+	if len(friendMsgs) != 2 || typeOf(friendMsgs[0]) != "imbridge.friend.removed.v1" || typeOf(friendMsgs[1]) != "imbridge.friend.added.v1" {
+		t.Fatalf("friends topic: %d messages", len(friendMsgs))
+	}
+	var added struct{ InitiatorAccount, ClientCmd, AdminAccount string }
+	_ = json.Unmarshal(friendMsgs[1].Value, &added)
+	if added.InitiatorAccount != "f" || added.ClientCmd != "friend_response" || added.AdminAccount != "" {
+		t.Fatalf("friend-added value %s", friendMsgs[1].Value)
+	}
+	addedSchema := schematest.Compile(t, schema.FriendAddedEvent)
+	if err := schematest.Validate(addedSchema, friendMsgs[1].Value); err != nil {
+		t.Fatalf("friend-added value %s: %v", friendMsgs[1].Value, err)
 	}
 
 	// The same bridge with only the blocklist removal switched on.
