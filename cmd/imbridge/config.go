@@ -32,8 +32,8 @@ type Config struct {
 	MaxPairs, MaxInFlight             int
 	MaxQueryBytes, MaxHeaderBytes     int
 
-	KafkaBrokers         []string
-	Kafka                kafka.Security
+	KafkaBrokers []string
+	Kafka        kafka.Security
 	// Routes are the names of the switched-on routes (IMBRIDGE_ROUTES); Topics maps
 	// every route name to its topic.
 	Routes []string
