@@ -38,7 +38,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	values, err := url.ParseQuery(req.URL.RawQuery)
 	if err != nil {
-		return bridge.Errorf(bridge.KindBadRequest, "query string is malformed: %s", truncateErr(err))
+		return bridge.Errorf(bridge.KindBadRequest, "query string is malformed: %.120s", err)
 	}
 	q, err := bridge.ParseQuery(values)
 	if err != nil {
@@ -68,7 +68,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	c.Set(ctxCommand, q.CallbackCommand)
 	if ce := req.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return bridge.Errorf(bridge.KindUnsupported, "Content-Encoding %q is not supported: send the body uncompressed", truncateString(ce, 32))
+		return bridge.Errorf(bridge.KindUnsupported, "Content-Encoding %.32q is not supported: send the body uncompressed", ce)
 	}
 	body, err := readBody(req, h.cfg.BodyLimit)
 	if err != nil {
@@ -93,16 +93,6 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	c.Set(ctxOutcome, "ok")
 	return writeOK(c)
 }
-
-func truncateString(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
-
-// truncateErr shortens an error that quotes client input.
-func truncateErr(err error) string { return truncateString(err.Error(), 120) }
 
 // readBody reads at most limit bytes of the request body.
 func readBody(req *http.Request, limit int64) ([]byte, error) {

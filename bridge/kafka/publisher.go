@@ -143,11 +143,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 	msgs := make([]kafkago.Message, len(events))
 	for i := range events {
-		m, err := Message(&events[i])
-		if err != nil {
-			return err
-		}
-		msgs[i] = m
+		msgs[i] = Message(&events[i])
 	}
 	start := time.Now()
 	err := p.w.WriteMessages(ctx, msgs...)
@@ -251,7 +247,7 @@ const (
 // Message converts an event to its Kafka message: topic, key From_Account, the event
 // JSON as value, and CloudEvents headers (ce_id equals the event's eventId); a
 // dead-lettered event also carries HeaderDeadLetterTopic and HeaderDeadLetterReason.
-func Message(e *bridge.Event) (kafkago.Message, error) {
+func Message(e *bridge.Event) kafkago.Message {
 	value := e.AppendJSON(make([]byte, 0, 256))
 	// One allocation for the variable header values; kafka-go only reads them.
 	buf := make([]byte, 0, len(e.ID)+len(e.Type)+len(e.Source)+len("2006-01-02T15:04:05.000Z"))
@@ -273,5 +269,5 @@ func Message(e *bridge.Event) (kafkago.Message, error) {
 			kafkago.Header{Key: HeaderDeadLetterTopic, Value: []byte(e.DeadLetterTopic)},
 			kafkago.Header{Key: HeaderDeadLetterReason, Value: []byte(e.DeadLetterReason)})
 	}
-	return kafkago.Message{Topic: e.Topic, Key: e.Key(), Value: value, Headers: headers}, nil
+	return kafkago.Message{Topic: e.Topic, Key: e.Key(), Value: value, Headers: headers}
 }

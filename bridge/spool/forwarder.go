@@ -192,7 +192,7 @@ func (f *Forwarder) publish(ctx context.Context, events []bridge.Event) bool {
 	for {
 		err := f.publishCall(ctx, todo)
 		if err == nil {
-			f.succeeded(len(todo))
+			f.succeeded(len(todo), false)
 			return true
 		}
 		if ctx.Err() != nil {
@@ -218,7 +218,7 @@ func (f *Forwarder) publish(ctx context.Context, events []bridge.Event) bool {
 			permanent = permanent || errors.Is(e, bridge.ErrPermanent)
 			retry = append(retry, todo[i])
 		}
-		f.succeeded(len(todo) - len(retry))
+		f.succeeded(len(todo)-len(retry), false)
 		if permanent {
 			for _, e := range retry {
 				if !f.publishOne(ctx, e) {
@@ -247,7 +247,7 @@ func (f *Forwarder) publishOne(ctx context.Context, e bridge.Event) bool {
 	for {
 		err := f.publishCall(ctx, []bridge.Event{e})
 		if err == nil {
-			f.succeeded(1)
+			f.succeeded(1, e.DeadLetterTopic != "")
 			return true
 		}
 		if ctx.Err() != nil {
@@ -260,14 +260,7 @@ func (f *Forwarder) publishOne(ctx context.Context, e bridge.Event) bool {
 				if f.cfg.DeadLetterTopic != "" && e.DeadLetterTopic == "" {
 					f.log.Error("event failed permanently; moving it to the dead-letter topic", zap.String("event_id", e.ID),
 						zap.String("topic", e.Topic), zap.String("dlq_topic", f.cfg.DeadLetterTopic), zap.Error(err))
-					if !f.publishOne(ctx, deadLetter(e, f.cfg.DeadLetterTopic, err)) {
-						return false
-					}
-					f.mu.Lock()
-					f.deadLettered++
-					f.published--
-					f.mu.Unlock()
-					return true
+					return f.publishOne(ctx, deadLetter(e, f.cfg.DeadLetterTopic, err))
 				}
 				stuck = fmt.Errorf("event %s for topic %s failed %d times: %w", e.ID, e.Topic, attempts, err)
 				backoff = f.cfg.BackoffMax
@@ -312,10 +305,15 @@ func deadLetter(e bridge.Event, topic string, err error) bridge.Event {
 	return e
 }
 
-func (f *Forwarder) succeeded(n int) {
+// succeeded records n events acknowledged by Kafka, on the dead-letter topic or not.
+func (f *Forwarder) succeeded(n int, deadLettered bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.published += int64(n)
+	if deadLettered {
+		f.deadLettered += int64(n)
+	} else {
+		f.published += int64(n)
+	}
 	f.failingSince = time.Time{}
 	f.lastErr = nil
 	f.stuck = nil

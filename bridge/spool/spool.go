@@ -138,7 +138,6 @@ type Spool struct {
 	mu       sync.Mutex
 	cond     *sync.Cond // signalled when records are committed or the spool closes
 	segs     []*segment // in seq order; the last is active
-	nextSeq  uint64     // seq of the next record to append
 	acked    uint64     // highest acknowledged seq
 	pending  int64      // records not yet acknowledged
 	pendingB int64      // their bytes
@@ -185,7 +184,6 @@ func Open(dir string, opts Options) (*Spool, error) {
 	if err := s.recover(); err != nil {
 		return nil, err
 	}
-	s.wseq = s.nextSeq
 	if len(s.segs) == 0 {
 		if err := s.newSegment(); err != nil {
 			return nil, err
@@ -272,7 +270,7 @@ func (s *Spool) recover() error {
 		}
 		s.segs = append(s.segs, &segment{first: first, path: name, size: size})
 	}
-	s.nextSeq = lastSeq + 1
+	s.wseq = lastSeq + 1
 	s.rlast = s.acked
 	if s.pending > 0 {
 		s.log.Info("spool recovered", zap.Int64("records", s.pending), zap.Int64("bytes", s.pendingB),
@@ -485,12 +483,11 @@ func (s *Spool) writer() {
 			s.mu.Lock()
 			s.syncs++
 			seg.size += written
-			s.nextSeq = s.wseq
 			s.pending += records
 			s.pendingB += written
 			s.pendingE += evs
 			at := time.UnixMilli(now)
-			for q := firstSeq; q < s.nextSeq; q++ {
+			for q := firstSeq; q < s.wseq; q++ {
 				s.oldest = append(s.oldest, pendingRecord{q, at})
 			}
 			s.cond.Broadcast()

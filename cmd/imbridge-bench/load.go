@@ -89,11 +89,7 @@ type job struct {
 // issues callbacks at their intended times whether or not earlier ones were answered,
 // and latency counts from the intended time, so queueing is not hidden (no coordinated
 // omission). A progress line goes to progress every second.
-func (l Load) Run(ctx context.Context, progress io.Writer) *Result {
-	return l.runWithID(ctx, newRunID(), progress)
-}
-
-func (l Load) runWithID(ctx context.Context, run string, progress io.Writer) *Result {
+func (l Load) Run(ctx context.Context, run string, progress io.Writer) *Result {
 	res := &Result{RunID: run, ByStatus: map[int]int64{}, Latency: hdrhistogram.New(1, 60_000_000, 3)}
 	transport := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

@@ -219,7 +219,7 @@ func measure(ctx context.Context, name string, l Load, brokers []string, topic s
 		}
 	}
 	fmt.Fprintf(progress, "%s: %d connections, %d pairs, rate %.0f (0: max), %s\n", name, l.Connections, l.Pairs, l.Rate, l.Duration)
-	res := l.runWithID(ctx, run, progress)
+	res := l.Run(ctx, run, progress)
 	var v *Verdict
 	if checker != nil {
 		verdict := checker.Finish(res, run, l.Pairs, 60*time.Second)

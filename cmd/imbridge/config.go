@@ -179,14 +179,13 @@ func routeSettings() []setting {
 			meta:  "TOPIC",
 			usage: "topic for " + r.Command + " events (" + r.Type + ")",
 			set: func(c *Config, v string) error {
-				var topic string
-				if err := topicSetter(func(*Config) *string { return &topic })(c, v); err != nil {
+				if err := checkTopic(v); err != nil {
 					return err
 				}
 				if c.Topics == nil {
 					c.Topics = map[string]string{}
 				}
-				c.Topics[name] = topic
+				c.Topics[name] = v
 				return nil
 			},
 		})
@@ -351,7 +350,11 @@ var deliverySettings = []setting{
 			if v == "" {
 				return nil
 			}
-			return topicSetter(func(c *Config) *string { return &c.DLQTopic })(c, v)
+			if err := checkTopic(v); err != nil {
+				return err
+			}
+			c.DLQTopic = v
+			return nil
 		}},
 	{env: "IMBRIDGE_DLQ_AFTER_ATTEMPTS", flag: "dlq-after-attempts", def: "5", meta: "N",
 		usage: "spool mode: permanent failures of an event before it goes to the dead-letter topic",
@@ -485,14 +488,12 @@ func durationSetter(field func(*Config) *time.Duration) func(*Config, string) er
 
 var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
-func topicSetter(field func(*Config) *string) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		if !topicName.MatchString(v) || v == "." || v == ".." {
-			return errors.New("a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -")
-		}
-		*field(c) = v
-		return nil
+// checkTopic reports whether v is a valid Kafka topic name.
+func checkTopic(v string) error {
+	if !topicName.MatchString(v) || v == "." || v == ".." {
+		return errors.New("a Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -")
 	}
+	return nil
 }
 
 // loadConfig builds the configuration from defaults, the environment (lookup) and
