@@ -159,8 +159,9 @@ func jsonErrorText(err error) string {
 
 // checkJSON refuses bodies that decoders read differently: duplicate keys in an object
 // (encoding/json keeps the last, others the first), escaped lone surrogates (replaced
-// by U+FFFD without a word), and nesting deeper than MaxJSONDepth. It also finds
-// syntax errors, with their offset.
+// by U+FFFD without a word), nesting deeper than MaxJSONDepth, objects of more than
+// MaxJSONObjectKeys keys and arrays other than the top-level PairList of more than
+// MaxJSONArrayElements elements. It also finds syntax errors, with their offset.
 func referenceCheckJSON(body []byte) error {
 	if hasLoneSurrogate(body) {
 		return Errorf(KindBadRequest, "body contains an escaped lone UTF-16 surrogate, which is not a character")
@@ -171,6 +172,18 @@ func referenceCheckJSON(body []byte) error {
 		keys     map[string]struct{}
 		isObject bool
 		wantKey  bool
+		lastKey  string
+		elements int  // of an array
+		pairList bool // the array is the top-level PairList: no element limit
+	}
+	// counted counts a value in the array on top of the stack.
+	counted := func(top *frame) error {
+		if top != nil && !top.isObject && !top.pairList {
+			if top.elements++; top.elements > MaxJSONArrayElements {
+				return Errorf(KindBadRequest, "body has an array with more than %d elements", MaxJSONArrayElements)
+			}
+		}
+		return nil
 	}
 	var stack []frame
 	for {
@@ -189,13 +202,17 @@ func referenceCheckJSON(body []byte) error {
 		case json.Delim:
 			switch t {
 			case '{', '[':
+				if err := counted(top); err != nil {
+					return err
+				}
+				pairList := t == '[' && len(stack) == 1 && top.isObject && top.lastKey == "PairList"
 				if top != nil && top.isObject {
 					top.wantKey = true
 				}
 				if len(stack) >= MaxJSONDepth {
 					return Errorf(KindBadRequest, "body nests deeper than %d levels", MaxJSONDepth)
 				}
-				stack = append(stack, frame{isObject: t == '{', wantKey: t == '{'})
+				stack = append(stack, frame{isObject: t == '{', wantKey: t == '{', pairList: pairList})
 			default:
 				stack = stack[:len(stack)-1]
 				if len(stack) > 0 && stack[len(stack)-1].isObject {
@@ -207,17 +224,26 @@ func referenceCheckJSON(body []byte) error {
 				if top.keys == nil {
 					top.keys = make(map[string]struct{}, 4)
 				}
+				if len(top.keys) >= MaxJSONObjectKeys {
+					return Errorf(KindBadRequest, "body has an object with more than %d keys", MaxJSONObjectKeys)
+				}
 				if _, dup := top.keys[t]; dup {
 					return Errorf(KindBadRequest, "body has the key %q twice in one object", truncate(t, 64))
 				}
 				top.keys[t] = struct{}{}
-				top.wantKey = false
+				top.wantKey, top.lastKey = false, t
 				continue
+			}
+			if err := counted(top); err != nil {
+				return err
 			}
 			if top != nil && top.isObject {
 				top.wantKey = true
 			}
 		default:
+			if err := counted(top); err != nil {
+				return err
+			}
 			if top != nil && top.isObject {
 				top.wantKey = true
 			}
