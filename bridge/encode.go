@@ -5,8 +5,9 @@ import (
 	"unicode/utf8"
 )
 
-// AppendJSON appends the event's JSON value, the same bytes json.Marshal gives (a test
-// holds it to that), without reflection: it runs once per published event.
+// AppendJSON appends the event's JSON value without reflection (it runs once per
+// published event): the bytes json.Marshal gives for the Event's fields, followed by
+// "version" (Version), a test holds it to that.
 func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"eventId":`...)
 	dst = appendJSONString(dst, e.ID)
@@ -52,6 +53,8 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"forceFlag":`...)
 		dst = strconv.AppendInt(dst, e.ForceFlag, 10)
 	}
+	dst = append(dst, `,"version":`...)
+	dst = strconv.AppendInt(dst, e.Version(), 10)
 	return append(dst, '}')
 }
 

@@ -51,6 +51,30 @@ type Event struct {
 // Key returns the Kafka message key: FromAccount as UTF-8 bytes.
 func (e *Event) Key() []byte { return []byte(e.FromAccount) }
 
+// Version orders the changes of one relationship (FromAccount, ToAccount) across
+// imbridge replicas, which publish to one partition in an order nobody controls. It is
+// Unix milliseconds, taken from the best clock the callback offers:
+//   - EventTime, when the body carries it: Chat's clock at the moment of the change;
+//   - else RequestTime × 1000, for a signed callback: Chat's clock when it sent the
+//     callback, to the second;
+//   - else ReceivedAt: the clock of the replica that received the callback.
+//
+// It is derived from fields the spool stores, so a replayed event keeps its version.
+// It is 0 only for an event that has none of the three (not one that Map produced).
+// Consumers compare it with events.Newer, which states the tie rule.
+func (e *Event) Version() int64 {
+	switch {
+	case e.EventTime > 0:
+		return e.EventTime
+	case e.RequestTime > 0:
+		return e.RequestTime * 1000
+	case !e.Time.IsZero():
+		// Without EventTime, Map sets Time to the receiving replica's clock.
+		return e.Time.UnixMilli()
+	}
+	return 0
+}
+
 // Delivery makes a callback's events safe. Both delivery modes implement it, and the
 // HTTP handler never knows which one it talks to.
 type Delivery interface {

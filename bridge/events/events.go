@@ -1,6 +1,7 @@
 // Package events is for downstream services that consume imbridge's topics: typed
 // events, Decode to turn a Kafka record (key, value, headers) into one with precise
-// errors, and Deduper to drop the redeliveries that at-least-once delivery allows.
+// errors, Newer to order one relationship's changes across imbridge replicas, and
+// Deduper to drop the redeliveries that at-least-once delivery allows.
 // It depends on the standard library only, so consumers can import it with any Kafka
 // client.
 package events
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -60,6 +62,55 @@ type Pair struct {
 	RequestTime int64 `json:"requestTime,omitempty"`
 	// EventTime is the callback's EventTime (Unix milliseconds), 0 when absent.
 	EventTime int64 `json:"eventTime,omitempty"`
+	// Version orders the changes of one relationship (FromAccount, ToAccount) across
+	// imbridge replicas, in Unix milliseconds: EventTime when the callback carried it,
+	// else RequestTime × 1000, else ReceivedAt (the receiving replica's clock). Compare
+	// it with Newer. Decode fills it in the same way for records written before imbridge
+	// published it.
+	Version int64 `json:"version,omitempty"`
+}
+
+// HeaderVersion is the record header that carries Version as decimal Unix
+// milliseconds, for consumers that order records without decoding the value.
+const HeaderVersion = "imbridge_version"
+
+// Newer reports whether an event of version next is to be applied over the state a
+// consumer holds for the same relationship at version held (0: nothing held yet). It is
+// the one rule for ordering imbridge's events across replicas:
+//
+//   - a greater version is newer, a smaller one is older and must be ignored;
+//   - on a tie the event read later wins (Newer returns true): within one partition
+//     that is offset order, which is the order in which one imbridge replica
+//     acknowledged the callbacks, and a redelivered event repeats its own version.
+//
+// A consumer that keeps, per relationship, the version it applied (also for a removal:
+// keep a tombstone) and applies only what Newer accepts, ends in the state of the
+// greatest version, whatever the replicas' interleaving, and a replay of the same
+// records gives the same state. What that state means depends on where the version
+// came from:
+//
+//   - EventTime (Chat's clock at the change, ms): the true last change, unless two
+//     changes of one relationship share a millisecond and went through different
+//     replicas;
+//   - RequestTime (Chat's clock when it sent the callback, s): the true last change
+//     when the changes are at least a second apart; changes within one second are
+//     ordered only within one replica, and across replicas by topic order;
+//   - the receiving replica's clock (unsigned callbacks without EventTime, ms): the
+//     true last change within one replica; across replicas only as good as the
+//     replicas' clock synchronisation.
+func Newer(next, held int64) bool { return next >= held }
+
+// version derives Pair.Version from the other fields, as imbridge does.
+func (p *Pair) version() int64 {
+	switch {
+	case p.EventTime > 0:
+		return p.EventTime
+	case p.RequestTime > 0:
+		return p.RequestTime * 1000
+	case !p.ReceivedAt.IsZero():
+		return p.ReceivedAt.UnixMilli()
+	}
+	return 0
 }
 
 // Header is one Kafka record header; convert your client's type to it.
@@ -79,8 +130,11 @@ var (
 
 // Decode turns a record of an imbridge topic into its typed event: *BlocklistRemoved,
 // *BlocklistAdded, *FriendAdded or *FriendRemoved. It checks ce_specversion (1.0) and ce_type, that
-// ce_id equals eventId and that the key equals fromAccount. Unknown types are
-// ErrUnknownType, so that a consumer can skip types it does not handle.
+// ce_id equals eventId, that the key equals fromAccount and, when the record carries
+// HeaderVersion, that it equals the value's version. A record without a version (from
+// an imbridge that did not publish one yet) gets the one imbridge would have given it.
+// Unknown types are ErrUnknownType, so that a consumer can skip types it does not
+// handle.
 func Decode(key, value []byte, headers []Header) (any, error) {
 	h := map[string]string{}
 	for _, hd := range headers {
@@ -122,14 +176,20 @@ func Decode(key, value []byte, headers []Header) (any, error) {
 	case string(key) != p.FromAccount:
 		return nil, fmt.Errorf("%w: key %q, fromAccount %q", ErrInconsistent, key, p.FromAccount)
 	}
+	if p.Version == 0 {
+		p.Version = p.version()
+	}
+	if hv, ok := h[HeaderVersion]; ok && hv != strconv.FormatInt(p.Version, 10) {
+		return nil, fmt.Errorf("%w: %s %q, version %d", ErrInconsistent, HeaderVersion, hv, p.Version)
+	}
 	return ev, nil
 }
 
 // Deduper remembers the last Size event IDs it saw and reports repeats. imbridge
 // delivers at least once, and a repeat carries the same eventId, usually soon after
 // the first; a window of a few thousand IDs catches the repeats of a restart. Use it
-// for side effects; a last-writer-wins state needs none, and two identical callbacks
-// within one second share their IDs. Not safe for concurrent use; the zero value is
+// for side effects; a state kept by version (Newer) needs none, and two identical
+// callbacks with one version share their IDs. Not safe for concurrent use; the zero value is
 // not usable, use NewDeduper.
 type Deduper struct {
 	size int

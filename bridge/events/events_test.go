@@ -1,7 +1,9 @@
 package events_test
 
 import (
+	"bytes"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -53,7 +55,8 @@ func TestDecodeWhatImbridgeProduces(t *testing.T) {
 	}
 	want := &events.BlocklistRemoved{Pair: events.Pair{EventID: "09e7bd99-8828-85f3-930e-b9046d30ea7e", SDKAppID: 1400187352,
 		CallbackCommand: bridge.CommandBlackListDelete, FromAccount: "id", ToAccount: "id1",
-		ReceivedAt: time.Date(2022, 12, 1, 5, 21, 52, 345_000_000, time.UTC), OptPlatform: "RESTAPI", RequestTime: 1669872112}}
+		ReceivedAt: time.Date(2022, 12, 1, 5, 21, 52, 345_000_000, time.UTC), OptPlatform: "RESTAPI", RequestTime: 1669872112,
+		Version: 1669872112000}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
 	}
@@ -109,6 +112,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"key differs", []byte("other"), value, headers, events.ErrInconsistent},
 		{"not JSON", key, []byte("{"), headers, events.ErrMalformedRecord},
 		{"no toAccount", key, []byte(`{"eventId":"09e7bd99-8828-85f3-930e-b9046d30ea7e","fromAccount":"id"}`), headers, events.ErrMalformedRecord},
+		{"version header differs", key, value, set("imbridge_version", "1669872112001"), events.ErrInconsistent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,5 +133,75 @@ func TestDeduper(t *testing.T) {
 	want := []bool{false, false, true, false, false, false, true}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
+func TestNewer(t *testing.T) {
+	tests := []struct {
+		name       string
+		next, held int64
+		want       bool
+	}{
+		{"nothing held yet", 1669872112000, 0, true},
+		{"greater", 1669872112001, 1669872112000, true},
+		{"smaller: an older change published late by another replica", 1669872111999, 1669872112000, false},
+		{"tie: the record read later wins", 1669872112000, 1669872112000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := events.Newer(tt.next, tt.held); got != tt.want {
+				t.Fatalf("Newer(%d, %d) = %v, want %v", tt.next, tt.held, got, tt.want)
+			}
+		})
+	}
+}
+
+// The version in the value and in the header is the one bridge.Event.Version gives, and
+// a record published before imbridge carried versions decodes to the same version.
+func TestDecodeVersion(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(e *bridge.Event)
+		want int64
+	}{
+		{"EventTime", func(e *bridge.Event) { e.EventTime = 1669872111500 }, 1669872111500},
+		{"RequestTime", func(e *bridge.Event) {}, 1669872112000},
+		{"receiving replica's clock", func(e *bridge.Event) { e.RequestTime = 0 }, 1669872112345},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := event()
+			tt.edit(&e)
+			key, value, headers := record(t, e)
+			got, err := events.Decode(key, value, headers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hv string
+			for _, h := range headers {
+				if h.Key == events.HeaderVersion {
+					hv = string(h.Value)
+				}
+			}
+			if v := got.(*events.BlocklistRemoved).Version; v != tt.want || v != e.Version() || hv != strconv.FormatInt(tt.want, 10) {
+				t.Fatalf("decoded version %d, header %q, bridge %d; want %d", v, hv, e.Version(), tt.want)
+			}
+
+			// The same record as an older imbridge wrote it: no version field, no header.
+			old := bytes.Replace(value, []byte(`,"version":`+hv), nil, 1)
+			var oldHeaders []events.Header
+			for _, h := range headers {
+				if h.Key != events.HeaderVersion {
+					oldHeaders = append(oldHeaders, h)
+				}
+			}
+			got, err = events.Decode(key, old, oldHeaders)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := got.(*events.BlocklistRemoved).Version; bytes.Contains(old, []byte("version")) || v != tt.want {
+				t.Fatalf("record without version %s: decoded version %d, want %d", old, v, tt.want)
+			}
+		})
 	}
 }

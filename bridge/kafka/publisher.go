@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -237,6 +238,11 @@ var (
 	contentTypeJSON = []byte("application/json")
 )
 
+// HeaderVersion carries the event's version (bridge.Event.Version) as decimal Unix
+// milliseconds, so that a consumer can order one relationship's changes across
+// replicas without parsing the value.
+const HeaderVersion = "imbridge_version"
+
 // Headers of a dead-lettered message, besides the CloudEvents ones: the topic the
 // event was meant for and why it could not be published there.
 const (
@@ -245,25 +251,29 @@ const (
 )
 
 // Message converts an event to its Kafka message: topic, key From_Account, the event
-// JSON as value, and CloudEvents headers (ce_id equals the event's eventId); a
-// dead-lettered event also carries HeaderDeadLetterTopic and HeaderDeadLetterReason.
+// JSON as value, CloudEvents headers (ce_id equals the event's eventId) and
+// HeaderVersion; a dead-lettered event also carries HeaderDeadLetterTopic and
+// HeaderDeadLetterReason.
 func Message(e *bridge.Event) kafkago.Message {
 	value := e.AppendJSON(make([]byte, 0, 256))
 	// One allocation for the variable header values; kafka-go only reads them.
-	buf := make([]byte, 0, len(e.ID)+len(e.Type)+len(e.Source)+len("2006-01-02T15:04:05.000Z"))
+	buf := make([]byte, 0, len(e.ID)+len(e.Type)+len(e.Source)+len("2006-01-02T15:04:05.000Z")+20)
 	buf = append(buf, e.ID...)
 	buf = append(buf, e.Type...)
 	buf = append(buf, e.Source...)
 	buf = e.Time.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000Z07:00")
 	id, typ := len(e.ID), len(e.ID)+len(e.Type)
 	src := typ + len(e.Source)
-	headers := make([]kafkago.Header, 6, 8)
+	tm := len(buf)
+	buf = strconv.AppendInt(buf, e.Version(), 10)
+	headers := make([]kafkago.Header, 7, 9)
 	headers[0] = kafkago.Header{Key: HeaderSpecVersion, Value: specVersion}
 	headers[1] = kafkago.Header{Key: HeaderID, Value: buf[:id:id]}
 	headers[2] = kafkago.Header{Key: HeaderType, Value: buf[id:typ:typ]}
 	headers[3] = kafkago.Header{Key: HeaderSource, Value: buf[typ:src:src]}
-	headers[4] = kafkago.Header{Key: HeaderTime, Value: buf[src:]}
+	headers[4] = kafkago.Header{Key: HeaderTime, Value: buf[src:tm:tm]}
 	headers[5] = kafkago.Header{Key: HeaderContentType, Value: contentTypeJSON}
+	headers[6] = kafkago.Header{Key: HeaderVersion, Value: buf[tm:]}
 	if e.DeadLetterTopic != "" {
 		headers = append(headers,
 			kafkago.Header{Key: HeaderDeadLetterTopic, Value: []byte(e.DeadLetterTopic)},

@@ -42,7 +42,7 @@ func TestMessage(t *testing.T) {
 	e := testEvent("t", "id", "id1", 7)
 	m := kafka.Message(&e)
 	wantValue := `{"eventId":"00000000-0000-8000-8000-000000000007","sdkAppId":1400187352,"callbackCommand":"Sns.CallbackBlackListDelete",` +
-		`"fromAccount":"id","toAccount":"id1","receivedAt":"2022-12-01T05:21:52.345Z","optPlatform":"RESTAPI"}`
+		`"fromAccount":"id","toAccount":"id1","receivedAt":"2022-12-01T05:21:52.345Z","optPlatform":"RESTAPI","version":1669872112345}`
 	wantHeaders := []header{
 		{"ce_specversion", "1.0"},
 		{"ce_id", "00000000-0000-8000-8000-000000000007"},
@@ -50,6 +50,7 @@ func TestMessage(t *testing.T) {
 		{"ce_source", "urn:tencent-im:sdkappid:1400187352"},
 		{"ce_time", "2022-12-01T05:21:52.345Z"},
 		{"content-type", "application/json"},
+		{"imbridge_version", "1669872112345"},
 	}
 	if m.Topic != "t" || string(m.Key) != "id" || string(m.Value) != wantValue {
 		t.Fatalf("message = %s %s %s", m.Topic, m.Key, m.Value)

@@ -221,6 +221,7 @@ func testServeSeedEndToEnd(t *testing.T, mode string) {
 		ClientIP        string `json:"clientIp"`
 		OptPlatform     string `json:"optPlatform"`
 		RequestTime     int64  `json:"requestTime"`
+		Version         int64  `json:"version"`
 	}
 	ids := map[string]bool{}
 	for i, m := range msgs {
@@ -240,7 +241,7 @@ func testServeSeedEndToEnd(t *testing.T, mode string) {
 		}
 		want := value{EventID: v.EventID, SDKAppID: 1400187352, CallbackCommand: bridge.CommandBlackListDelete,
 			FromAccount: "id", ToAccount: fmt.Sprintf("id%d", i+1), ReceivedAt: v.ReceivedAt,
-			ClientIP: "127.0.0.1", OptPlatform: "RESTAPI", RequestTime: sent.Unix()}
+			ClientIP: "127.0.0.1", OptPlatform: "RESTAPI", RequestTime: sent.Unix(), Version: sent.Unix() * 1000}
 		if d := cmp.Diff(want, v); d != "" {
 			t.Fatalf("message %d value (-want +got):\n%s", i, d)
 		}
@@ -249,7 +250,8 @@ func testServeSeedEndToEnd(t *testing.T, mode string) {
 			hs = append(hs, [2]string{h.Key, string(h.Value)})
 		}
 		wantHeaders := [][2]string{{"ce_specversion", "1.0"}, {"ce_id", v.EventID}, {"ce_type", "imbridge.blocklist.removed.v1"},
-			{"ce_source", "urn:tencent-im:sdkappid:1400187352"}, {"ce_time", v.ReceivedAt}, {"content-type", "application/json"}}
+			{"ce_source", "urn:tencent-im:sdkappid:1400187352"}, {"ce_time", v.ReceivedAt}, {"content-type", "application/json"},
+			{"imbridge_version", strconv.FormatInt(sent.Unix()*1000, 10)}}
 		if d := cmp.Diff(wantHeaders, hs); d != "" {
 			t.Fatalf("message %d headers (-want +got):\n%s", i, d)
 		}
