@@ -17,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/events"
 	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
 )
 
@@ -174,4 +177,85 @@ func TestRandomSequenceWithRestarts(t *testing.T) {
 	}
 	check("first consumer")
 	check("restarted consumer, replaying the topic")
+}
+
+func change(add bool, user, target string, version int64) any {
+	p := events.Pair{FromAccount: user, ToAccount: target, Version: version}
+	if add {
+		return &events.BlocklistAdded{Pair: p}
+	}
+	return &events.BlocklistRemoved{Pair: p}
+}
+
+// Changes with distinct versions end in the state of the greatest version per (user,
+// target) in whatever order, and with whatever repeats, they are applied: the order in
+// which replicas publish does not matter.
+func TestStateIndependentOfOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+	for round := 0; round < 200; round++ {
+		var seq []any
+		want := map[string]map[string]bool{}
+		for v := int64(1); v <= 40; v++ { // the true order: version order
+			user, target, add := fmt.Sprintf("u%d", rng.IntN(3)), fmt.Sprintf("t%d", rng.IntN(3)), rng.IntN(2) == 0
+			seq = append(seq, change(add, user, target, 1669872112000+v))
+			if want[user] == nil {
+				want[user] = map[string]bool{}
+			}
+			want[user][target] = add
+		}
+		// Published in any order, some of it twice (a replica's redelivery).
+		published := append([]any(nil), seq...)
+		for i := 0; i < 5; i++ {
+			published = append(published, seq[rng.IntN(len(seq))])
+		}
+		rng.Shuffle(len(published), func(i, j int) { published[i], published[j] = published[j], published[i] })
+		s := NewState()
+		for _, ev := range published {
+			s.Apply(ev)
+		}
+		for u := 0; u < 3; u++ {
+			user := fmt.Sprintf("u%d", u)
+			exp := []string{}
+			for target, blocked := range want[user] {
+				if blocked {
+					exp = append(exp, target)
+				}
+			}
+			slices.Sort(exp)
+			if got := s.Blocklist(user); !slices.Equal(got, exp) {
+				t.Fatalf("round %d, %s: %v, want %v", round, user, got, exp)
+			}
+		}
+	}
+}
+
+func TestStateApply(t *testing.T) {
+	tests := []struct {
+		name   string
+		give   []any
+		want   []string
+		ignore int64
+	}{
+		{"an older addition after a removal is ignored (the tombstone keeps its version)",
+			[]any{change(false, "u", "t", 20), change(true, "u", "t", 10)}, []string{}, 1},
+		{"a newer addition after a removal applies",
+			[]any{change(false, "u", "t", 10), change(true, "u", "t", 20)}, []string{"t"}, 0},
+		{"a tie: the event read later wins",
+			[]any{change(true, "u", "t", 10), change(false, "u", "t", 10)}, []string{}, 0},
+		{"a redelivered older addition is ignored",
+			[]any{change(true, "u", "t", 10), change(false, "u", "t", 20), change(true, "u", "t", 10)}, []string{}, 1},
+		{"targets are independent",
+			[]any{change(true, "u", "a", 30), change(true, "u", "b", 10), change(false, "u", "b", 20)}, []string{"a"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewState()
+			for _, ev := range tt.give {
+				s.Apply(ev)
+			}
+			if d := cmp.Diff(tt.want, s.Blocklist("u")); d != "" || s.Ignored() != tt.ignore {
+				t.Fatalf("blocklist (-want +got):\n%s\nignored %d, want %d", d, s.Ignored(), tt.ignore)
+			}
+		})
+	}
 }

@@ -5,11 +5,14 @@
 // from the beginning and rebuilds the state; that is how it survives restarts.
 //
 // Point both blocklist routes of imbridge at one topic: one user's additions and
-// removals then arrive in order from one partition. The state is last-writer-wins per
-// (user, target), so redeliveries need no de-duplication: imbridge redelivers an ordered
-// suffix of what it published, and replaying it ends in the same state. (De-duplicating
-// by eventId would even be wrong here: two identical callbacks in the same second, such
-// as add, remove, add of one pair, share their eventIds.)
+// removals then arrive from one partition. Several imbridge replicas publish to that
+// partition in an order nobody controls, so the state keeps, per (user, target), the
+// version of the change it applied (a removal too) and applies an event only when
+// events.Newer says it is newer: the state is that of the greatest version however the
+// replicas interleave, and a replay of the topic gives the same state. Redeliveries
+// need no de-duplication: a redelivered event repeats its version. (De-duplicating by
+// eventId would even be wrong here: two identical callbacks with one RequestTime, such
+// as add, remove, add of one pair within a second, share their eventIds.)
 package main
 
 import (
@@ -38,44 +41,63 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // State is every user's blocklist. It is safe for concurrent use.
 type State struct {
-	mu      sync.RWMutex
-	lists   map[string]map[string]struct{}
-	applied int64
+	mu sync.RWMutex
+	// lists holds, per user and target, the last change applied: a removal stays as a
+	// tombstone with its version, so that an older addition arriving later is ignored.
+	lists            map[string]map[string]entry
+	applied, ignored int64
+}
+
+// entry is the last change applied to one (user, target).
+type entry struct {
+	version int64
+	blocked bool
 }
 
 // NewState returns an empty State.
 func NewState() *State {
-	return &State{lists: map[string]map[string]struct{}{}}
+	return &State{lists: map[string]map[string]entry{}}
 }
 
-// Apply applies one decoded event; other event types are ignored.
-func (s *State) Apply(ev any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Apply applies one decoded event if events.Newer says it is newer than the change
+// held for its (user, target), and reports whether it did; other event types are
+// ignored.
+func (s *State) Apply(ev any) bool {
+	var p *events.Pair
+	var blocked bool
 	switch e := ev.(type) {
 	case *events.BlocklistAdded:
-		if s.lists[e.FromAccount] == nil {
-			s.lists[e.FromAccount] = map[string]struct{}{}
-		}
-		s.lists[e.FromAccount][e.ToAccount] = struct{}{}
+		p, blocked = &e.Pair, true
 	case *events.BlocklistRemoved:
-		delete(s.lists[e.FromAccount], e.ToAccount)
-		if len(s.lists[e.FromAccount]) == 0 {
-			delete(s.lists, e.FromAccount)
-		}
+		p = &e.Pair
 	default:
-		return
+		return false
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.lists[p.FromAccount]
+	if list == nil {
+		list = map[string]entry{}
+		s.lists[p.FromAccount] = list
+	}
+	if held, ok := list[p.ToAccount]; ok && !events.Newer(p.Version, held.version) {
+		s.ignored++
+		return false
+	}
+	list[p.ToAccount] = entry{version: p.Version, blocked: blocked}
 	s.applied++
+	return true
 }
 
 // Blocklist returns user's blocklist, sorted.
 func (s *State) Blocklist(user string) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]string, 0, len(s.lists[user]))
-	for u := range s.lists[user] {
-		out = append(out, u)
+	out := []string{}
+	for u, e := range s.lists[user] {
+		if e.blocked {
+			out = append(out, u)
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -88,6 +110,13 @@ func (s *State) Applied() int64 {
 	return s.applied
 }
 
+// Ignored returns how many blocklist events were ignored as older than the change held.
+func (s *State) Ignored() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ignored
+}
+
 // Handler serves GET /users/{id}/blocklist and GET /stats.
 func (s *State) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -95,7 +124,7 @@ func (s *State) Handler() http.Handler {
 		writeJSON(w, map[string]any{"user": r.PathValue("id"), "blocklist": s.Blocklist(r.PathValue("id"))})
 	})
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]any{"applied": s.Applied()})
+		writeJSON(w, map[string]any{"applied": s.Applied(), "ignored": s.Ignored()})
 	})
 	return mux
 }
