@@ -5,6 +5,8 @@ package kafka
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -31,6 +33,15 @@ type Config struct {
 	// request. Default 1000, so that a callback with 1,000 pairs for one user is one
 	// request.
 	BatchSize int
+	// BatchBytes is the most bytes (as kafka-go counts them) one Publish call sends
+	// in one go; a call with more is sent in chunks, one after another, and a chunk is
+	// only sent when every earlier one succeeded. Default 1 MiB, lowered to the
+	// smallest max.message.bytes of the topics once LoadLimits has read them, so that
+	// one partition's part of a chunk is one produce request the broker accepts.
+	BatchBytes int
+	// MaxMessageBytes is the max.message.bytes assumed for a topic until LoadLimits
+	// has read the real one. Default DefaultMaxMessageBytes (Kafka's default).
+	MaxMessageBytes int
 	// MaxAttempts is how often kafka-go tries to deliver a batch before Publish fails.
 	// Default 10. Publish also stops when its context ends.
 	MaxAttempts int
@@ -61,6 +72,12 @@ func (c *Config) setDefaults() {
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 10
 	}
+	if c.BatchBytes == 0 {
+		c.BatchBytes = 1 << 20
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
 	if c.DialTimeout == 0 {
 		c.DialTimeout = 5 * time.Second
 	}
@@ -85,10 +102,13 @@ func (c *Config) Validate() error {
 // Publisher is a bridge.Publisher backed by a kafka-go Writer. It is safe for
 // concurrent use; concurrent Publish calls share batches.
 type Publisher struct {
-	w      *kafkago.Writer
-	client *kafkago.Client
-	topics []string
-	obs    Observer
+	w          *kafkago.Writer
+	client     *kafkago.Client
+	topics     []string
+	obs        Observer
+	batchSize  int
+	batchBytes int
+	limits     limits
 }
 
 var _ bridge.Publisher = (*Publisher)(nil)
@@ -124,6 +144,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		Balancer:               &kafkago.Murmur2Balancer{},
 		MaxAttempts:            cfg.MaxAttempts,
 		BatchSize:              cfg.BatchSize,
+		BatchBytes:             int64(cfg.BatchBytes),
 		BatchTimeout:           cfg.BatchTimeout,
 		RequiredAcks:           kafkago.RequireAll,
 		AllowAutoTopicCreation: false,
@@ -133,44 +154,89 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		}),
 	}
 	return &Publisher{
-		w:      w,
-		client: &kafkago.Client{Addr: addr, Transport: transport, Timeout: cfg.DialTimeout},
-		topics: cfg.Topics,
-		obs:    cfg.Observer,
+		w:          w,
+		client:     &kafkago.Client{Addr: addr, Transport: transport, Timeout: cfg.DialTimeout},
+		topics:     cfg.Topics,
+		obs:        cfg.Observer,
+		batchSize:  cfg.BatchSize,
+		batchBytes: cfg.BatchBytes,
+		limits:     limits{def: cfg.MaxMessageBytes},
 	}, nil
 }
 
-// Publish implements bridge.Publisher.
+// ErrNotAttempted is the error of an event that Publish did not send because an
+// earlier chunk of the same call failed: sending it could put it before a failed event
+// of its key. It is retryable.
+var ErrNotAttempted = errors.New("not sent: an earlier event of this call failed")
+
+// Publish implements bridge.Publisher. Events are sent in chunks of at most
+// BatchSize messages and the batch byte limit, so that each partition's part of a
+// chunk is one produce request (which the broker takes or refuses whole); chunks go
+// one after another, and after a chunk with a failure the rest are not sent
+// (ErrNotAttempted). So a later event of a key never overtakes an earlier one that
+// failed. An event larger than the batch byte limit fails alone, permanently.
 func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 	msgs := make([]kafkago.Message, len(events))
 	for i := range events {
 		msgs[i] = Message(&events[i])
 	}
 	start := time.Now()
-	err := p.w.WriteMessages(ctx, msgs...)
-	var we kafkago.WriteErrors
-	partial := errors.As(err, &we) && len(we) == len(events)
-	if p.obs != nil {
-		p.observe(events, err, we, partial, time.Since(start))
+	errs := make(bridge.EventErrors, len(events))
+	var failed error // the first failure; the rest is not sent
+	limit := int64(min(p.batchBytes, p.limits.smallest()-recordBatchOverhead))
+	for from := 0; from < len(msgs); {
+		if failed != nil {
+			for i := from; i < len(msgs); i++ {
+				errs[i] = ErrNotAttempted
+			}
+			break
+		}
+		to, bytes := from, int64(0)
+		for to < len(msgs) && to-from < p.batchSize {
+			n := wireSize(&msgs[to])
+			if to > from && bytes+n > limit {
+				break
+			}
+			bytes += n
+			to++
+		}
+		if to == from+1 && bytes > limit {
+			errs[from] = fmt.Errorf("%w: a %d-byte message is over the %d bytes one produce request may carry", bridge.ErrPermanent, bytes, limit)
+			failed = errs[from]
+			from = to
+			continue
+		}
+		err := p.w.WriteMessages(ctx, msgs[from:to]...)
+		if err != nil {
+			var we kafkago.WriteErrors
+			if errors.As(err, &we) && len(we) == to-from {
+				for i, e := range we {
+					errs[from+i] = Classify(e)
+				}
+			} else {
+				err = fmt.Errorf("write %d messages: %w", to-from, Classify(err))
+				for i := from; i < to; i++ {
+					errs[i] = err
+				}
+			}
+			failed = err
+		}
+		from = to
 	}
-	if err == nil {
+	if p.obs != nil {
+		p.observe(events, errs, time.Since(start))
+	}
+	if failed == nil {
 		return nil
 	}
-	if partial {
-		ee := make(bridge.EventErrors, len(we))
-		for i, e := range we {
-			ee[i] = Classify(e)
-		}
-		return ee
-	}
-	return fmt.Errorf("write %d messages: %w", len(msgs), Classify(err))
+	return errs
 }
 
-func (p *Publisher) observe(events []bridge.Event, err error, we kafkago.WriteErrors, partial bool, took time.Duration) {
+func (p *Publisher) observe(events []bridge.Event, errs bridge.EventErrors, took time.Duration) {
 	p.obs.PublishDone(len(events), took)
 	ok, failed := map[string]int{}, map[string]int{}
 	for i := range events {
-		if err != nil && (!partial || we[i] != nil) {
+		if errs[i] != nil {
 			failed[events[i].Topic]++
 		} else {
 			ok[events[i].Topic]++
@@ -190,6 +256,10 @@ func (p *Publisher) observe(events []bridge.Event, err error, we kafkago.WriteEr
 func Classify(err error) error {
 	if err == nil {
 		return nil
+	}
+	var tooLarge kafkago.MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		return fmt.Errorf("%w: %w", bridge.ErrPermanent, err)
 	}
 	var ke kafkago.Error
 	if errors.As(err, &ke) {
@@ -244,11 +314,38 @@ var (
 const HeaderVersion = "imbridge_version"
 
 // Headers of a dead-lettered message, besides the CloudEvents ones: the topic the
-// event was meant for and why it could not be published there.
+// event was meant for and why it could not be published there; for a value cut to
+// DeadLetterMaxValue bytes, also the original value's size and SHA-256 (hex).
 const (
-	HeaderDeadLetterTopic  = "imbridge_dlq_topic"
-	HeaderDeadLetterReason = "imbridge_dlq_error"
+	HeaderDeadLetterTopic       = "imbridge_dlq_topic"
+	HeaderDeadLetterReason      = "imbridge_dlq_error"
+	HeaderDeadLetterValueBytes  = "imbridge_dlq_value_bytes"
+	HeaderDeadLetterValueSHA256 = "imbridge_dlq_value_sha256"
 )
+
+// DeadLetterMaxValue bounds a dead-lettered message's value, so that an event too
+// large for its topic still fits the dead-letter topic: a longer value is cut to this
+// many bytes (no longer valid JSON) and its size and hash go into headers. The reason
+// header is cut to 1 KiB.
+const DeadLetterMaxValue = 64 << 10
+
+func deadLetterForm(e *bridge.Event, value []byte, headers []kafkago.Header) ([]byte, []kafkago.Header) {
+	reason := e.DeadLetterReason
+	if len(reason) > 1024 {
+		reason = reason[:1024]
+	}
+	headers = append(headers,
+		kafkago.Header{Key: HeaderDeadLetterTopic, Value: []byte(e.DeadLetterTopic)},
+		kafkago.Header{Key: HeaderDeadLetterReason, Value: []byte(reason)})
+	if len(value) > DeadLetterMaxValue {
+		sum := sha256.Sum256(value)
+		headers = append(headers,
+			kafkago.Header{Key: HeaderDeadLetterValueBytes, Value: strconv.AppendInt(nil, int64(len(value)), 10)},
+			kafkago.Header{Key: HeaderDeadLetterValueSHA256, Value: []byte(hex.EncodeToString(sum[:]))})
+		value = value[:DeadLetterMaxValue]
+	}
+	return value, headers
+}
 
 // Message converts an event to its Kafka message: topic, key From_Account, the event
 // JSON as value, CloudEvents headers (ce_id equals the event's eventId) and
@@ -275,9 +372,7 @@ func Message(e *bridge.Event) kafkago.Message {
 	headers[5] = kafkago.Header{Key: HeaderContentType, Value: contentTypeJSON}
 	headers[6] = kafkago.Header{Key: HeaderVersion, Value: buf[tm:]}
 	if e.DeadLetterTopic != "" {
-		headers = append(headers,
-			kafkago.Header{Key: HeaderDeadLetterTopic, Value: []byte(e.DeadLetterTopic)},
-			kafkago.Header{Key: HeaderDeadLetterReason, Value: []byte(e.DeadLetterReason)})
+		value, headers = deadLetterForm(e, value, headers)
 	}
 	return kafkago.Message{Topic: e.Topic, Key: e.Key(), Value: value, Headers: headers}
 }

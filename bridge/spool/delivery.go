@@ -34,13 +34,21 @@ func (d *Delivery) Accept(ctx context.Context, events []bridge.Event) error {
 			"spool is full: %d bytes wait for Kafka (limit %d); try again later", st.Bytes, d.Spool.MaxBytes())}
 	case errors.Is(err, ErrClosed):
 		return &bridge.Error{Kind: bridge.KindUnavailable, Err: err, Message: "imbridge is shutting down; try again later"}
-	default:
-		return &bridge.Error{Kind: bridge.KindUnavailable, Err: err, Message: "the spool could not store the events"}
 	}
+	var we *WriteError
+	if errors.As(err, &we) {
+		return &bridge.Error{Kind: bridge.KindUnavailable, Err: err, Message: fmt.Sprintf(
+			"the spool could not store the events (%s); try again later", we.Cause())}
+	}
+	return &bridge.Error{Kind: bridge.KindUnavailable, Err: err, Message: "the spool could not store the events; try again later"}
 }
 
-// Ready implements bridge.Delivery: the spool works and is below the high-water mark,
-// and the forwarder is healthy.
+// Live reports a spool that only a restart can help (its directory or lock is gone),
+// for the liveness probe.
+func (d *Delivery) Live() error { return d.Spool.Live() }
+
+// Ready implements bridge.Delivery: the spool takes writes and is below the
+// high-water mark, and the forwarder makes progress.
 func (d *Delivery) Ready(context.Context) error {
 	if err := d.Spool.Err(); err != nil {
 		return fmt.Errorf("spool: %w", err)

@@ -23,10 +23,10 @@ type ForwarderConfig struct {
 	// event gets before it is dead-lettered. Retryable errors are retried forever.
 	// Default 5.
 	MaxAttempts int
-	// MaxEvents and MaxBytes bound one window of events published together. They must
-	// stay below the publisher's batch limits (batch size, batch bytes), so that each
-	// partition's part of a window is one produce request: then a failure never lets a
-	// later event of the same key overtake an earlier one. Defaults 1000 and 512 KiB.
+	// MaxEvents and MaxBytes bound one window of events published together (MaxBytes
+	// against each event's bridge.Event.SizeBound). Order does not depend on them: the
+	// publisher sends a window in chunks, a chunk only after the earlier ones
+	// succeeded. Defaults 1000 and 512 KiB.
 	MaxEvents int
 	MaxBytes  int
 	// BackoffMin and BackoffMax bound the capped exponential backoff between attempts.
@@ -85,6 +85,7 @@ type Forwarder struct {
 	failingSince time.Time // zero while publishing works
 	lastErr      error
 	stuck        error // an event that failed permanently with no dead-letter topic
+	readErr      error // the spool read that failed, until a read succeeds
 	published    int64
 	deadLettered int64
 }
@@ -99,24 +100,35 @@ func NewForwarder(s *Spool, pub bridge.Publisher, cfg ForwarderConfig, log *zap.
 const idleTick = 2 * time.Second
 
 // Run forwards until ctx ends or the spool closes, then returns nil; what was not
-// acknowledged stays in the spool.
+// acknowledged stays in the spool. It never stops on its own while both live: a failed
+// read of the spool is retried with backoff from the record it failed on, and Health
+// reports it meanwhile.
 func (f *Forwarder) Run(ctx context.Context) error {
 	lastFlush := time.Now()
+	backoff := f.cfg.BackoffMin
 	for ctx.Err() == nil {
 		events, done, err := f.window(ctx)
 		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
 			break
 		}
 		if err != nil {
-			return err
+			f.readFailed(err)
+			f.log.Error("reading the spool failed; retrying", zap.Duration("backoff", backoff), zap.Error(err))
+			if !sleep(ctx, backoff) {
+				break
+			}
+			backoff = min(backoff*2, f.cfg.BackoffMax)
+			continue
 		}
-		if len(events) == 0 { // idle
+		f.readFailed(nil)
+		backoff = f.cfg.BackoffMin
+		if len(events) == 0 && len(done) == 0 { // idle
 			f.checkKafka(ctx)
 			f.flush()
 			lastFlush = time.Now()
 			continue
 		}
-		if !f.publish(ctx, events) {
+		if len(events) > 0 && !f.publish(ctx, events) {
 			break
 		}
 		for _, rec := range done {
@@ -153,6 +165,11 @@ func (f *Forwarder) window(ctx context.Context) ([]bridge.Event, []Record, error
 			rec, ok, err := f.spool.Next(wctx, wait)
 			cancel()
 			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				if len(events) > 0 || len(done) > 0 {
+					// Publish what was read; the next window meets the error again,
+					// at the record it failed on (Next skips nothing on error).
+					return events, done, nil
+				}
 				return nil, nil, err
 			}
 			if !ok {
@@ -161,7 +178,7 @@ func (f *Forwarder) window(ctx context.Context) ([]bridge.Event, []Record, error
 			f.cur, f.curIdx = &rec, 0
 		}
 		for f.curIdx < len(f.cur.Events) {
-			sz := estimate(&f.cur.Events[f.curIdx])
+			sz := f.cur.Events[f.curIdx].SizeBound()
 			if len(events) > 0 && (len(events)+1 > f.cfg.MaxEvents || size+sz > f.cfg.MaxBytes) {
 				return events, done, nil
 			}
@@ -172,14 +189,6 @@ func (f *Forwarder) window(ctx context.Context) ([]bridge.Event, []Record, error
 		done = append(done, *f.cur)
 		f.cur = nil
 	}
-}
-
-// estimate is an upper bound of the bytes an event takes in a produce request: the
-// key, the JSON value (field names and the strings), headers and per-message overhead.
-func estimate(e *bridge.Event) int {
-	return 2*len(e.ID) + 2*len(e.FromAccount) + len(e.ToAccount) + len(e.CallbackCommand) + len(e.ReceivedAt) +
-		len(e.ClientIP) + len(e.OptPlatform) + len(e.Type) + len(e.Source) + len(e.DeadLetterTopic) +
-		len(e.DeadLetterReason) + 400
 }
 
 // publish publishes events until each is acknowledged or dead-lettered, retrying only
@@ -262,7 +271,14 @@ func (f *Forwarder) publishOne(ctx context.Context, e bridge.Event) bool {
 						zap.String("topic", e.Topic), zap.String("dlq_topic", f.cfg.DeadLetterTopic), zap.Error(err))
 					return f.publishOne(ctx, deadLetter(e, f.cfg.DeadLetterTopic, err))
 				}
-				stuck = fmt.Errorf("event %s for topic %s failed %d times: %w", e.ID, e.Topic, attempts, err)
+				switch {
+				case e.DeadLetterTopic != "":
+					stuck = fmt.Errorf("event %s for topic %s failed %d times, and the dead-letter topic %s refused it too: %w",
+						e.ID, e.DeadLetterTopic, attempts, e.Topic, err)
+				case f.cfg.DeadLetterTopic == "":
+					stuck = fmt.Errorf("event %s for topic %s failed %d times: %w; set IMBRIDGE_DLQ_TOPIC to move such events aside",
+						e.ID, e.Topic, attempts, err)
+				}
 				backoff = f.cfg.BackoffMax
 			}
 		}
@@ -306,7 +322,12 @@ func deadLetter(e bridge.Event, topic string, err error) bridge.Event {
 }
 
 // succeeded records n events acknowledged by Kafka, on the dead-letter topic or not.
+// Only progress (n > 0) ends a failure: a retry in which nothing succeeded leaves the
+// time Kafka has been failing running.
 func (f *Forwarder) succeeded(n int, deadLettered bool) {
+	if n == 0 {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if deadLettered {
@@ -331,6 +352,12 @@ func (f *Forwarder) failed(err, stuck error) {
 	}
 }
 
+func (f *Forwarder) readFailed(err error) {
+	f.mu.Lock()
+	f.readErr = err
+	f.mu.Unlock()
+}
+
 // checkKafka pings Kafka while idle, so that Health notices an outage without traffic.
 func (f *Forwarder) checkKafka(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -352,12 +379,16 @@ func (f *Forwarder) checkKafka(ctx context.Context) {
 }
 
 // Health returns nil while the forwarder makes progress, or why not: an event stuck
-// without a dead-letter topic, or Kafka failing for longer than UnreachableAfter.
+// (no dead-letter topic, or the dead-letter topic refused it too), a failing spool
+// read, or Kafka failing for longer than UnreachableAfter, backlog or not.
 func (f *Forwarder) Health() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.stuck != nil {
-		return fmt.Errorf("%w; set IMBRIDGE_DLQ_TOPIC to move such events aside", f.stuck)
+		return f.stuck
+	}
+	if f.readErr != nil {
+		return fmt.Errorf("the forwarder cannot read the spool: %w", f.readErr)
 	}
 	if !f.failingSince.IsZero() {
 		if d := f.cfg.Now().Sub(f.failingSince); d >= f.cfg.UnreachableAfter {

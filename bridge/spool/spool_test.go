@@ -203,6 +203,15 @@ func TestReclaimSegments(t *testing.T) {
 	for _, r := range recs {
 		s.Ack(r)
 	}
+	if n, _ := filepath.Glob(filepath.Join(dir, "*.seg")); len(n) != segs {
+		t.Fatalf("Ack deleted segments before the cursor was saved: %d files, want %d", len(n), segs)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ackFile)); string(b) != fmt.Sprintln(recs[99].Seq) {
+		t.Fatalf("cursor file holds %q, want %d", b, recs[99].Seq)
+	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if st := s.Stats(); st.Segments != 1 || len(files) != 1 || st.Records != 0 || st.Bytes != 0 {
 		t.Fatalf("after acking everything: %+v and %d files, want 1 segment, nothing pending", st, len(files))

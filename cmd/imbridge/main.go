@@ -176,6 +176,13 @@ func serveWith(cfg Config, log *zap.Logger) error {
 			return metrics.SpoolStats{Records: st.Records, Events: st.Events, Bytes: st.Bytes, Oldest: st.Oldest}
 		}, func() int64 { _, dead := forwarder.Counts(); return dead }, time.Now)
 	}
+	// A callback with an event Kafka could never take is refused at the door (413)
+	// instead of blocking the events behind it; the limits are read from the topics.
+	delivery = &bridge.SizeGuard{Delivery: delivery, Sizer: pub}
+	var live func() error
+	if sp != nil {
+		live = sp.Live
+	}
 	verifier := &bridge.Verifier{AppID: cfg.SDKAppID, Tokens: cfg.CallbackTokens, MaxSkew: cfg.SignMaxSkew}
 
 	callbackLn, err := net.Listen("tcp", cfg.Listen)
@@ -208,7 +215,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		callbackSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.getCertificate}
 	}
 	adminSrv := &http.Server{
-		Handler:           httpapi.NewAdminServer(delivery, httpapi.AdminConfig{Metrics: m.Handler(), Pprof: cfg.Pprof}, log),
+		Handler:           httpapi.NewAdminServer(delivery, httpapi.AdminConfig{Metrics: m.Handler(), Live: live, Pprof: cfg.Pprof}, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          zap.NewStdLog(log.Named("admin")),
 	}
@@ -218,6 +225,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 
 	fwdCtx, stopForwarder := context.WithCancel(context.Background())
 	defer stopForwarder()
+	go loadLimits(fwdCtx, pub, log)
 	fwdDone := make(chan struct{})
 	if forwarder != nil {
 		go func() {
@@ -271,14 +279,18 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
 		err := callbackSrv.Shutdown(ctx) // stops accepting, waits for in-flight callbacks
+		cancel()
 		if sp != nil {
 			drain(sp, cfg.DrainTimeout, log)
 		}
 		stopForwarder()
 		<-fwdDone
-		if e := adminSrv.Shutdown(ctx); err == nil {
+		// The admin server gets a context of its own: the drain may have outlasted
+		// the first one, and /readyz stays up until here.
+		actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer acancel()
+		if e := adminSrv.Shutdown(actx); err == nil {
 			err = e
 		}
 		done <- err
@@ -289,12 +301,40 @@ func serveWith(cfg Config, log *zap.Logger) error {
 			runErr = err
 		}
 	case sig := <-sigc:
+		// Stop the forwarder before the deferred Close of the spool runs: the spool
+		// is never closed under a running reader. Publishing stops at once; what was
+		// not acknowledged stays in the spool for the next start.
+		stopForwarder()
+		<-fwdDone
 		return fmt.Errorf("second signal (%s): exiting without finishing in-flight callbacks", sig)
 	}
 	if runErr == nil {
 		log.Info("imbridge stopped")
 	}
 	return runErr
+}
+
+// loadLimits reads the topics' max.message.bytes, retrying until it succeeds or ctx
+// ends: until then the publisher assumes Kafka's default for every topic.
+func loadLimits(ctx context.Context, pub *kafka.Publisher, log *zap.Logger) {
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		got, err := pub.LoadLimits(rctx)
+		cancel()
+		if err == nil {
+			log.Info("kafka topic limits read", zap.Any("max_message_bytes", got))
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("cannot read the topics' max.message.bytes yet; assuming Kafka's default", zap.Error(err), zap.Duration("retry_in", wait))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
 }
 
 // drain waits until the forwarder has published everything in the spool, or timeout.

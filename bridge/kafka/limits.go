@@ -1,0 +1,125 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// DefaultMaxMessageBytes is the largest message a topic is assumed to accept until
+// its max.message.bytes has been read: Kafka's own default (1 MiB plus the record
+// batch overhead).
+const DefaultMaxMessageBytes = 1048588
+
+// recordBatchOverhead is what Kafka's record batch header adds to its records; the
+// broker compares max.message.bytes with the whole batch.
+const recordBatchOverhead = 61
+
+// limits holds the max.message.bytes of each topic the publisher writes to.
+type limits struct {
+	mu      sync.RWMutex
+	def     int
+	byTopic map[string]int
+	loaded  bool
+}
+
+func (l *limits) of(topic string) int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if n, ok := l.byTopic[topic]; ok {
+		return n
+	}
+	return l.def
+}
+
+// smallest is the smallest limit of all known topics and the default.
+func (l *limits) smallest() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	m := l.def
+	for _, n := range l.byTopic {
+		m = min(m, n)
+	}
+	return m
+}
+
+// LoadLimits reads the max.message.bytes of every configured topic (and of the
+// dead-letter topic among them) from the brokers. Until it succeeds, every topic is
+// assumed to take Config.MaxMessageBytes. It returns the limits it read.
+func (p *Publisher) LoadLimits(ctx context.Context) (map[string]int, error) {
+	got, err := topicConfigInts(ctx, p.client, p.topics, "max.message.bytes")
+	if err != nil {
+		return nil, fmt.Errorf("read max.message.bytes: %w", err)
+	}
+	p.limits.mu.Lock()
+	p.limits.byTopic = got
+	p.limits.loaded = true
+	p.limits.mu.Unlock()
+	return got, nil
+}
+
+// topicConfigInts reads one integer config of each topic; a topic whose config cannot
+// be read is missing from the result.
+func topicConfigInts(ctx context.Context, c *kafkago.Client, topics []string, name string) (map[string]int, error) {
+	var res []kafkago.DescribeConfigRequestResource
+	for _, t := range topics {
+		res = append(res, kafkago.DescribeConfigRequestResource{ResourceType: kafkago.ResourceTypeTopic, ResourceName: t, ConfigNames: []string{name}})
+	}
+	resp, err := c.DescribeConfigs(ctx, &kafkago.DescribeConfigsRequest{Resources: res})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, r := range resp.Resources {
+		for _, e := range r.ConfigEntries {
+			if e.ConfigName == name {
+				if n, err := strconv.Atoi(e.ConfigValue); err == nil {
+					out[r.ResourceName] = n
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// MessageSize implements bridge.MessageSizer: the bytes the event takes in a record
+// batch of its own, against its topic's max.message.bytes. Events whose SizeBound fits
+// are not encoded.
+func (p *Publisher) MessageSize(e *bridge.Event) (size, limit int) {
+	limit = p.limits.of(e.Topic)
+	if bound := e.SizeBound(); bound <= limit {
+		return bound, limit
+	}
+	m := Message(e)
+	return int(wireSize(&m)) + recordBatchOverhead, limit
+}
+
+var _ bridge.MessageSizer = (*Publisher)(nil)
+
+// wireSize is the size kafka-go counts for a message when it fills batches
+// (Message.totalSize in kafka-go: headers, key, value, timestamp and lengths), so
+// that a chunk of messages whose wireSizes add up to at most the writer's BatchBytes
+// is one batch per partition.
+func wireSize(m *kafkago.Message) int64 {
+	n := int64(4+1+1+4+4+8) + int64(len(m.Key)) + int64(len(m.Value))
+	n += int64(varIntLen(int64(len(m.Headers))))
+	for _, h := range m.Headers {
+		n += int64(varIntLen(int64(len(h.Key))) + len(h.Key) + varIntLen(int64(len(h.Value))) + len(h.Value))
+	}
+	return n
+}
+
+func varIntLen(i int64) int {
+	u := uint64((i << 1) ^ (i >> 63))
+	n := 1
+	for u >= 0x80 {
+		u >>= 7
+		n++
+	}
+	return n
+}

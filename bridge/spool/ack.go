@@ -1,0 +1,112 @@
+package spool
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"go.uber.org/zap"
+)
+
+// ackFile holds the acknowledgement cursor: the highest sequence number whose record,
+// and every record before it, reached Kafka.
+const ackFile = "ack"
+
+// Ack records that the record, and every record before it, reached Kafka. Records
+// must be acknowledged in order. The cursor is saved, and segments holding only
+// acknowledged records are deleted, by Flush.
+func (s *Spool) Ack(rec Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec.Seq <= s.acked {
+		return
+	}
+	s.acked = rec.Seq
+	s.pending--
+	s.pendingB -= rec.Size
+	s.pendingE -= rec.events
+	for len(s.oldest) > 0 && s.oldest[0].seq <= rec.Seq {
+		s.oldest = s.oldest[1:]
+	}
+}
+
+// Flush saves the acknowledgement cursor, if it moved, and then deletes the segments
+// whose records are all acknowledged. The cursor is written to a temporary file,
+// fsync'd, renamed over the old one, and the directory fsync'd; deletions are
+// followed by a directory fsync too. A cursor that could not be saved only means that
+// acknowledged records still on disk are published again after a crash, so segments
+// are deleted even then: recovery takes the next sequence number from what is on
+// disk, never from the cursor alone.
+func (s *Spool) Flush() error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	acked := s.acked
+	s.mu.Unlock()
+	var err error
+	if acked != s.ackSaved {
+		if err = s.saveCursor(acked); err == nil {
+			s.ackSaved = acked
+		}
+	}
+	return errors.Join(err, s.reclaim())
+}
+
+func (s *Spool) saveCursor(acked uint64) error {
+	tmp := filepath.Join(s.dir, ackFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("save spool cursor: %w", err)
+	}
+	_, err = f.Write([]byte(strconv.FormatUint(acked, 10) + "\n"))
+	if err == nil {
+		err = fdatasync(f)
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(s.dir, ackFile))
+	}
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("save spool cursor: %w", err)
+	}
+	return nil
+}
+
+// reclaim deletes the oldest segments while every record in them is acknowledged and
+// the reader has moved past them.
+func (s *Spool) reclaim() error {
+	removed := 0
+	var err error
+	for {
+		s.mu.Lock()
+		if len(s.segs) < 2 || s.segs[1].first > s.acked+1 || s.rseg == 0 {
+			s.mu.Unlock()
+			break
+		}
+		path := s.segs[0].path
+		if err = os.Remove(path); err != nil && !os.IsNotExist(err) {
+			s.mu.Unlock()
+			s.log.Warn("spool: could not delete an acknowledged segment", zap.String("segment", path), zap.Error(err))
+			err = fmt.Errorf("delete spool segment: %w", err)
+			break
+		}
+		err = nil
+		s.segs = s.segs[1:]
+		s.rseg--
+		s.mu.Unlock()
+		removed++
+	}
+	if removed > 0 {
+		if e := syncDir(s.dir); e != nil {
+			return errors.Join(err, e)
+		}
+	}
+	return err
+}

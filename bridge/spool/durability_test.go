@@ -1,0 +1,415 @@
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// crash ends s as a SIGKILL would: no cursor saved, files and lock dropped.
+func crash(s *Spool) {
+	s.appendMu.Lock()
+	s.closing = true
+	s.appendMu.Unlock()
+	s.mu.Lock()
+	s.closed = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	close(s.stop)
+	s.writerWG.Wait()
+	s.rmu.Lock()
+	s.closeReader()
+	s.rmu.Unlock()
+	s.active.Close()
+	s.lock.release()
+}
+
+func segFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// A second Open of a directory in use fails at once, naming the directory and the
+// holder's PID, and touches nothing: the first spool's records and files stay.
+func TestSecondOpenIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	mustAppend(t, s, events(3, "a"))
+	before, _ := os.Stat(segFiles(t, dir)[0])
+	_, err := Open(dir, Options{})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second Open: %v; want ErrLocked naming %s and pid %d", err, dir, os.Getpid())
+	}
+	after, _ := os.Stat(segFiles(t, dir)[0])
+	if after.Size() != before.Size() || after.Size() == 0 {
+		t.Fatalf("segment went from %d to %d bytes", before.Size(), after.Size())
+	}
+	mustAppend(t, s, events(1, "b"))
+	if got := ids(readAll(t, s)); !cmp.Equal(got, []string{"a-0", "a-1", "a-2", "b-0"}) {
+		t.Fatalf("first spool reads %v", got)
+	}
+	// The lock is the kernel's: after Close (or the process's end) a new Open works.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := open(t, dir, Options{})
+	if st := s2.Stats(); st.Records != 2 {
+		t.Fatalf("after reopening: %+v", st)
+	}
+}
+
+// TestLockHelperProcess is run as a separate process by TestSecondProcessIsRefused.
+func TestLockHelperProcess(t *testing.T) {
+	dir := os.Getenv("SPOOL_LOCK_HELPER_DIR")
+	if dir == "" {
+		return // only as a helper process
+	}
+	_, err := Open(dir, Options{})
+	fmt.Fprintf(os.Stderr, "helper open: %v\n", err)
+	if err == nil {
+		os.Exit(0)
+	}
+	os.Exit(3)
+}
+
+// The lock holds across processes, as two imbridge instances on one volume are.
+func TestSecondProcessIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	mustAppend(t, s, events(2, "a"))
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestLockHelperProcess$")
+	cmd.Env = append(os.Environ(), "SPOOL_LOCK_HELPER_DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || !strings.Contains(string(out), "in use by another process") {
+		t.Fatalf("second process: %v\n%s", err, out)
+	}
+	if got := ids(readAll(t, s)); len(got) != 2 {
+		t.Fatalf("first spool reads %v", got)
+	}
+}
+
+// A clean restart, with records acknowledged and some pending, reports one INFO line
+// and nothing louder; the pending records are all there.
+func TestCleanRestartIsQuiet(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{SegmentBytes: 4096})
+	for i := 0; i < 60; i++ {
+		mustAppend(t, s, events(2, fmt.Sprint("r", i)))
+	}
+	recs := readAll(t, s)
+	for _, r := range recs[:45] {
+		s.Ack(r)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		core, logs := observer.New(zapcore.DebugLevel)
+		s := open(t, dir, Options{SegmentBytes: 4096, Log: zap.New(core)})
+		if st := s.Stats(); st.Records != 15 {
+			t.Fatalf("round %d: %d records pending, want 15", round, st.Records)
+		}
+		if got := readAll(t, s); len(got) != 15 || got[0].Events[0].ID != "r45-0" {
+			t.Fatalf("round %d: read %d records", round, len(got))
+		}
+		entries := logs.All()
+		if len(entries) != 1 || entries[0].Level != zapcore.InfoLevel || entries[0].Message != "spool opened" {
+			t.Fatalf("round %d: recovery logged %+v, want one INFO line", round, entries)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// An empty newest segment (rotated, then nothing fit), its predecessors deleted, and
+// the cursor lost in a crash: sequence numbers still go on from the newest segment's
+// name, and nothing written afterwards is lost over two more restarts.
+func TestSequenceNumbersNeverGoBack(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{MaxBytes: 8192, SegmentBytes: 4096}
+	s := open(t, dir, opts)
+	for i := 0; s.segs[0].size < opts.SegmentBytes; i++ {
+		mustAppend(t, s, events(1, fmt.Sprint("r", i)))
+	}
+	// The segment is full: the next append rotates, then finds no room for its record.
+	if err := s.Append(context.Background(), events(60, "big")); err != ErrFull {
+		t.Fatalf("big append: %v, want ErrFull", err)
+	}
+	recs := readAll(t, s)
+	for _, r := range recs {
+		s.Ack(r)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	files := segFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("%d segments left, want the empty newest one", len(files))
+	}
+	if fi, _ := os.Stat(files[0]); fi.Size() != 0 {
+		t.Fatalf("newest segment holds %d bytes, want an empty one", fi.Size())
+	}
+	newest := recs[len(recs)-1].Seq + 1
+	crash(s)
+	os.Remove(filepath.Join(dir, ackFile)) // the cursor was not saved before the crash
+
+	var want []string
+	for round := 0; round < 3; round++ {
+		s := open(t, dir, opts)
+		if s.wseq < newest {
+			t.Fatalf("round %d: next seq %d, below the newest segment %d", round, s.wseq, newest)
+		}
+		got := readAll(t, s)
+		if d := cmp.Diff(want, ids(got)); d != "" {
+			t.Fatalf("round %d: records after restart (-want +got):\n%s", round, d)
+		}
+		for i := 0; i < 6; i++ { // several rotations
+			evs := events(2, fmt.Sprintf("n%d-%d", round, i))
+			mustAppend(t, s, evs)
+			want = append(want, evs[0].ID, evs[1].ID)
+		}
+		crash(s)
+	}
+}
+
+// Append during and after Close returns ErrClosed at once; none hangs.
+func TestAppendDuringAndAfterClose(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for j := 0; j < 20; j++ {
+				if err := s.Append(context.Background(), events(1, "x")); err != nil && err != ErrClosed {
+					t.Errorf("Append: %v", err)
+				}
+			}
+		}()
+	}
+	close(start)
+	time.Sleep(time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Append calls hang after Close")
+	}
+	if err := s.Append(context.Background(), events(1, "late")); err != ErrClosed {
+		t.Fatalf("Append after Close: %v", err)
+	}
+}
+
+// Close while a reader waits in Next, and while it reads: the reader returns
+// ErrClosed and the race detector finds nothing.
+func TestCloseWithReader(t *testing.T) {
+	for round := 0; round < 20; round++ {
+		s := open(t, t.TempDir(), Options{})
+		for i := 0; i < 20; i++ {
+			mustAppend(t, s, events(3, "r"))
+		}
+		done := make(chan error, 1)
+		go func() {
+			for {
+				_, _, err := s.Next(context.Background(), true)
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(round%3) * time.Millisecond)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != ErrClosed {
+			t.Fatalf("Next after Close: %v", err)
+		}
+	}
+}
+
+// A record whose checksum is right but whose payload does not decode is reported and
+// acknowledged, so that the pending count reaches zero instead of a drain waiting
+// for it.
+func TestUndecodableRecordIsAcknowledged(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	mustAppend(t, s, events(1, "before"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	seg := segFiles(t, dir)[0]
+	f, err := os.OpenFile(seg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hdr [headerSize]byte
+	payload := []byte{99, 1, 2, 3} // an unknown payload version
+	putHeader(&hdr, payload, 2, 0)
+	f.Write(append(hdr[:], payload...))
+	f.Close()
+
+	log, logs := observed()
+	s2 := open(t, dir, Options{Log: log})
+	mustAppend(t, s2, events(1, "after"))
+	pub := &fakePublisher{}
+	runForwarder(t, s2, pub, ForwarderConfig{})
+	waitFor(t, "every record acknowledged", func() bool { return s2.Stats().Records == 0 })
+	if got := perKey(pub.published()); !cmp.Equal(got["from-before"], []string{"before-0"}) || !cmp.Equal(got["from-after"], []string{"after-0"}) {
+		t.Fatalf("published %v", got)
+	}
+	if logs.FilterMessageSnippet("cannot be decoded").Len() != 1 {
+		t.Fatal("the undecodable record was not reported")
+	}
+}
+
+// mountTmpfs mounts a tmpfs of size bytes (the tests run as root).
+func mountTmpfs(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount a tmpfs (the full-disk tests need root): %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// A full disk is an outage that ends by itself: appends fail with the cause and Err
+// reports it; once the forwarder drains the spool and space is freed, the spool takes
+// appends again without a restart, nothing acknowledged is lost, and a restart finds
+// no torn tail.
+func TestFullDiskHeals(t *testing.T) {
+	dir := filepath.Join(mountTmpfs(t, 512<<10), "spool")
+	log, logs := observed()
+	s := open(t, dir, Options{Log: log}) // MaxBytes far above the disk
+	var acked []string
+	var werr error
+	for i := 0; i < 10000; i++ {
+		evs := events(20, fmt.Sprint("r", i))
+		if werr = s.Append(context.Background(), evs); werr != nil {
+			break
+		}
+		for _, e := range evs {
+			acked = append(acked, e.ID)
+		}
+	}
+	var we *WriteError
+	if !errors.As(werr, &we) || we.Cause() != syscall.ENOSPC.Error() {
+		t.Fatalf("append on a full disk: %v, want a WriteError for ENOSPC", werr)
+	}
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), "no space left on device") {
+		t.Fatalf("Err on a full disk: %v", err)
+	}
+	if err := s.Live(); err != nil {
+		t.Fatalf("a full disk is not fatal: %v", err)
+	}
+	time.Sleep(3 * retryInterval) // retries on a still full disk keep failing
+	if s.Err() == nil {
+		t.Fatal("Err cleared while the disk is still full")
+	}
+
+	pub := &fakePublisher{}
+	runForwarder(t, s, pub, ForwarderConfig{})
+	waitFor(t, "the spool to take appends again", func() bool { return s.Err() == nil })
+	mustAppend(t, s, events(2, "after"))
+	acked = append(acked, "after-0", "after-1")
+	waitFor(t, "everything published", func() bool { return len(pub.published()) == len(acked) })
+	var got []string
+	for _, e := range pub.published() {
+		got = append(got, e.ID)
+	}
+	if d := cmp.Diff(acked, got); d != "" {
+		t.Fatalf("published (-acked +got):\n%s", d)
+	}
+	if logs.FilterMessage("spool writes again").Len() == 0 {
+		t.Fatal("recovery was not logged")
+	}
+}
+
+// A failed read (here: a sealed segment missing for a while) does not end the
+// forwarder: Health reports it, and once the file is back every record is published
+// in order, none skipped.
+func TestForwarderSurvivesReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{SegmentBytes: 4096})
+	var want []string
+	for i := 0; i < 40; i++ {
+		evs := events(2, fmt.Sprint("r", i))
+		mustAppend(t, s, evs)
+		want = append(want, evs[0].ID, evs[1].ID)
+	}
+	files := segFiles(t, dir)
+	if len(files) < 3 {
+		t.Fatalf("%d segments", len(files))
+	}
+	hidden := files[1] + ".away"
+	if err := os.Rename(files[1], hidden); err != nil {
+		t.Fatal(err)
+	}
+	pub := &fakePublisher{}
+	f := runForwarder(t, s, pub, ForwarderConfig{})
+	waitFor(t, "Health to report the read error", func() bool {
+		err := f.Health()
+		return err != nil && strings.Contains(err.Error(), "cannot read the spool")
+	})
+	if err := os.Rename(hidden, files[1]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "everything published", func() bool { return len(pub.published()) == len(want) })
+	var got []string
+	for _, e := range pub.published() {
+		got = append(got, e.ID)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("published (-want +got):\n%s", d)
+	}
+	waitFor(t, "Health to clear", func() bool { return f.Health() == nil })
+}
+
+// failingPublisher fails every call with a retryable error.
+type failingPublisher struct{ fakePublisher }
+
+func (p *failingPublisher) Publish(context.Context, []bridge.Event) error {
+	return errors.New("dial tcp 127.0.0.1:9: connection refused")
+}
+
+// With a backlog and Kafka failing, Health reports Kafka unreachable after
+// UnreachableAfter although every retry is a publish attempt.
+func TestHealthDuringOutageWithBacklog(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	for i := 0; i < 20; i++ {
+		mustAppend(t, s, events(3, fmt.Sprint("r", i)))
+	}
+	f := runForwarder(t, s, &failingPublisher{}, ForwarderConfig{UnreachableAfter: 300 * time.Millisecond})
+	waitFor(t, "Health to report the outage", func() bool {
+		err := f.Health()
+		return err != nil && strings.Contains(err.Error(), "kafka has been failing") && strings.Contains(err.Error(), "connection refused")
+	})
+}

@@ -1,0 +1,175 @@
+package spool
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Next returns the record after the last one Next returned (starting after the
+// acknowledged ones). With wait, it blocks until one is committed, ctx ends or the
+// spool closes; without, it returns ok false at once when none is there.
+// Only one goroutine may call Next. After an error (a failed read), calling Next again
+// retries from the same record: nothing is skipped.
+func (s *Spool) Next(ctx context.Context, wait bool) (rec Record, ok bool, err error) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if wait {
+		stop := context.AfterFunc(ctx, func() {
+			s.mu.Lock()
+			s.cond.Broadcast()
+			s.mu.Unlock()
+		})
+		defer stop()
+	}
+	for {
+		s.mu.Lock()
+		for {
+			if s.closed {
+				s.mu.Unlock()
+				return Record{}, false, ErrClosed
+			}
+			if s.committedAhead() {
+				break
+			}
+			if !wait || ctx.Err() != nil {
+				s.mu.Unlock()
+				return Record{}, false, ctx.Err()
+			}
+			s.cond.Wait()
+		}
+		seg := s.segs[s.rseg]
+		limit := seg.size
+		sealed := s.rseg < len(s.segs)-1
+		s.mu.Unlock()
+
+		if s.roff >= limit {
+			if !sealed {
+				continue // committed records are in a later segment, not yet visible here
+			}
+			s.closeReader()
+			s.mu.Lock()
+			s.rseg++
+			s.mu.Unlock()
+			continue
+		}
+		rec, ok, err := s.readAt(seg, limit)
+		if err != nil {
+			return Record{}, false, err
+		}
+		if !ok || rec.Seq <= s.acked {
+			continue // acknowledged before a restart
+		}
+		return rec, true, nil
+	}
+}
+
+// committedAhead reports whether the reader's segment, or a later one, holds
+// committed bytes it has not read. Called with s.mu held.
+func (s *Spool) committedAhead() bool {
+	return s.rseg < len(s.segs)-1 || s.roff < s.segs[s.rseg].size
+}
+
+func (s *Spool) closeReader() {
+	if s.rfile != nil {
+		s.rfile.Close()
+		s.rfile = nil
+	}
+	s.roff = 0
+	s.rbuf = s.rbuf[:0]
+	s.rbufOff = 0
+}
+
+// readAt reads the record at the reader's offset in seg, whose committed size is limit.
+// Bytes that hold no valid record (corruption found after Open) are reported and
+// skipped, like recovery does. A record whose checksum is right but whose payload does
+// not decode is reported and returned without events, so that it is acknowledged
+// rather than waited for.
+// ok is false when bytes were skipped and no record was read.
+func (s *Spool) readAt(seg *segment, limit int64) (Record, bool, error) {
+	if s.rfile == nil {
+		f, err := os.Open(seg.path)
+		if err != nil {
+			return Record{}, false, fmt.Errorf("open spool segment: %w", err)
+		}
+		s.rfile = f
+	}
+	if rec, err := s.readAhead(limit); err != nil {
+		return Record{}, false, err
+	} else if rec != nil {
+		if h, ok := parseAt(rec, 0, s.rlast); ok {
+			payload := rec[headerSize:]
+			r := Record{Seq: h.seq, Size: int64(len(rec)), Appended: time.UnixMilli(h.time), events: eventCount(payload)}
+			events, err := decodeEvents(payload)
+			if err != nil {
+				s.log.Error("spool record cannot be decoded: dropping it", zap.String("segment", seg.path),
+					zap.Int64("offset", s.roff), zap.Uint64("seq", h.seq), zap.Error(err))
+			}
+			r.Events = events
+			s.roff += int64(len(rec))
+			s.rlast = h.seq
+			return r, true, nil
+		}
+	}
+	// Not a valid record here: find the next one in the committed part of the segment.
+	b := make([]byte, limit)
+	if _, err := s.rfile.ReadAt(b, 0); err != nil && err != io.EOF {
+		return Record{}, false, fmt.Errorf("read spool segment: %w", err)
+	}
+	next := nextValid(b, s.roff+1, s.rlast)
+	s.log.Error("spool segment is corrupt: skipping bytes that held acknowledged records",
+		zap.String("segment", seg.path), zap.Int64("from", s.roff), zap.Int64("to", next))
+	s.roff = next
+	return Record{}, false, nil
+}
+
+// readAheadSize is how much of a segment the reader reads with one system call.
+const readAheadSize = 1 << 20
+
+// readAhead returns the bytes of the record that its header at the reader's offset
+// announces, served from a read-ahead buffer, or nil when the header is not a record
+// header or the record would end past limit.
+func (s *Spool) readAhead(limit int64) ([]byte, error) {
+	fill := func(n int64) error {
+		size := max(min(limit-s.roff, readAheadSize), n)
+		if int64(cap(s.rbuf)) < size {
+			s.rbuf = make([]byte, size)
+		}
+		s.rbuf = s.rbuf[:size]
+		if _, err := s.rfile.ReadAt(s.rbuf, s.roff); err != nil && err != io.EOF {
+			s.rbuf = s.rbuf[:0]
+			return fmt.Errorf("read spool segment: %w", err)
+		}
+		s.rbufOff = s.roff
+		return nil
+	}
+	have := func(n int64) bool {
+		return s.rbuf != nil && s.roff >= s.rbufOff && s.roff+n <= s.rbufOff+int64(len(s.rbuf))
+	}
+	if s.roff+headerSize > limit {
+		return nil, nil
+	}
+	if !have(headerSize) {
+		if err := fill(headerSize); err != nil {
+			return nil, err
+		}
+	}
+	at := s.roff - s.rbufOff
+	hb := s.rbuf[at : at+headerSize]
+	length := int64(binary.BigEndian.Uint32(hb[8:]))
+	if binary.BigEndian.Uint32(hb[0:]) != magic || length > maxPayload || s.roff+headerSize+length > limit {
+		return nil, nil
+	}
+	if !have(headerSize + length) {
+		if err := fill(headerSize + length); err != nil {
+			return nil, err
+		}
+		at = 0
+	}
+	return s.rbuf[at : at+headerSize+length], nil
+}
