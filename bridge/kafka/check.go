@@ -11,16 +11,19 @@ import (
 )
 
 // CheckResult is the outcome of one check: Err nil means it passed, Detail says what
-// was found.
+// was found, and Warning, when set, what passed but needs attention.
 type CheckResult struct {
-	Name   string
-	Detail string
-	Err    error
+	Name    string
+	Detail  string
+	Warning string
+	Err     error
 }
 
 // Check connects to the brokers of cfg and checks each of cfg.Topics: it exists,
 // every partition has a leader, and each partition's in-sync replicas reach the
-// topic's min.insync.replicas, without which writes with acks=all fail. A failed
+// topic's min.insync.replicas, without which writes with acks=all fail. A topic whose
+// partitions are under-replicated (fewer in-sync replicas than replicas) but still
+// writable passes with a Warning: one more broker lost may stop its writes. A failed
 // connection ends the checks.
 func Check(ctx context.Context, cfg Config, log *zap.Logger) []CheckResult {
 	p, err := New(cfg, log)
@@ -41,33 +44,41 @@ func Check(ctx context.Context, cfg Config, log *zap.Logger) []CheckResult {
 		case t.Error != nil:
 			r.Err = t.Error
 		default:
-			r.Detail, r.Err = checkPartitions(t, minISR[t.Name])
+			r.Detail, r.Warning, r.Err = checkPartitions(t, minISR[t.Name])
 		}
 		results = append(results, r)
 	}
 	return results
 }
 
-func checkPartitions(t kafkago.Topic, minISR int) (string, error) {
+func checkPartitions(t kafkago.Topic, minISR int) (detail, warning string, err error) {
 	if len(t.Partitions) == 0 {
-		return "", fmt.Errorf("has no partitions")
+		return "", "", fmt.Errorf("has no partitions")
 	}
+	var under []string
 	for _, p := range t.Partitions {
 		if p.Error != nil {
-			return "", fmt.Errorf("partition %d: %w", p.ID, p.Error)
+			return "", "", fmt.Errorf("partition %d: %w", p.ID, p.Error)
 		}
 		if p.Leader.ID < 0 || p.Leader.Host == "" {
-			return "", fmt.Errorf("partition %d has no leader", p.ID)
+			return "", "", fmt.Errorf("partition %d has no leader", p.ID)
 		}
 		if minISR > 0 && len(p.Isr) < minISR {
-			return "", fmt.Errorf("partition %d has %d in-sync replicas, fewer than min.insync.replicas=%d: writes with acks=all fail", p.ID, len(p.Isr), minISR)
+			return "", "", fmt.Errorf("partition %d has %d in-sync replicas, fewer than min.insync.replicas=%d: writes with acks=all fail", p.ID, len(p.Isr), minISR)
+		}
+		if len(p.Isr) < len(p.Replicas) {
+			under = append(under, fmt.Sprintf("%d (%d of %d in sync)", p.ID, len(p.Isr), len(p.Replicas)))
 		}
 	}
-	detail := fmt.Sprintf("exists, %d partition(s), all with a leader", len(t.Partitions))
+	detail = fmt.Sprintf("exists, %d partition(s), all with a leader", len(t.Partitions))
 	if minISR > 0 {
 		detail += fmt.Sprintf(" and at least min.insync.replicas=%d in-sync replicas: writable", minISR)
 	}
-	return detail, nil
+	if len(under) > 0 {
+		warning = fmt.Sprintf("under-replicated partition(s) %s: a broker is down or lagging; writes go on while min.insync.replicas are in sync",
+			strings.Join(under, ", "))
+	}
+	return detail, warning, nil
 }
 
 // minInsyncReplicas reads each topic's min.insync.replicas; a topic it cannot read is

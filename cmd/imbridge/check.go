@@ -14,7 +14,8 @@ import (
 )
 
 // check validates the configuration and checks Kafka as serve would use it: one line
-// per check, "ok" or "FAIL", and exit status 1 when any failed.
+// per check, "ok", "WARN" (passed, needs attention: an under-replicated topic) or
+// "FAIL", and exit status 1 when any failed.
 func check(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	cfg, err := loadConfig(args, lookup, stdout)
 	if errors.Is(err, flag.ErrHelp) {
@@ -33,6 +34,10 @@ func check(args []string, lookup func(string) (string, bool), stdout, stderr io.
 		if r.Err != nil {
 			failed = true
 			fmt.Fprintf(stdout, "FAIL %s: %v\n", r.Name, r.Err)
+			continue
+		}
+		if r.Warning != "" {
+			fmt.Fprintf(stdout, "WARN %s: %s; %s\n", r.Name, r.Detail, r.Warning)
 			continue
 		}
 		fmt.Fprintf(stdout, "ok   %s: %s\n", r.Name, r.Detail)

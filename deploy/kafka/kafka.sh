@@ -8,6 +8,8 @@
 #   deploy/kafka/kafka.sh status   print the bootstrap address and exit 0 if the broker answers
 #   deploy/kafka/kafka.sh topics T[:PARTITIONS] ...   create topics (idempotent)
 #   deploy/kafka/kafka.sh env      print the variables a test run needs (eval-able)
+#   deploy/kafka/kafka.sh jars     resolve the jars (cached) and print their directory
+#                                  (cluster.sh, the three-node sibling, uses it)
 #
 # Settings (environment):
 #   KAFKA_LOCAL_PORT    PLAINTEXT listener port on 127.0.0.1 (default 19092); the controller
@@ -194,6 +196,7 @@ case "${1:-}" in
     if answers; then echo "$bootstrap"; else log "no broker answers at $bootstrap"; exit 1; fi ;;
   topics) shift; resolve; create_topics "$@" ;;
   env) echo "IMBRIDGE_TEST_KAFKA_BROKERS=$bootstrap" ;;
+  jars) resolve; echo "$libs" ;;
   kill) p=$(pid) && kill -9 "$p"; rm -f "$dir/broker.pid" ;;
   *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; [ -n "${1:-}" ] && exit 2; exit 0 ;;
 esac

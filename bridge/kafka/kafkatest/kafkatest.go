@@ -55,6 +55,19 @@ func Client(brokers []string) *kafkago.Client {
 // number of partitions, and deletes it when t ends.
 func CreateTopic(t testing.TB, brokers []string, prefix string, partitions int) string {
 	t.Helper()
+	return createTopic(t, brokers, prefix, partitions, 1, nil)
+}
+
+// CreateReplicatedTopic creates a topic as CreateTopic does, with replication factor 3
+// and min.insync.replicas=2, on a three-node cluster, and waits until every partition
+// has a leader and three in-sync replicas.
+func CreateReplicatedTopic(t testing.TB, brokers []string, prefix string, partitions int) string {
+	t.Helper()
+	return createTopic(t, brokers, prefix, partitions, 3, []kafkago.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: "2"}})
+}
+
+func createTopic(t testing.TB, brokers []string, prefix string, partitions, replicas int, configs []kafkago.ConfigEntry) string {
+	t.Helper()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := "test." + prefix + "." + hex.EncodeToString(b[:])
@@ -64,7 +77,7 @@ func CreateTopic(t testing.TB, brokers []string, prefix string, partitions int) 
 	// A broker that has just started may drop the first admin requests: retry those.
 	for {
 		resp, err := c.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-			Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
+			Topic: name, NumPartitions: partitions, ReplicationFactor: replicas, ConfigEntries: configs,
 		}}})
 		if err == nil {
 			err = resp.Errors[name]
@@ -77,20 +90,21 @@ func CreateTopic(t testing.TB, brokers []string, prefix string, partitions int) 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	// Wait until every partition has a leader, so the first write does not race it.
+	// Wait until every partition has a leader (and all its replicas in sync), so the
+	// first write does not race it.
 	for {
 		md, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{name}})
 		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) == partitions {
 			ready := true
 			for _, p := range md.Topics[0].Partitions {
-				ready = ready && p.Error == nil && p.Leader.ID > 0
+				ready = ready && p.Error == nil && p.Leader.ID > 0 && len(p.Isr) >= replicas
 			}
 			if ready {
 				break
 			}
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("topic %s has no leaders after 30s", name)
+			t.Fatalf("topic %s has no leaders or in-sync replicas after 30s", name)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# cluster.sh: a three-node Apache Kafka cluster (KRaft; each node broker and controller)
+# on loopback, from the same Maven jars as kafka.sh, for failover tests and for trying
+# imbridge against replicated topics. No Docker needed.
+#
+#   deploy/kafka/cluster.sh up          resolve jars (cached), format, start the three nodes, wait until
+#                                       all three are registered, create topics
+#   deploy/kafka/cluster.sh down        stop every node and delete the state directory
+#   deploy/kafka/cluster.sh status      print the bootstrap list; exit 0 if all three nodes are registered
+#   deploy/kafka/cluster.sh kill N      SIGKILL node N (1..3): a crash
+#   deploy/kafka/cluster.sh stop N      stop node N (SIGTERM, SIGKILL after 30 s), keeping its data
+#   deploy/kafka/cluster.sh start N     start node N again on its data and wait until it is registered
+#   deploy/kafka/cluster.sh restart N   stop, then start node N
+#   deploy/kafka/cluster.sh topics T[:PARTITIONS] ...   create topics, replication factor 3,
+#                                       min.insync.replicas=2 (idempotent)
+#   deploy/kafka/cluster.sh env         print IMBRIDGE_KAFKA_BROKERS=... (eval-able)
+#
+# Node N listens on 127.0.0.1:PORT+N-1 (PLAINTEXT) and 127.0.0.1:PORT+10+N-1 (controller).
+# Topics have replication factor 3 and min.insync.replicas=2: with one node down writes
+# with acks=all go on; with two down they fail. unclean.leader.election.enable=false, so
+# a leader is only ever elected from the in-sync replicas.
+#
+# Settings (environment):
+#   KAFKA_CLUSTER_PORT    first node's port (default 19500): nodes on PORT..PORT+2,
+#                         controllers on PORT+10..PORT+12
+#   KAFKA_CLUSTER_DIR     state directory (default ${TMPDIR:-/tmp}/imbridge-kafka-cluster-PORT)
+#   KAFKA_CLUSTER_TOPICS  topics `up` creates, space-separated T[:PARTITIONS]; empty: none
+#                         (default: imbridge's default topics, 6 partitions each)
+#   KAFKA_CLUSTER_HEAP    JVM heap per node (default 384m)
+#   KAFKA_CLUSTER_WAIT    seconds `up` and `start` wait (default 120)
+#   KAFKA_LOCAL_CACHE     where the jars are kept, as for kafka.sh
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
+base=${KAFKA_CLUSTER_PORT:-19500}
+dir=${KAFKA_CLUSTER_DIR:-${TMPDIR:-/tmp}/imbridge-kafka-cluster-$base}
+topics=${KAFKA_CLUSTER_TOPICS-imbridge.blocklist.removed:6 imbridge.blocklist.added:6 imbridge.friend.added:6 imbridge.friend.removed:6}
+heap=${KAFKA_CLUSTER_HEAP:-384m}
+wait_s=${KAFKA_CLUSTER_WAIT:-120}
+nodes=(1 2 3)
+
+log() { printf 'cluster.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+port() { echo $((base + $1 - 1)); }
+cport() { echo $((base + 10 + $1 - 1)); }
+bootstrap() { local n out=(); for n in "${nodes[@]}"; do out+=("127.0.0.1:$(port "$n")"); done; (IFS=,; echo "${out[*]}"); }
+voters() { local n out=(); for n in "${nodes[@]}"; do out+=("$n@127.0.0.1:$(cport "$n")"); done; (IFS=,; echo "${out[*]}"); }
+
+libs=$("$here/kafka.sh" jars)
+
+java_run() { # MAINCLASS ARGS...: run a Kafka tool with the local classpath
+  java -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$here/log4j2.yaml" \
+    -Dkafka.logs.dir="$dir/tools" -cp "$libs/*" "$@"
+}
+
+valid_node() { [[ "${1:-}" =~ ^[123]$ ]] || die "node must be 1, 2 or 3, not '${1:-}'"; }
+pidfile() { echo "$dir/node$1/node.pid"; }
+pid() { [ -f "$(pidfile "$1")" ] && cat "$(pidfile "$1")"; }
+running() { local p; p=$(pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+
+# registered: how many brokers the cluster's metadata lists, asked through the nodes
+# that run (a real Metadata round trip, not a port check).
+registered() {
+  local n boot=()
+  for n in "${nodes[@]}"; do running "$n" && boot+=("127.0.0.1:$(port "$n")"); done
+  [ ${#boot[@]} -gt 0 ] || { echo 0; return; }
+  local list; list=$(IFS=,; echo "${boot[*]}")
+  if command -v kcat >/dev/null; then
+    kcat -b "$list" -L -m 3 2>/dev/null | sed -n 's/^ *\([0-9]*\) brokers:$/\1/p' | head -1 | grep . || echo 0
+  else
+    java_run org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "$list" 2>/dev/null | grep -c '(id: ' || true
+  fi
+}
+
+# node_registered N: node N's own listener answers a Metadata request and lists it.
+node_registered() {
+  local addr="127.0.0.1:$(port "$1")"
+  if command -v kcat >/dev/null; then
+    kcat -b "$addr" -L -m 3 2>/dev/null | grep -q "broker $1 at $addr"
+  else
+    java_run org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "$addr" 2>/dev/null | grep -q "^$addr (id: $1 "
+  fi
+}
+
+write_config() { # N
+  local n=$1 d="$dir/node$1"
+  mkdir -p "$d/data" "$d/logs"
+  cat >"$d/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=$n
+controller.quorum.voters=$(voters)
+listeners=PLAINTEXT://127.0.0.1:$(port "$n"),CONTROLLER://127.0.0.1:$(cport "$n")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(port "$n")
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$d/data
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+unclean.leader.election.enable=false
+broker.session.timeout.ms=6000
+broker.heartbeat.interval.ms=1000
+num.network.threads=2
+num.io.threads=2
+num.replica.fetchers=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+PROPS
+}
+
+start_node() { # N: start node N if it does not run (no wait)
+  local n=$1 d="$dir/node$1"
+  if running "$n"; then
+    log "node $n already running (pid $(pid "$n"))"
+    return
+  fi
+  [ -f "$d/data/meta.properties" ] || die "node $n is not formatted: run up first"
+  nohup java -Xms128m -Xmx"$heap" -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$d/logs" \
+    -cp "$libs/*" kafka.Kafka "$d/server.properties" >"$d/logs/stdout.log" 2>&1 &
+  echo $! >"$(pidfile "$n")"
+  log "node $n starting at 127.0.0.1:$(port "$n") (pid $!)"
+}
+
+wait_until() { # WHAT CMD...: poll CMD until it succeeds or KAFKA_CLUSTER_WAIT passes
+  local what=$1; shift
+  local deadline=$((SECONDS + wait_s))
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || die "$what not within ${wait_s}s; see $dir/node*/logs/broker.log"
+    sleep 0.5
+  done
+}
+
+all_registered() { # all three run and the metadata lists three brokers
+  local n
+  for n in "${nodes[@]}"; do running "$n" || return 1; done
+  [ "$(registered)" = 3 ]
+}
+
+up() {
+  local n fresh=""
+  [ -f "$dir/node1/data/meta.properties" ] || fresh=1
+  if [ -n "$fresh" ]; then
+    local id
+    id=$(java_run kafka.tools.StorageTool random-uuid)
+    for n in "${nodes[@]}"; do
+      write_config "$n"
+      java_run kafka.tools.StorageTool format -t "$id" -c "$dir/node$n/server.properties" >/dev/null \
+        || die "could not format node $n"
+    done
+  fi
+  for n in "${nodes[@]}"; do start_node "$n"; done
+  wait_until "three nodes registered" all_registered
+  log "cluster answers at $(bootstrap)"
+  # shellcheck disable=SC2086
+  create_topics $topics
+}
+
+stop_node() { # N
+  local n=$1 p
+  if p=$(pid "$n") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+    kill "$p"
+    for _ in $(seq 1 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$p" 2>/dev/null && { log "node $n did not stop in 30s; killing"; kill -9 "$p"; }
+    log "node $n stopped"
+  fi
+  rm -f "$(pidfile "$n")"
+}
+
+kill_node() { # N
+  local n=$1 p
+  if p=$(pid "$n") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+    kill -9 "$p"
+    while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+    log "node $n killed (SIGKILL)"
+  fi
+  rm -f "$(pidfile "$n")"
+}
+
+create_topics() {
+  local t name parts
+  for t in "$@"; do
+    name=${t%%:*}
+    parts=1
+    [ "$name" != "$t" ] && parts=${t#*:}
+    java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$(bootstrap)" --create \
+      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 3 \
+      --config min.insync.replicas=2 >/dev/null \
+      || die "could not create topic $name"
+    log "topic $name ($parts partitions, replication factor 3, min.insync.replicas=2) ready"
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) for n in "${nodes[@]}"; do stop_node "$n"; done; rm -rf "$dir" ;;
+  status)
+    if all_registered; then bootstrap; else log "not all three nodes are registered at $(bootstrap)"; exit 1; fi ;;
+  kill) valid_node "${2:-}"; kill_node "$2" ;;
+  stop) valid_node "${2:-}"; stop_node "$2" ;;
+  start) valid_node "${2:-}"; start_node "$2"; wait_until "node $2 registered" node_registered "$2"; log "node $2 answers" ;;
+  restart) valid_node "${2:-}"; stop_node "$2"; start_node "$2"; wait_until "node $2 registered" node_registered "$2"; log "node $2 answers" ;;
+  topics) shift; create_topics "$@" ;;
+  env) echo "IMBRIDGE_KAFKA_BROKERS=$(bootstrap)" ;;
+  *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; [ -n "${1:-}" ] && exit 2; exit 0 ;;
+esac
