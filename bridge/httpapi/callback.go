@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"errors"
-	"io"
-	"net/http"
+	"context"
 	"net/url"
 	"strings"
 	"sync"
@@ -27,12 +25,23 @@ type callbackHandler struct {
 	cfg      Config
 	deps     Deps
 	unrouted *sampler
+	buffers  *bodyBuffers
+	replays  *bridge.ReplayCache // nil: the replay filter is off
 }
 
 // serve handles one callback: verify the query, read the body, route, map, deliver,
-// answer. Every error goes to writeError through Echo's error handler.
+// answer. Every error goes to writeError through Echo's error handler. Once the
+// request's context ends (the client went away, or Config.Timeout passed), it stops
+// before the next step and delivers nothing: the answer could not reach the client,
+// who would send the callback again.
 func (h *callbackHandler) serve(c echo.Context) error {
 	req := c.Request()
+	ctx := req.Context()
+	if h.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
+		defer cancel()
+	}
 	if n := len(req.URL.RawQuery); n > h.cfg.MaxQueryBytes {
 		return bridge.Errorf(bridge.KindURITooLong, "query string is %d bytes; at most %d are accepted", n, h.cfg.MaxQueryBytes)
 	}
@@ -51,8 +60,10 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	now := h.deps.Now()
 	appID, err := h.deps.Verifier.Verify(q.SDKAppID, q.Sign, q.RequestTime, now)
-	if err == nil || bridge.ErrorKind(err) == bridge.KindUnauthorized {
-		// The app is ours: the clock distance is worth watching, signed or not.
+	signed := err == nil && len(h.deps.Verifier.Tokens) > 0
+	if signed {
+		// Only a verified RequestTime says something about the clocks: anyone can send
+		// an unsigned or a wrongly signed one.
 		if rt, ok := bridge.ParseRequestTime(q.RequestTime); ok {
 			h.deps.Observer.RequestTimeSkew(now.Sub(time.Unix(rt, 0)))
 		}
@@ -70,10 +81,12 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if ce := req.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return bridge.Errorf(bridge.KindUnsupported, "Content-Encoding %.32q is not supported: send the body uncompressed", ce)
 	}
-	body, err := readBody(req, h.cfg.BodyLimit)
+	buf, err := h.buffers.read(req)
 	if err != nil {
 		return err
 	}
+	defer h.buffers.put(buf)
+	body := *buf
 	if !ok {
 		c.Set(ctxOutcome, "unrouted")
 		if n := h.unrouted.tick(); n > 0 {
@@ -82,35 +95,41 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		}
 		return writeOK(c)
 	}
-	events, err := bridge.Map(bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs}, route)
+	if err := abandoned(ctx); err != nil {
+		return err
+	}
+	cb := bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs}
+	var seed [32]byte
+	if h.replays != nil && signed {
+		if seed = bridge.CallbackSeed(cb); h.replays.Seen(seed, now) {
+			c.Set(ctxOutcome, "replayed")
+			return writeOK(c)
+		}
+	}
+	events, err := bridge.Map(cb, route)
 	if err != nil {
 		return err
 	}
 	c.Set(ctxEvents, len(events))
-	if err := h.deps.Delivery.Accept(req.Context(), events); err != nil {
+	if err := abandoned(ctx); err != nil {
 		return err
+	}
+	if err := h.deps.Delivery.Accept(ctx, events); err != nil {
+		return err
+	}
+	if h.replays != nil && signed {
+		h.replays.Add(seed, now)
 	}
 	c.Set(ctxOutcome, "ok")
 	return writeOK(c)
 }
 
-// readBody reads at most limit bytes of the request body.
-func readBody(req *http.Request, limit int64) ([]byte, error) {
-	if req.ContentLength > limit {
-		return nil, bridge.Errorf(bridge.KindTooLarge, "body is %d bytes; at most %d are accepted", req.ContentLength, limit)
+// abandoned returns an error once ctx has ended.
+func abandoned(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return &bridge.Error{Kind: bridge.KindUnavailable, Message: "the callback was abandoned before its events were delivered; send it again", Err: err}
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, bridge.Errorf(bridge.KindTooLarge, "body exceeds %d bytes", limit)
-		}
-		return nil, &bridge.Error{Kind: bridge.KindBadRequest, Message: "body could not be read completely", Err: err}
-	}
-	if int64(len(body)) > limit {
-		return nil, bridge.Errorf(bridge.KindTooLarge, "body exceeds %d bytes", limit)
-	}
-	return body, nil
+	return nil
 }
 
 // sampler lets one event through per interval and counts the ones in between, so that

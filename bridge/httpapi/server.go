@@ -6,6 +6,7 @@ package httpapi
 import (
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,6 +35,25 @@ type Config struct {
 	// MaxInFlight bounds the callbacks handled at once; beyond it a callback is answered
 	// 503 at once instead of queueing without bound. Default DefaultMaxInFlight.
 	MaxInFlight int
+	// MaxInFlightBytes bounds the bytes of the bodies held at once, counted as the
+	// sizes of their buffers (from Content-Length, rounded up to a power of two); a
+	// callback whose body would go beyond it is answered 503 at once. It is raised to
+	// hold at least one body of BodyLimit. Default DefaultMaxInFlightBytes (32 MiB).
+	MaxInFlightBytes int64
+	// Timeout is how long a callback may take from the end of its headers to its
+	// answer: past it the handler stops before delivering and answers 503, which the
+	// client may no longer receive. Set it to the server's write timeout, after which
+	// no answer reaches the client. 0: no limit but the client's going away.
+	Timeout time.Duration
+	// ReplayWindow, when not 0, turns on the replay filter: a signed callback answered
+	// OK is remembered for this long, and an exact replay of it (same SDKAppID,
+	// RequestTime, command and body) is answered OK without publishing again, counted
+	// with outcome "replayed". Twice the signature skew covers every replay that
+	// verification lets through. Default 0: off (see the README for why).
+	ReplayWindow time.Duration
+	// ReplayCacheSize is the most callbacks the replay filter remembers; beyond it the
+	// oldest are forgotten early. Default bridge.DefaultReplayCacheSize.
+	ReplayCacheSize int
 }
 
 // Defaults of Config.
@@ -57,6 +77,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxInFlightBytes == 0 {
+		c.MaxInFlightBytes = DefaultMaxInFlightBytes
 	}
 }
 
@@ -96,7 +119,12 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
 	}
-	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second)}
+	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second),
+		buffers: newBodyBuffers(cfg.BodyLimit, cfg.MaxInFlightBytes)}
+	if cfg.ReplayWindow > 0 {
+		h.replays = bridge.NewReplayCache(cfg.ReplayWindow, cfg.ReplayCacheSize)
+	}
+
 	e := newEcho(d.Log, d.Observer)
 	// Every method reaches the handler, so that OPTIONS too gets Chat's JSON (405)
 	// instead of Echo's automatic 204.
@@ -136,9 +164,30 @@ func limitInFlight(n int) echo.MiddlewareFunc {
 type AdminConfig struct {
 	// Metrics, when not nil, is served at /metrics.
 	Metrics http.Handler
-	// Pprof serves Go's profiles at /debug/pprof/. Off by default: profiles reveal
-	// internals and cost CPU while taken.
+	// Pprof serves Go's profiles at /debug/pprof/, except cmdline (the process's
+	// arguments may hold a secret), with CPU profiles and traces of at most
+	// MaxProfileDuration. Off by default: profiles reveal internals and cost CPU while
+	// taken.
 	Pprof bool
+}
+
+// MaxProfileDuration is the longest CPU profile or execution trace the admin endpoints
+// take (?seconds=); longer ones are answered 400. The admin server's write timeout
+// must be above it.
+const MaxProfileDuration = 30 * time.Second
+
+// capSeconds answers 400 when the request asks for more than MaxProfileDuration.
+func capSeconds(h http.HandlerFunc) echo.HandlerFunc {
+	return echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("seconds"); v != "" {
+			sec, err := strconv.ParseFloat(v, 64)
+			if err != nil || sec <= 0 || sec > MaxProfileDuration.Seconds() {
+				http.Error(w, "seconds: expected a number above 0 and at most "+strconv.Itoa(int(MaxProfileDuration.Seconds())), http.StatusBadRequest)
+				return
+			}
+		}
+		h(w, r)
+	}))
 }
 
 // NewAdminServer returns the Echo instance that serves /healthz, /readyz and what cfg
@@ -150,13 +199,15 @@ func NewAdminServer(delivery bridge.Delivery, cfg AdminConfig, log *zap.Logger) 
 	}
 	if cfg.Pprof {
 		e.GET("/debug/pprof/", echo.WrapHandler(http.HandlerFunc(pprof.Index)))
-		e.GET("/debug/pprof/cmdline", echo.WrapHandler(http.HandlerFunc(pprof.Cmdline)))
-		e.GET("/debug/pprof/profile", echo.WrapHandler(http.HandlerFunc(pprof.Profile)))
+		e.GET("/debug/pprof/profile", capSeconds(pprof.Profile))
 		e.GET("/debug/pprof/symbol", echo.WrapHandler(http.HandlerFunc(pprof.Symbol)))
-		e.GET("/debug/pprof/trace", echo.WrapHandler(http.HandlerFunc(pprof.Trace)))
+		e.GET("/debug/pprof/trace", capSeconds(pprof.Trace))
 		e.GET("/debug/pprof/:profile", func(c echo.Context) error {
-			pprof.Handler(c.Param("profile")).ServeHTTP(c.Response(), c.Request())
-			return nil
+			name := c.Param("profile")
+			if name == "cmdline" {
+				return echo.ErrNotFound // the arguments may hold a secret
+			}
+			return capSeconds(pprof.Handler(name).ServeHTTP)(c)
 		})
 	}
 	e.GET("/healthz", func(c echo.Context) error {

@@ -1,0 +1,141 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"math/bits"
+	"net/http"
+	"sync"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// DefaultMaxInFlightBytes bounds the bytes of callback bodies held at once when
+// Config.MaxInFlightBytes is 0: 32 bodies at the default 1 MiB limit, thousands of
+// Chat's usual few hundred bytes.
+const DefaultMaxInFlightBytes = 32 << 20
+
+// minBuffer is the smallest body buffer: Chat's bodies fit.
+const minBuffer = 4 << 10
+
+// bodyBuffers hands out buffers for request bodies, sized from Content-Length and
+// reused, and holds the total size of the buffers handed out to a limit: a flood of
+// large bodies is refused (503) instead of growing the heap. Sizes are powers of two
+// from minBuffer up to the body limit, each size with its own pool.
+type bodyBuffers struct {
+	limit    int64 // largest body
+	maxBytes int64 // most bytes handed out at once
+	pools    []sync.Pool
+
+	mu    sync.Mutex
+	inUse int64
+}
+
+func newBodyBuffers(limit, maxBytes int64) *bodyBuffers {
+	b := &bodyBuffers{limit: limit}
+	b.pools = make([]sync.Pool, b.class(limit+1)+1)
+	b.maxBytes = max(maxBytes, b.size(len(b.pools)-1))
+	return b
+}
+
+// class returns the index of the smallest size that holds n bytes.
+func (b *bodyBuffers) class(n int64) int {
+	if n <= minBuffer {
+		return 0
+	}
+	return bits.Len64(uint64(n-1)) - bits.Len64(minBuffer-1)
+}
+
+// size returns the capacity of buffers of class c: the power of two, capped at the
+// body limit (plus one byte, to notice a body longer than the limit).
+func (b *bodyBuffers) size(c int) int64 {
+	return min(int64(minBuffer)<<c, max(b.limit+1, minBuffer))
+}
+
+// get reserves and returns a buffer of length 0 and capacity at least n (at most the
+// body limit plus one), or nil when that would take the bytes in flight over maxBytes.
+func (b *bodyBuffers) get(n int64) *[]byte {
+	c := min(b.class(n), len(b.pools)-1)
+	size := b.size(c)
+	b.mu.Lock()
+	if b.inUse+size > b.maxBytes {
+		b.mu.Unlock()
+		return nil
+	}
+	b.inUse += size
+	b.mu.Unlock()
+	if p, ok := b.pools[c].Get().(*[]byte); ok {
+		*p = (*p)[:0]
+		return p
+	}
+	buf := make([]byte, 0, size)
+	return &buf
+}
+
+// put returns a buffer from get; it must not be used after.
+func (b *bodyBuffers) put(p *[]byte) {
+	size := int64(cap(*p))
+	b.mu.Lock()
+	b.inUse -= size
+	b.mu.Unlock()
+	b.pools[b.class(size)].Put(p)
+}
+
+// InUse returns the bytes of the buffers handed out now.
+func (b *bodyBuffers) InUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inUse
+}
+
+// read reads the request body, of at most limit bytes, into a buffer from get; the
+// caller puts it back. A body of unknown length (chunked) starts in the smallest
+// buffer and moves to larger ones as it grows, each reserved before it is used.
+func (b *bodyBuffers) read(req *http.Request) (*[]byte, error) {
+	if req.ContentLength > b.limit {
+		return nil, bridge.Errorf(bridge.KindTooLarge, "body is %d bytes; at most %d are accepted", req.ContentLength, b.limit)
+	}
+	want := int64(minBuffer)
+	if req.ContentLength >= 0 {
+		// One byte more than declared, so that a body longer than its Content-Length
+		// (which net/http does not let through) would be noticed all the same.
+		want = req.ContentLength + 1
+	}
+	buf := b.get(want)
+	if buf == nil {
+		return nil, b.busy()
+	}
+	for {
+		n, err := req.Body.Read((*buf)[len(*buf):cap(*buf)])
+		*buf = (*buf)[:len(*buf)+n]
+		if int64(len(*buf)) > b.limit {
+			b.put(buf)
+			return nil, bridge.Errorf(bridge.KindTooLarge, "body exceeds %d bytes", b.limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			b.put(buf)
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, bridge.Errorf(bridge.KindTooLarge, "body exceeds %d bytes", b.limit)
+			}
+			return nil, &bridge.Error{Kind: bridge.KindBadRequest, Message: "body could not be read completely", Err: err}
+		}
+		if len(*buf) == cap(*buf) {
+			bigger := b.get(int64(cap(*buf)) + 1)
+			if bigger == nil {
+				b.put(buf)
+				return nil, b.busy()
+			}
+			*bigger = append(*bigger, *buf...)
+			b.put(buf)
+			buf = bigger
+		}
+	}
+}
+
+func (b *bodyBuffers) busy() error {
+	return bridge.Errorf(bridge.KindUnavailable, "too many body bytes in flight (at most %d); try again later", b.maxBytes)
+}

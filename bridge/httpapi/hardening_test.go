@@ -1,0 +1,339 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// observed records what the handler reports.
+type observed struct {
+	mu        sync.Mutex
+	outcomes  []string
+	skews     []time.Duration
+	sigErrors []string
+}
+
+func (o *observed) Callback(_, outcome string, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.outcomes = append(o.outcomes, outcome)
+}
+
+func (o *observed) SignatureFailure(reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.sigErrors = append(o.sigErrors, reason)
+}
+
+func (o *observed) RequestTimeSkew(d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.skews = append(o.skews, d)
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// The replay filter, on: an exact replay of a callback answered OK is answered OK again
+// without publishing, until twice the skew has passed; a callback that differs in its
+// body, or whose first try failed, or that is unsigned, is published. Off (the
+// default): the replay is published again, with the same event IDs.
+func TestReplayFilter(t *testing.T) {
+	del := bridge.CommandBlackListDelete
+	type step struct {
+		target     string
+		body       string
+		advance    time.Duration // before the request
+		deliverErr error
+		wantStatus int
+		wantEvents int // new events delivered
+	}
+	signed := "/callback?" + signedQuery(del)
+	unsigned := "/callback?SdkAppid=" + testAppID + "&CallbackCommand=" + del
+	other := strings.Replace(seedBody, `"id3"`, `"id4"`, 1)
+	tests := []struct {
+		name         string
+		window       time.Duration
+		tokens       []bridge.Secret
+		steps        []step
+		wantOutcomes []string
+	}{
+		{"on: replay answered OK, not published", 2 * time.Minute, []bridge.Secret{testToken}, []step{
+			{target: signed, body: seedBody, wantStatus: 200, wantEvents: 3},
+			{target: signed, body: seedBody, advance: time.Second, wantStatus: 200},
+			{target: signed, body: other, wantStatus: 200, wantEvents: 3},
+			{target: signed, body: seedBody, advance: time.Minute, wantStatus: 200},
+		}, []string{"ok", "replayed", "ok", "replayed"}},
+		{"on: remembered for the window only", 30 * time.Second, []bridge.Secret{testToken}, []step{
+			{target: signed, body: seedBody, wantStatus: 200, wantEvents: 3},
+			{target: signed, body: seedBody, advance: 30 * time.Second, wantStatus: 200, wantEvents: 3},
+		}, []string{"ok", "ok"}},
+		{"on: a failed first try is not remembered", 2 * time.Minute, []bridge.Secret{testToken}, []step{
+			{target: signed, body: seedBody, deliverErr: bridge.Errorf(bridge.KindUnavailable, "spool is full"), wantStatus: 503},
+			{target: signed, body: seedBody, wantStatus: 200, wantEvents: 3},
+			{target: signed, body: seedBody, wantStatus: 200},
+		}, []string{"unavailable", "ok", "replayed"}},
+		{"on: unsigned callbacks are not filtered", 2 * time.Minute, []bridge.Secret{}, []step{
+			{target: unsigned, body: seedBody, wantStatus: 200, wantEvents: 3},
+			{target: unsigned, body: seedBody, wantStatus: 200, wantEvents: 3},
+		}, []string{"ok", "ok"}},
+		{"off: the replay is published again", 0, []bridge.Secret{testToken}, []step{
+			{target: signed, body: seedBody, wantStatus: 200, wantEvents: 3},
+			{target: signed, body: seedBody, advance: time.Second, wantStatus: 200, wantEvents: 3},
+		}, []string{"ok", "ok"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, obs, clk := &recorder{}, &observed{}, &clock{now: testNow}
+			srv := NewCallbackServer(Config{ReplayWindow: tt.window}, Deps{
+				Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: tt.tokens, MaxSkew: 2 * time.Minute},
+				Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: rec, Log: zap.NewNop(),
+				Observer: obs, Now: clk.Now,
+			})
+			var ids []string
+			for i, s := range tt.steps {
+				clk.Add(s.advance)
+				rec.err = s.deliverErr
+				before := len(rec.events)
+				w := httptest.NewRecorder()
+				srv.ServeHTTP(w, post(s.target, s.body))
+				if w.Code != s.wantStatus || len(rec.events)-before != s.wantEvents {
+					t.Fatalf("step %d: %d %s, %d new events; want %d, %d", i, w.Code, w.Body.String(), len(rec.events)-before, s.wantStatus, s.wantEvents)
+				}
+				if s.wantStatus == 200 && w.Body.String() != okJSON {
+					t.Fatalf("step %d: body %s", i, w.Body.String())
+				}
+				for _, e := range rec.events[before:] {
+					ids = append(ids, e.ID)
+				}
+			}
+			if d := cmp.Diff(tt.wantOutcomes, obs.outcomes); d != "" {
+				t.Fatalf("outcomes (-want +got):\n%s", d)
+			}
+			if tt.window == 0 && (len(ids) != 6 || ids[0] != ids[3]) {
+				t.Fatalf("a replay published again carries other IDs: %v", ids)
+			}
+		})
+	}
+}
+
+// The clock-skew metric takes only authenticated RequestTimes: a wrong signature or an
+// unsigned callback must not move it.
+func TestSkewOnlyForAuthenticatedCallbacks(t *testing.T) {
+	del := bridge.CommandBlackListDelete
+	obs := &observed{}
+	newSrv := func(tokens ...bridge.Secret) http.Handler {
+		return NewCallbackServer(Config{}, Deps{
+			Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: tokens, MaxSkew: time.Minute},
+			Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: &recorder{}, Log: zap.NewNop(),
+			Observer: obs, Now: func() time.Time { return testNow.Add(3 * time.Second) },
+		})
+	}
+	signedSrv := newSrv(testToken)
+	forged := "RequestTime=1669872110&Sign=" + bridge.Sign("guess", "1669872110")
+	for _, target := range []string{
+		"/callback?SdkAppid=" + testAppID + "&CallbackCommand=" + del + "&" + forged,                       // wrong token
+		"/callback?SdkAppid=" + testAppID + "&CallbackCommand=" + del + "&RequestTime=1669870000&Sign=xyz", // malformed
+		"/callback?SdkAppid=1&CallbackCommand=" + del + "&RequestTime=1669870000",                          // not our app
+		"/callback?" + signedQuery(del), // the one authenticated callback
+	} {
+		signedSrv.ServeHTTP(httptest.NewRecorder(), post(target, seedBody))
+	}
+	newSrv().ServeHTTP(httptest.NewRecorder(), post("/callback?SdkAppid="+testAppID+"&CallbackCommand="+del+"&RequestTime=1669870000", seedBody))
+	if d := cmp.Diff([]time.Duration{3 * time.Second}, obs.skews); d != "" {
+		t.Fatalf("skews (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"mismatch", "malformed_sign"}, obs.sigErrors); d != "" {
+		t.Fatalf("signature failures (-want +got):\n%s", d)
+	}
+}
+
+// holder is a Delivery that holds every Accept until released.
+type holder struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *holder) Accept(context.Context, []bridge.Event) error {
+	h.entered <- struct{}{}
+	<-h.release
+	return nil
+}
+
+func (h *holder) Ready(context.Context) error { return nil }
+
+// The bytes of bodies in flight are bounded, not only their count: with room for four
+// 16 KiB buffers, a fifth body is answered 503 at once, a small one still fits, and
+// when the held ones finish every byte is given back.
+func TestBodyBytesInFlightLimit(t *testing.T) {
+	h := &holder{entered: make(chan struct{}, 8), release: make(chan struct{})}
+	srv := NewCallbackServer(Config{BodyLimit: 16 << 10, MaxInFlightBytes: 4*(16<<10) + 4<<10}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: h, Log: zap.NewNop(),
+		Now: func() time.Time { return testNow },
+	})
+	big := strings.Replace(seedBody, `"PairList"`, `"Pad":"`+strings.Repeat("x", 12<<10)+`","PairList"`, 1)
+	send := func(body string, chunked bool) *httptest.ResponseRecorder {
+		r := post("/callback?"+signedQuery(bridge.CommandBlackListDelete), body)
+		if chunked {
+			r.Body = io.NopCloser(strings.NewReader(body))
+			r.ContentLength = -1
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		return w
+	}
+	done := make(chan *httptest.ResponseRecorder, 5)
+	for range 4 {
+		go func() { done <- send(big, false) }()
+		<-h.entered
+	}
+	busy := failBody("too many body bytes in flight (at most 69632); try again later")
+	if w := send(big, false); w.Code != 503 || w.Body.String() != busy {
+		t.Fatalf("fifth large body: %d %s", w.Code, w.Body.String())
+	}
+	if w := send(big, true); w.Code != 503 || w.Body.String() != busy {
+		t.Fatalf("fifth large body, chunked: %d %s", w.Code, w.Body.String())
+	}
+	go func() { done <- send(seedBody, true) }() // 4 KiB: fits
+	<-h.entered
+	close(h.release)
+	for range 5 {
+		if w := <-done; w.Code != 200 {
+			t.Fatalf("held callback answered %d %s", w.Code, w.Body.String())
+		}
+	}
+}
+
+// Buffers come in powers of two from Content-Length, the largest holding one byte more
+// than the body limit; the bytes handed out are counted until given back.
+func TestBodyBuffers(t *testing.T) {
+	b := newBodyBuffers(1<<20, 4<<20)
+	var got []int
+	var held []*[]byte
+	for _, n := range []int64{0, 1, 4096, 4097, 100000, 1 << 20, 1<<20 + 1} {
+		p := b.get(n)
+		got = append(got, cap(*p))
+		held = append(held, p)
+	}
+	want := []int{4096, 4096, 4096, 8192, 131072, 1 << 20, 1<<20 + 1}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("capacities (-want +got):\n%s", d)
+	}
+	if b.InUse() != 1<<20+1<<20+1+131072+8192+3*4096 {
+		t.Fatalf("in use %d", b.InUse())
+	}
+	held = append(held, b.get(1<<20+1))
+	if p := b.get(1<<20 + 1); p != nil {
+		t.Fatal("a buffer beyond the bytes in flight was handed out")
+	}
+	for _, p := range held {
+		b.put(p)
+	}
+	if b.InUse() != 0 {
+		t.Fatalf("in use %d after every buffer came back", b.InUse())
+	}
+	if b := newBodyBuffers(1<<20, 1); b.maxBytes != 1<<20+1 {
+		t.Fatalf("a byte limit below one body is raised to %d, want one body", b.maxBytes)
+	}
+}
+
+// slowBody hands out its content one byte per interval.
+type slowBody struct {
+	s        string
+	interval time.Duration
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if b.s == "" {
+		return 0, io.EOF
+	}
+	time.Sleep(b.interval)
+	p[0], b.s = b.s[0], b.s[1:]
+	return 1, nil
+}
+
+// A callback whose context ends before its events are delivered is abandoned: the
+// client went away, or Config.Timeout passed while the body trickled in; either way no
+// answer reaches the client, and the events must not be published behind its back.
+func TestCallbackAbandonedWhenContextEnds(t *testing.T) {
+	rec := &recorder{}
+	srv := NewCallbackServer(Config{Timeout: 200 * time.Millisecond}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: rec, Log: zap.NewNop(),
+		Now: func() time.Time { return testNow },
+	})
+	abandonedBody := failBody("the callback was abandoned before its events were delivered; send it again")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody).WithContext(ctx))
+	if w.Code != 503 || w.Body.String() != abandonedBody || rec.calls != 0 {
+		t.Fatalf("client gone: %d %s, %d deliveries", w.Code, w.Body.String(), rec.calls)
+	}
+
+	r := post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody)
+	r.Body = io.NopCloser(&slowBody{s: seedBody, interval: time.Millisecond + 300*time.Millisecond/time.Duration(len(seedBody))})
+	w = httptest.NewRecorder()
+	srv.ServeHTTP(w, r)
+	if w.Code != 503 || w.Body.String() != abandonedBody || rec.calls != 0 {
+		t.Fatalf("past the timeout: %d %s, %d deliveries", w.Code, w.Body.String(), rec.calls)
+	}
+
+	w = httptest.NewRecorder()
+	srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody))
+	if w.Code != 200 || rec.calls != 1 {
+		t.Fatalf("in time: %d %s, %d deliveries", w.Code, w.Body.String(), rec.calls)
+	}
+}
+
+// With pprof on, cmdline is not served (the arguments may hold a secret) and profiles
+// are capped in duration; the other profiles are served.
+func TestAdminPprof(t *testing.T) {
+	srv := NewAdminServer(&recorder{}, AdminConfig{Pprof: true}, zap.NewNop())
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"/debug/pprof/cmdline", 404},
+		{"/debug/pprof/cmdline?debug=1", 404},
+		{"/debug/pprof/profile?seconds=31", 400},
+		{"/debug/pprof/profile?seconds=3600", 400},
+		{"/debug/pprof/profile?seconds=x", 400},
+		{"/debug/pprof/trace?seconds=600", 400},
+		{"/debug/pprof/heap?seconds=600", 400},
+		{"/debug/pprof/heap", 200},
+		{"/debug/pprof/goroutine?debug=1", 200},
+		{"/debug/pprof/", 200},
+	} {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		if w.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.path, w.Code, tc.want)
+		}
+		if strings.Contains(w.Body.String(), "httpapi.test") && strings.Contains(tc.path, "cmdline") {
+			t.Errorf("%s shows the command line", tc.path)
+		}
+	}
+}
