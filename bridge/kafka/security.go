@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
@@ -41,11 +43,47 @@ type Security struct {
 	// Username and Password are the SASL credentials.
 	Username string
 	Password bridge.Secret
+	// PlainWithoutTLS allows SASLPlain without TLS, which sends the password in clear
+	// text. Default false: such a configuration is refused (ErrPlainWithoutTLS).
+	PlainWithoutTLS bool
+}
+
+// ErrPlainWithoutTLS is returned for SASL PLAIN without TLS unless PlainWithoutTLS is
+// set: PLAIN sends the password as it is, and without TLS anyone on the path reads it.
+var ErrPlainWithoutTLS = errors.New("kafka SASL PLAIN without TLS would send the password in clear text: turn on TLS, use SCRAM, or allow it explicitly")
+
+// UsesTLS reports whether connections to the brokers use TLS: TLS is set, or implied
+// by a TLS file or server name.
+func (s Security) UsesTLS() bool {
+	return s.TLS || s.CAFile != "" || s.CertFile != "" || s.KeyFile != "" || s.ServerName != ""
+}
+
+// Validate checks what needs no file: SASL PLAIN over plaintext is refused unless
+// PlainWithoutTLS.
+func (s Security) Validate() error {
+	if s.SASLMechanism == SASLPlain && !s.UsesTLS() && !s.PlainWithoutTLS {
+		return ErrPlainWithoutTLS
+	}
+	return nil
+}
+
+// Dialer returns a kafka-go Dialer with the TLS and SASL of s, for readers and other
+// clients that are not the Publisher (which uses the same settings).
+func (s Security) Dialer(timeout time.Duration) (*kafkago.Dialer, error) {
+	tlsCfg, err := s.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	mech, err := s.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	return &kafkago.Dialer{Timeout: timeout, DualStack: true, TLS: tlsCfg, SASLMechanism: mech}, nil
 }
 
 // tlsConfig returns the TLS configuration, or nil for plaintext.
 func (s Security) tlsConfig() (*tls.Config, error) {
-	if !s.TLS && s.CAFile == "" && s.CertFile == "" && s.KeyFile == "" && s.ServerName == "" {
+	if !s.UsesTLS() {
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.ServerName}
@@ -77,6 +115,9 @@ func (s Security) tlsConfig() (*tls.Config, error) {
 func (s Security) mechanism() (sasl.Mechanism, error) {
 	if s.SASLMechanism == SASLNone {
 		return nil, nil
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
 	}
 	if s.Username == "" || s.Password == "" {
 		return nil, fmt.Errorf("kafka SASL %s: a username and a password are required", s.SASLMechanism)

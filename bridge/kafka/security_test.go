@@ -31,7 +31,7 @@ func TestSecurityAgainstRealBroker(t *testing.T) {
 		sec     kafka.Security
 		wantErr string // empty: must publish
 	}{
-		{"SASL PLAIN", saslAddr, kafka.Security{SASLMechanism: kafka.SASLPlain, Username: kafkatest.SASLUser, Password: kafkatest.SASLPassword}, ""},
+		{"SASL PLAIN without TLS, allowed explicitly", saslAddr, kafka.Security{SASLMechanism: kafka.SASLPlain, Username: kafkatest.SASLUser, Password: kafkatest.SASLPassword, PlainWithoutTLS: true}, ""},
 		{"SASL SCRAM-SHA-256", saslAddr, kafka.Security{SASLMechanism: kafka.SASLScramSHA256, Username: kafkatest.SASLUser, Password: kafkatest.SASLPassword}, ""},
 		{"SASL SCRAM-SHA-512", saslAddr, kafka.Security{SASLMechanism: kafka.SASLScramSHA512, Username: kafkatest.SASLUser, Password: kafkatest.SASLPassword}, ""},
 		{"SASL wrong password", saslAddr, kafka.Security{SASLMechanism: kafka.SASLScramSHA512, Username: kafkatest.SASLUser, Password: "wrong"}, "SASL Authentication Failed"},
@@ -73,7 +73,8 @@ func TestSecurityConfigErrors(t *testing.T) {
 		sec  kafka.Security
 		want string
 	}{
-		{"SASL without password", kafka.Security{SASLMechanism: kafka.SASLPlain, Username: "u"}, "kafka SASL PLAIN: a username and a password are required"},
+		{"SASL without password", kafka.Security{SASLMechanism: kafka.SASLPlain, Username: "u", TLS: true}, "kafka SASL PLAIN: a username and a password are required"},
+		{"SASL PLAIN without TLS", kafka.Security{SASLMechanism: kafka.SASLPlain, Username: "u", Password: "p"}, kafka.ErrPlainWithoutTLS.Error()},
 		{"unknown mechanism", kafka.Security{SASLMechanism: "GSSAPI", Username: "u", Password: "p"}, `kafka SASL mechanism "GSSAPI": expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
 		{"cert without key", kafka.Security{CertFile: "c.pem"}, "kafka TLS: a client certificate needs both the certificate and the key file"},
 		{"missing CA", kafka.Security{CAFile: "/nonexistent/ca.pem"}, "kafka TLS CA: open /nonexistent/ca.pem: no such file or directory"},
@@ -85,5 +86,23 @@ func TestSecurityConfigErrors(t *testing.T) {
 				t.Fatalf("New = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Dialer, for clients other than the Publisher, carries the same TLS and SASL, and the
+// same refusal of PLAIN without TLS.
+func TestSecurityDialer(t *testing.T) {
+	d, err := kafka.Security{SASLMechanism: kafka.SASLScramSHA512, Username: "u", Password: "p", ServerName: "kafka.example"}.Dialer(time.Second)
+	if err != nil || d.TLS == nil || d.TLS.ServerName != "kafka.example" || d.SASLMechanism == nil || d.SASLMechanism.Name() != "SCRAM-SHA-512" || d.Timeout != time.Second {
+		t.Fatalf("Dialer = %+v, %v", d, err)
+	}
+	if d, err := (kafka.Security{}).Dialer(time.Second); err != nil || d.TLS != nil || d.SASLMechanism != nil {
+		t.Fatalf("plaintext Dialer = %+v, %v", d, err)
+	}
+	if _, err := (kafka.Security{SASLMechanism: kafka.SASLPlain, Username: "u", Password: "p"}).Dialer(time.Second); err != kafka.ErrPlainWithoutTLS {
+		t.Fatalf("PLAIN without TLS: %v", err)
+	}
+	if d, err := (kafka.Security{SASLMechanism: kafka.SASLPlain, Username: "u", Password: "p", PlainWithoutTLS: true}).Dialer(time.Second); err != nil || d.SASLMechanism.Name() != "PLAIN" {
+		t.Fatalf("PLAIN without TLS, allowed: %+v, %v", d, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/httpapi"
 	"github.com/imbridge/imbridge/bridge/kafka"
 )
 
@@ -27,8 +28,11 @@ type Config struct {
 	SDKAppID                          uint64
 	CallbackTokens                    []bridge.Secret
 	AllowUnsigned                     bool
+	DevMode                           bool
 	SignMaxSkew                       time.Duration
-	BodyLimit                         int64
+	ReplayFilter                      bool
+	ReplayCacheSize                   int
+	BodyLimit, MaxInFlightBytes       int64
 	MaxPairs, MaxInFlight             int
 	MaxQueryBytes, MaxHeaderBytes     int
 
@@ -59,6 +63,10 @@ type Config struct {
 
 	Pprof               bool
 	LogLevel, LogFormat string
+
+	// SecretFlags are the flags that carried a secret on the command line, where any
+	// user of the machine can read it: each is warned about at start.
+	SecretFlags []string
 }
 
 // MarshalLogObject implements zapcore.ObjectMarshaler for the start-up log line:
@@ -70,10 +78,14 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddUint64("sdkappid", c.SDKAppID)
 	enc.AddInt("callback_tokens", len(c.CallbackTokens))
 	enc.AddBool("allow_unsigned", c.AllowUnsigned)
+	enc.AddBool("dev_mode", c.DevMode)
 	enc.AddString("sign_max_skew", c.SignMaxSkew.String())
+	enc.AddBool("replay_filter", c.ReplayFilter)
+	enc.AddInt("replay_cache_size", c.ReplayCacheSize)
 	enc.AddInt64("body_limit", c.BodyLimit)
 	enc.AddInt("max_pairs", c.MaxPairs)
 	enc.AddInt("max_in_flight", c.MaxInFlight)
+	enc.AddInt64("max_in_flight_bytes", c.MaxInFlightBytes)
 	enc.AddInt("max_query_bytes", c.MaxQueryBytes)
 	enc.AddInt("max_header_bytes", c.MaxHeaderBytes)
 	enc.AddString("kafka_brokers", strings.Join(c.KafkaBrokers, ","))
@@ -83,6 +95,7 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("kafka_tls_key_file", c.Kafka.KeyFile)
 	enc.AddString("kafka_tls_server_name", c.Kafka.ServerName)
 	enc.AddString("kafka_sasl_mechanism", c.Kafka.SASLMechanism)
+	enc.AddBool("kafka_sasl_plain_without_tls", c.Kafka.PlainWithoutTLS)
 	enc.AddString("kafka_sasl_username", c.Kafka.Username)
 	enc.AddBool("kafka_sasl_password_set", c.Kafka.Password != "")
 	enc.AddString("routes", strings.Join(c.Routes, ","))
@@ -201,8 +214,8 @@ var generalSettings = []setting{
 	{env: "IMBRIDGE_CALLBACK_PATH", flag: "callback-path", def: "/callback", meta: "PATH",
 		usage: "URL path the callback URL in Chat's console points at",
 		set:   func(c *Config, v string) error { c.CallbackPath = v; return nil }},
-	{env: "IMBRIDGE_ADMIN_LISTEN", flag: "admin-listen", def: ":9090", meta: "ADDR",
-		usage: "address of /healthz and /readyz",
+	{env: "IMBRIDGE_ADMIN_LISTEN", flag: "admin-listen", def: "127.0.0.1:9090", meta: "ADDR",
+		usage: "address of /healthz, /readyz, /metrics and pprof, which have no authentication: loopback unless a network policy guards it (compose and Kubernetes set :9090)",
 		set:   func(c *Config, v string) error { c.AdminListen = v; return nil }},
 	{env: "IMBRIDGE_SDKAPPID", flag: "sdkappid", meta: "ID",
 		usage: "the app's SDKAppID; callbacks for other apps are answered 403 (required)",
@@ -224,9 +237,18 @@ var generalSettings = []setting{
 	{env: "IMBRIDGE_ALLOW_UNSIGNED", flag: "allow-unsigned", def: "false", meta: "BOOL",
 		usage: "accept callbacks without Sign when no token is set (only SdkAppid is checked then)",
 		set:   boolSetter(func(c *Config) *bool { return &c.AllowUnsigned })},
+	{env: "IMBRIDGE_DEV_MODE", flag: "dev-mode", def: "false", meta: "BOOL",
+		usage: "accept the placeholder tokens of imbridge's examples (" + strings.Join(placeholderTokens, ", ") + "), for trying imbridge out on one machine; refused otherwise",
+		set:   boolSetter(func(c *Config) *bool { return &c.DevMode })},
 	{env: "IMBRIDGE_SIGN_MAX_SKEW", flag: "sign-max-skew", def: "60s", meta: "DURATION",
-		usage: "largest accepted distance between RequestTime and now",
+		usage: "largest accepted distance between RequestTime and now; a signed URL can be replayed, with any body, for as long",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.SignMaxSkew })},
+	{env: "IMBRIDGE_REPLAY_FILTER", flag: "replay-filter", def: "false", meta: "BOOL",
+		usage: "answer an exact replay of a signed callback answered OK (same SDKAppID, RequestTime, command and body) within twice IMBRIDGE_SIGN_MAX_SKEW with OK and publish nothing; identical genuine callbacks within one second are then dropped too",
+		set:   boolSetter(func(c *Config) *bool { return &c.ReplayFilter })},
+	{env: "IMBRIDGE_REPLAY_CACHE_SIZE", flag: "replay-cache-size", def: "100000", meta: "N",
+		usage: "replay filter: most callbacks remembered (about 100 bytes each); beyond it the oldest are forgotten early",
+		set:   intSetter(1, func(c *Config) *int { return &c.ReplayCacheSize })},
 	{env: "IMBRIDGE_BODY_LIMIT", flag: "body-limit", def: "1048576", meta: "BYTES",
 		usage: "largest accepted callback body; larger ones are answered 413",
 		set: func(c *Config, v string) error {
@@ -243,6 +265,16 @@ var generalSettings = []setting{
 	{env: "IMBRIDGE_MAX_IN_FLIGHT", flag: "max-in-flight", def: "1024", meta: "N",
 		usage: "callbacks handled at once; beyond it a callback is answered 503 at once",
 		set:   intSetter(1, func(c *Config) *int { return &c.MaxInFlight })},
+	{env: "IMBRIDGE_MAX_IN_FLIGHT_BYTES", flag: "max-in-flight-bytes", def: "33554432", meta: "BYTES",
+		usage: "bytes of callback bodies held at once (each counted as its Content-Length rounded up to a power of two); beyond it a callback is answered 503 at once",
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1<<20 {
+				return errors.New("a number of bytes, at least 1048576")
+			}
+			c.MaxInFlightBytes = n
+			return nil
+		}},
 	{env: "IMBRIDGE_MAX_QUERY_BYTES", flag: "max-query-bytes", def: "4096", meta: "BYTES",
 		usage: "longest callback query string; longer ones are answered 414",
 		set:   intSetter(256, func(c *Config) *int { return &c.MaxQueryBytes })},
@@ -280,7 +312,7 @@ var generalSettings = []setting{
 		usage: "name expected in the brokers' certificates (default: each broker's host)",
 		set:   stringSetter(func(c *Config) *string { return &c.Kafka.ServerName })},
 	{env: "IMBRIDGE_KAFKA_SASL_MECHANISM", flag: "kafka-sasl-mechanism", meta: "MECHANISM",
-		usage: "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; unset: no SASL",
+		usage: "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; unset: no SASL. PLAIN needs TLS (or IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS)",
 		set: func(c *Config, v string) error {
 			switch m := strings.ToUpper(v); m {
 			case "", kafka.SASLPlain, kafka.SASLScramSHA256, kafka.SASLScramSHA512:
@@ -289,6 +321,9 @@ var generalSettings = []setting{
 			}
 			return errors.New("PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
 		}},
+	{env: "IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS", flag: "kafka-sasl-plain-without-tls", def: "false", meta: "BOOL",
+		usage: "allow SASL PLAIN over a connection without TLS, which sends the password in clear text: only for brokers on a network nobody else can read",
+		set:   boolSetter(func(c *Config) *bool { return &c.Kafka.PlainWithoutTLS })},
 	{env: "IMBRIDGE_KAFKA_SASL_USERNAME", flag: "kafka-sasl-username", meta: "NAME",
 		usage: "SASL username",
 		set:   stringSetter(func(c *Config) *string { return &c.Kafka.Username })},
@@ -378,19 +413,19 @@ var deliverySettings = []setting{
 		usage: "PEM key of the callback listener's certificate",
 		set:   stringSetter(func(c *Config) *string { return &c.TLSKeyFile })},
 	{env: "IMBRIDGE_HTTP_READ_HEADER_TIMEOUT", flag: "http-read-header-timeout", def: "5s", meta: "DURATION",
-		usage: "callback listener: time to read a request's headers",
+		usage: "callback and admin listeners: time to read a request's headers",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPReadHeaderTimeout })},
 	{env: "IMBRIDGE_HTTP_READ_TIMEOUT", flag: "http-read-timeout", def: "10s", meta: "DURATION",
-		usage: "callback listener: time to read a whole request, body included",
+		usage: "callback and admin listeners: time to read a whole request, body included",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPReadTimeout })},
 	{env: "IMBRIDGE_HTTP_WRITE_TIMEOUT", flag: "http-write-timeout", def: "10s", meta: "DURATION",
-		usage: "callback listener: time from the end of the request headers to the end of the answer",
+		usage: "callback and admin listeners: time from the end of the request headers to the end of the answer; a callback still being handled then is abandoned, nothing published (the admin listener allows pprof's 30s profiles more)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPWriteTimeout })},
 	{env: "IMBRIDGE_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout", def: "120s", meta: "DURATION",
-		usage: "callback listener: how long a kept-alive connection may wait for its next request",
+		usage: "callback and admin listeners: how long a kept-alive connection may wait for its next request",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })},
 	{env: "IMBRIDGE_PPROF", flag: "pprof", def: "false", meta: "BOOL",
-		usage: "serve Go's profiles at /debug/pprof/ on the admin listener",
+		usage: "serve Go's profiles at /debug/pprof/ on the admin listener (not cmdline; CPU profiles and traces of at most 30s)",
 		set:   boolSetter(func(c *Config) *bool { return &c.Pprof })},
 	{env: "IMBRIDGE_LOG_LEVEL", flag: "log-level", def: "info", meta: "LEVEL",
 		usage: "debug, info, warn or error",
@@ -536,8 +571,52 @@ func loadConfig(args []string, lookup func(string) (string, bool), out io.Writer
 			}
 			return Config{}, fmt.Errorf("%s=%s: expected %v", from[i], shown, err)
 		}
+		if s.secret && strings.HasPrefix(from[i], "--") && values[i] != "" {
+			c.SecretFlags = append(c.SecretFlags, from[i])
+		}
 	}
 	return c, c.Validate()
+}
+
+// placeholderTokens are the tokens imbridge's examples show; a deployment that kept
+// one would accept callbacks signed by anyone who read the examples.
+var placeholderTokens = []string{"dev-token", "replace-with-the-token-from-chats-console"}
+
+// Warnings are what serve logs at WARN at every start: settings that weaken security,
+// on purpose or not.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.AllowUnsigned && len(c.CallbackTokens) == 0 {
+		w = append(w, "IMBRIDGE_ALLOW_UNSIGNED=true and no token: callbacks are not authenticated, anyone who knows the SDKAppID can forge them")
+	}
+	if c.DevMode {
+		w = append(w, "IMBRIDGE_DEV_MODE=true: the placeholder tokens of the examples are accepted; never use it outside one's own machine")
+	}
+	if c.Kafka.SASLMechanism == kafka.SASLPlain && !c.Kafka.UsesTLS() {
+		w = append(w, "IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS=true: the Kafka password crosses the network in clear text")
+	}
+	for _, f := range c.SecretFlags {
+		w = append(w, f+" puts a secret in the process's arguments, which every user of the machine can read: use the variable or its _FILE variant")
+	}
+	return w
+}
+
+// replayWindow is how long the replay filter remembers a callback: a RequestTime
+// verifies from skew before it to skew after it. Zero: the filter is off.
+func (c *Config) replayWindow() time.Duration {
+	if !c.ReplayFilter {
+		return 0
+	}
+	return 2 * c.SignMaxSkew
+}
+
+// adminWriteTimeout is the admin listener's write timeout: the callback listener's,
+// raised above the longest profile when pprof is on.
+func (c *Config) adminWriteTimeout() time.Duration {
+	if c.Pprof {
+		return max(c.HTTPWriteTimeout, httpapi.MaxProfileDuration+5*time.Second)
+	}
+	return c.HTTPWriteTimeout
 }
 
 // Validate checks what no single setting can: required settings and combinations.
@@ -551,12 +630,20 @@ func (c *Config) Validate() error {
 		return errors.New("no callback token: set IMBRIDGE_CALLBACK_TOKEN (or IMBRIDGE_CALLBACK_TOKEN_FILE) to the token " +
 			"of callback authentication in Chat's console, or set IMBRIDGE_ALLOW_UNSIGNED=true to accept unsigned callbacks, " +
 			"which anyone who knows the SDKAppID can forge")
+	case !c.DevMode && slices.ContainsFunc(c.CallbackTokens, func(t bridge.Secret) bool { return slices.Contains(placeholderTokens, t.Reveal()) }):
+		return errors.New("IMBRIDGE_CALLBACK_TOKEN holds a placeholder from imbridge's examples, which anyone can read: set the token " +
+			"from Chat's console, or IMBRIDGE_DEV_MODE=true to try imbridge out on your own machine")
+	case c.MaxInFlightBytes < c.BodyLimit:
+		return fmt.Errorf("IMBRIDGE_MAX_IN_FLIGHT_BYTES=%d: expected at least IMBRIDGE_BODY_LIMIT (%d), or no body of that size is ever accepted", c.MaxInFlightBytes, c.BodyLimit)
 	case !strings.HasPrefix(c.CallbackPath, "/"):
 		return fmt.Errorf("IMBRIDGE_CALLBACK_PATH=%q: expected a path starting with /", c.CallbackPath)
 	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
 		return errors.New("IMBRIDGE_TLS_CERT_FILE and IMBRIDGE_TLS_KEY_FILE go together: set both to serve HTTPS, or neither")
 	case c.Kafka.SASLMechanism != "" && (c.Kafka.Username == "" || c.Kafka.Password == ""):
 		return fmt.Errorf("IMBRIDGE_KAFKA_SASL_MECHANISM=%s needs IMBRIDGE_KAFKA_SASL_USERNAME and IMBRIDGE_KAFKA_SASL_PASSWORD (or _FILE)", c.Kafka.SASLMechanism)
+	case errors.Is(c.Kafka.Validate(), kafka.ErrPlainWithoutTLS):
+		return errors.New("IMBRIDGE_KAFKA_SASL_MECHANISM=PLAIN without TLS would send the Kafka password in clear text: turn on IMBRIDGE_KAFKA_TLS, " +
+			"use SCRAM-SHA-512, or set IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS=true for brokers on a network nobody else can read")
 	case (c.Kafka.CertFile == "") != (c.Kafka.KeyFile == ""):
 		return errors.New("IMBRIDGE_KAFKA_TLS_CERT_FILE and IMBRIDGE_KAFKA_TLS_KEY_FILE go together")
 	case c.DLQTopic != "" && slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Topic == c.DLQTopic }):

@@ -30,9 +30,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Listen: ":8080", CallbackPath: "/callback", AdminListen: ":9090", SDKAppID: 1400187352,
-		CallbackTokens: []bridge.Secret{"new", "old"}, SignMaxSkew: 60 * time.Second, BodyLimit: 1 << 20,
-		MaxPairs: 10000, MaxInFlight: 1024, MaxQueryBytes: 4096, MaxHeaderBytes: 16384,
+		Listen: ":8080", CallbackPath: "/callback", AdminListen: "127.0.0.1:9090", SDKAppID: 1400187352,
+		CallbackTokens: []bridge.Secret{"new", "old"}, SignMaxSkew: 60 * time.Second, ReplayCacheSize: 100000, BodyLimit: 1 << 20,
+		MaxInFlightBytes: 32 << 20, MaxPairs: 10000, MaxInFlight: 1024, MaxQueryBytes: 4096, MaxHeaderBytes: 16384,
 		KafkaBrokers: []string{"k1:9092", "k2:9092"},
 		Routes:       []string{"blocklist-delete", "blocklist-add", "friend-add", "friend-delete"},
 		Topics: map[string]string{"blocklist-delete": "imbridge.blocklist.removed", "blocklist-add": "imbridge.blocklist.added",
@@ -131,6 +131,16 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"high water over 1", nil, append(base, "IMBRIDGE_SPOOL_HIGH_WATER", "80"), `IMBRIDGE_SPOOL_HIGH_WATER="80": expected a fraction above 0 and at most 1, such as 0.8`},
 		{"dlq is the topic", nil, append(base, "IMBRIDGE_DLQ_TOPIC", "imbridge.blocklist.removed"), `IMBRIDGE_DLQ_TOPIC="imbridge.blocklist.removed": expected a topic other than the events' own`},
 		{"dlq attempts zero", nil, append(base, "IMBRIDGE_DLQ_AFTER_ATTEMPTS", "0"), `IMBRIDGE_DLQ_AFTER_ATTEMPTS="0": expected a whole number, at least 1`},
+		{"placeholder token", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "dev-token"),
+			"IMBRIDGE_CALLBACK_TOKEN holds a placeholder from imbridge's examples, which anyone can read: set the token from Chat's console, or IMBRIDGE_DEV_MODE=true to try imbridge out on your own machine"},
+		{"placeholder of the Kubernetes example, among others", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "real-one, replace-with-the-token-from-chats-console"),
+			"IMBRIDGE_CALLBACK_TOKEN holds a placeholder from imbridge's examples, which anyone can read: set the token from Chat's console, or IMBRIDGE_DEV_MODE=true to try imbridge out on your own machine"},
+		{"SASL PLAIN without TLS", nil, append(base, "IMBRIDGE_KAFKA_SASL_MECHANISM", "plain", "IMBRIDGE_KAFKA_SASL_USERNAME", "u", "IMBRIDGE_KAFKA_SASL_PASSWORD", "p"),
+			"IMBRIDGE_KAFKA_SASL_MECHANISM=PLAIN without TLS would send the Kafka password in clear text: turn on IMBRIDGE_KAFKA_TLS, use SCRAM-SHA-512, or set IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS=true for brokers on a network nobody else can read"},
+		{"bytes in flight below one body", nil, append(base, "IMBRIDGE_BODY_LIMIT", "4194304", "IMBRIDGE_MAX_IN_FLIGHT_BYTES", "2097152"),
+			"IMBRIDGE_MAX_IN_FLIGHT_BYTES=2097152: expected at least IMBRIDGE_BODY_LIMIT (4194304), or no body of that size is ever accepted"},
+		{"bytes in flight too few", nil, append(base, "IMBRIDGE_MAX_IN_FLIGHT_BYTES", "1000"),
+			`IMBRIDGE_MAX_IN_FLIGHT_BYTES="1000": expected a number of bytes, at least 1048576`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,7 +187,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
 	cfg, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_CALLBACK_TOKEN", token,
-		"IMBRIDGE_KAFKA_SASL_MECHANISM", "PLAIN", "IMBRIDGE_KAFKA_SASL_USERNAME", "u", "IMBRIDGE_KAFKA_SASL_PASSWORD", password), &bytes.Buffer{})
+		"IMBRIDGE_KAFKA_TLS", "true", "IMBRIDGE_KAFKA_SASL_MECHANISM", "PLAIN", "IMBRIDGE_KAFKA_SASL_USERNAME", "u", "IMBRIDGE_KAFKA_SASL_PASSWORD", password), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}

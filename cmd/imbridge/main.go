@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -107,6 +106,9 @@ func serve(args []string, lookup func(string) (string, bool), stdout, stderr io.
 		return 2
 	}
 	defer func() { _ = log.Sync() }()
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	if _, set := lookup("GOGC"); !set {
 		// The live heap is small (tens of MiB) and allocation-heavy per callback: a
 		// larger GC target trades a little memory for CPU (measured in BENCHMARKS.md).
@@ -196,7 +198,8 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	}
 	callbackSrv := &http.Server{
 		Handler: httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit,
-			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxInFlight: cfg.MaxInFlight},
+			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
+			Timeout: cfg.HTTPWriteTimeout, ReplayWindow: cfg.replayWindow(), ReplayCacheSize: cfg.ReplayCacheSize},
 			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: delivery, Log: log, Observer: m}),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,
@@ -212,11 +215,14 @@ func serveWith(cfg Config, log *zap.Logger) error {
 			adminLn.Close()
 			return err
 		}
-		callbackSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.getCertificate}
+		callbackSrv.TLSConfig = certs.serverTLSConfig()
 	}
 	adminSrv := &http.Server{
 		Handler:           httpapi.NewAdminServer(delivery, httpapi.AdminConfig{Metrics: m.Handler(), Live: live, Pprof: cfg.Pprof}, log),
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.adminWriteTimeout(),
+		IdleTimeout:       cfg.HTTPIdleTimeout,
 		ErrorLog:          zap.NewStdLog(log.Named("admin")),
 	}
 
