@@ -102,6 +102,12 @@ func startBridge(t *testing.T, env ...string) *bridgeProc {
 		"IMBRIDGE_LOG_LEVEL=debug",
 		"IMBRIDGE_SPOOL_DIR=" + filepath.Join(t.TempDir(), "spool"),
 	}, env...)
+	return startCmd(t, cmd)
+}
+
+// startCmd starts an `imbridge serve` command and waits until /healthz answers.
+func startCmd(t *testing.T, cmd *exec.Cmd) *bridgeProc {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
