@@ -6,8 +6,14 @@ KAFKA   := deploy/kafka/kafka.sh
 # a development broker started by `make dev` (port 19092).
 TEST_KAFKA_PORT ?= 19192
 DEV_KAFKA_PORT  ?= 19092
+# The failover tests start their own three-node cluster (deploy/kafka/cluster.sh) on
+# TEST_KAFKA_CLUSTER_PORT..+2, controllers on +10..+12; the development cluster of
+# `make kafka-cluster-up` uses DEV_KAFKA_CLUSTER_PORT the same way.
+TEST_KAFKA_CLUSTER_PORT ?= 19540
+DEV_KAFKA_CLUSTER_PORT  ?= 19500
+KAFKA_CLUSTER := deploy/kafka/cluster.sh
 
-.PHONY: help build test test-go test-long fuzz conformance staticcheck bench bench-micro tools dev kafka-up kafka-down
+.PHONY: help build test test-go test-long fuzz conformance staticcheck bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,7 +44,7 @@ test-go: staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	schema/conformance/run.sh 25
-	$(GO) test -race -count=1 $(GOTESTFLAGS) ./...
+	IMBRIDGE_TEST_KAFKA_CLUSTER_PORT=$(TEST_KAFKA_CLUSTER_PORT) $(GO) test -race -count=1 $(GOTESTFLAGS) ./...
 
 conformance: ## schemathesis against the live callback endpoint (CONFORMANCE_EXAMPLES per phase, default 500)
 	schema/conformance/run.sh $(or $(CONFORMANCE_EXAMPLES),500)
@@ -77,6 +83,12 @@ kafka-up: ## start the development broker on 127.0.0.1:19092 with imbridge's top
 
 kafka-down: ## stop the development broker and delete its data
 	KAFKA_LOCAL_PORT=$(DEV_KAFKA_PORT) $(KAFKA) down
+
+kafka-cluster-up: ## start a three-node development cluster on 127.0.0.1:19500-19502 with imbridge's topics (RF 3, min.insync.replicas=2)
+	KAFKA_CLUSTER_PORT=$(DEV_KAFKA_CLUSTER_PORT) $(KAFKA_CLUSTER) up
+
+kafka-cluster-down: ## stop the development cluster and delete its data
+	KAFKA_CLUSTER_PORT=$(DEV_KAFKA_CLUSTER_PORT) $(KAFKA_CLUSTER) down
 
 dev: kafka-up ## run imbridge against the development broker (no Docker); Ctrl-C stops it
 	IMBRIDGE_SDKAPPID=$${IMBRIDGE_SDKAPPID:-1400000000} \

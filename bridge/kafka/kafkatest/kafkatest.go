@@ -1,6 +1,8 @@
 // Package kafkatest gives integration tests a real Kafka broker: its address from
 // IMBRIDGE_TEST_KAFKA_BROKERS (make test starts one with deploy/kafka/kafka.sh), fresh
 // topics, and readers that return what is in a topic, through kafka-go and through kcat.
+// Fault tests start private brokers (StartBroker) and a private three-node cluster
+// (StartCluster, on the ports IMBRIDGE_TEST_KAFKA_CLUSTER_PORT names).
 //
 // Without a broker a test is skipped on a developer's machine and fails when CI=true:
 // integration tests never pass by skipping in CI.
@@ -18,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,11 +62,12 @@ func CreateTopic(t testing.TB, brokers []string, prefix string, partitions int) 
 }
 
 // CreateReplicatedTopic creates a topic as CreateTopic does, with replication factor 3
-// and min.insync.replicas=2, on a three-node cluster, and waits until every partition
-// has a leader and three in-sync replicas.
-func CreateReplicatedTopic(t testing.TB, brokers []string, prefix string, partitions int) string {
+// and the given min.insync.replicas, on a three-node cluster, and waits until every
+// partition has a leader and three in-sync replicas.
+func CreateReplicatedTopic(t testing.TB, brokers []string, prefix string, partitions, minISR int) string {
 	t.Helper()
-	return createTopic(t, brokers, prefix, partitions, 3, []kafkago.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: "2"}})
+	return createTopic(t, brokers, prefix, partitions, 3,
+		[]kafkago.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(minISR)}})
 }
 
 func createTopic(t testing.TB, brokers []string, prefix string, partitions, replicas int, configs []kafkago.ConfigEntry) string {
