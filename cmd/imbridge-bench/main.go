@@ -124,7 +124,11 @@ func (r Report) print(w io.Writer) {
 // loadFlags registers the load settings on fs.
 func loadFlags(fs *flag.FlagSet, l *Load) {
 	fs.StringVar(&l.AppID, "sdkappid", "1400187352", "SdkAppid to send")
-	fs.StringVar(&l.Token, "token", "bench-token", "callback token to sign with")
+	token := "bench-token"
+	if v, ok := os.LookupEnv("IMBRIDGE_CALLBACK_TOKEN"); ok && v != "" {
+		token, _, _ = strings.Cut(v, ",") // the environment keeps it out of the process list
+	}
+	fs.StringVar(&l.Token, "token", token, "callback token to sign with (default: the first of IMBRIDGE_CALLBACK_TOKEN, else bench-token)")
 	fs.IntVar(&l.Connections, "connections", 64, "concurrent keep-alive connections")
 	fs.Float64Var(&l.Rate, "rate", 0, "callbacks per second (open loop, latency from the intended send time); 0: as fast as possible")
 	fs.IntVar(&l.Pairs, "pairs", 3, "pairs per callback")

@@ -16,12 +16,17 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
 )
 
-// knownEnv reports whether name is a setting of imbridge serve.
+// knownEnv reports whether name is a setting of imbridge serve, or GOMEMLIMIT, the Go
+// runtime's memory limit that deployments set from the container's.
 func knownEnv(name string) bool {
+	if name == "GOMEMLIMIT" {
+		return true
+	}
 	for _, s := range settings {
 		if s.env == name {
 			return true
@@ -67,10 +72,11 @@ func TestComposeFile(t *testing.T) {
 	}
 	var ports []string
 	for _, pc := range im.Ports {
-		ports = append(ports, fmt.Sprintf("%s:%d", pc.Published, pc.Target))
+		ports = append(ports, fmt.Sprintf("%s:%s:%d", pc.HostIP, pc.Published, pc.Target))
 	}
-	if !slices.Equal(ports, []string{"8080:8080", "9090:9090"}) {
-		t.Fatalf("imbridge ports %v", ports)
+	// Loopback only: the compose file runs a placeholder token (dev mode).
+	if !slices.Equal(ports, []string{"127.0.0.1:8080:8080", "127.0.0.1:9090:9090"}) {
+		t.Fatalf("imbridge ports %v, want both on 127.0.0.1 only", ports)
 	}
 	if len(im.Volumes) != 1 || im.Volumes[0].Type != types.VolumeTypeVolume || im.Volumes[0].Source != "spool" || im.Volumes[0].Target != "/var/lib/imbridge" {
 		t.Fatalf("imbridge volumes %+v, want the named volume spool at /var/lib/imbridge", im.Volumes)
@@ -91,12 +97,16 @@ func TestComposeFile(t *testing.T) {
 		"IMBRIDGE_SDKAPPID": "1400000000", "IMBRIDGE_CALLBACK_TOKEN": "dev-token", "IMBRIDGE_KAFKA_BROKERS": "kafka:9092",
 		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE": "imbridge.blocklist", "IMBRIDGE_TOPIC_BLOCKLIST_ADD": "imbridge.blocklist",
 		"IMBRIDGE_TOPIC_FRIEND_ADD": "imbridge.friend", "IMBRIDGE_TOPIC_FRIEND_DELETE": "imbridge.friend",
-		"IMBRIDGE_SPOOL_DIR": "/var/lib/imbridge/spool",
+		"IMBRIDGE_SPOOL_DIR": "/var/lib/imbridge/spool", "IMBRIDGE_DEV_MODE": "true", "IMBRIDGE_ADMIN_LISTEN": ":9090",
+		"GOMEMLIMIT": "230MiB",
 	}
 	for k, v := range wantEnv {
 		if env[k] != v {
 			t.Errorf("imbridge %s = %q, want %q", k, env[k], v)
 		}
+	}
+	if im.MemLimit != 256<<20 {
+		t.Errorf("imbridge mem_limit %d, want 256m, above GOMEMLIMIT", im.MemLimit)
 	}
 	if hc := im.HealthCheck; hc == nil || !slices.Equal([]string(hc.Test), []string{"CMD", "/usr/local/bin/imbridge", "probe", "http://127.0.0.1:9090/readyz"}) {
 		t.Fatalf("imbridge healthcheck %+v", im.HealthCheck)
@@ -166,6 +176,7 @@ func TestKubernetesManifests(t *testing.T) {
 		sts      *appsv1.StatefulSet
 		services []*corev1.Service
 		pdb      *policyv1.PodDisruptionBudget
+		netpol   *networkingv1.NetworkPolicy
 	)
 	for _, res := range append(k.Resources, "secret.example.yaml") {
 		raw, err := os.ReadFile(filepath.Join(dir, res))
@@ -190,6 +201,9 @@ func TestKubernetesManifests(t *testing.T) {
 				decodeStrict(t, doc, pdb)
 			case "Secret":
 				decodeStrict(t, doc, &corev1.Secret{})
+			case "NetworkPolicy":
+				netpol = &networkingv1.NetworkPolicy{}
+				decodeStrict(t, doc, netpol)
 			default:
 				t.Fatalf("%s: unexpected kind %q", res, meta.Kind)
 			}
@@ -285,4 +299,5 @@ func TestKubernetesManifests(t *testing.T) {
 	if sts.Spec.ServiceName != "imbridge-headless" {
 		t.Errorf("serviceName %s", sts.Spec.ServiceName)
 	}
+	checkHardening(t, k.Images[0].NewTag, pod.Spec, c, netpol)
 }

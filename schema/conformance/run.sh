@@ -22,7 +22,7 @@ trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 admin=$(free_port)
-export IMBRIDGE_SDKAPPID=1400187352 IMBRIDGE_CALLBACK_TOKEN=conformance-token
+export IMBRIDGE_SDKAPPID=1400187352 IMBRIDGE_CALLBACK_TOKEN=conformance-token IMBRIDGE_DEV_MODE=true
 IMBRIDGE_LISTEN=127.0.0.1:$port IMBRIDGE_ADMIN_LISTEN=127.0.0.1:$admin IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1 \
   IMBRIDGE_SPOOL_DIR="$work/spool" IMBRIDGE_LOG_LEVEL=error "$work/imbridge" serve 2>"$work/imbridge.log" &
 pid=$!
