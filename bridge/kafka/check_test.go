@@ -51,3 +51,35 @@ func TestCheckPartitions(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaderChanges(t *testing.T) {
+	topic := func(leaders ...int) []kafkago.Topic {
+		tp := kafkago.Topic{Name: "t"}
+		for i, l := range leaders {
+			p := kafkago.Partition{ID: i, Leader: kafkago.Broker{ID: l, Host: "127.0.0.1"}}
+			if l < 0 {
+				p.Leader = kafkago.Broker{ID: -1}
+			}
+			tp.Partitions = append(tp.Partitions, p)
+		}
+		return []kafkago.Topic{tp}
+	}
+	var known map[partitionKey]int
+	var got [][]partitionKey
+	for _, answer := range [][]kafkago.Topic{
+		topic(1, 2, 3), // first sight: no change
+		topic(1, 2, 3),
+		topic(-1, 2, 3), // partition 0 between leaders: not yet a change
+		topic(2, 2, 3),  // ... now it is, once
+		topic(2, 2, 1),
+		topic(1, 2, 1), // the old leader back
+	} {
+		var changed []partitionKey
+		known, changed = leaderChanges(known, answer)
+		got = append(got, changed)
+	}
+	want := [][]partitionKey{nil, nil, nil, {{"t", 0}}, {{"t", 2}}, {{"t", 0}}}
+	if d := cmp.Diff(want, got, cmp.AllowUnexported(partitionKey{})); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}

@@ -26,6 +26,7 @@ type Metrics struct {
 	eventsFailed      *prometheus.CounterVec
 	publishSeconds    prometheus.Histogram
 	publishEvents     prometheus.Histogram
+	leaderChanges     *prometheus.CounterVec
 }
 
 // New registers imbridge's collectors, the Go runtime and process collectors, and
@@ -70,6 +71,10 @@ func New(version string) *Metrics {
 			Help:    "Events per publish call to Kafka.",
 			Buckets: []float64{1, 3, 10, 30, 100, 300, 1000, 3000},
 		}),
+		leaderChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imbridge_kafka_leader_changes_total",
+			Help: "Partition leader changes seen in the brokers' metadata, by topic: a broker lost, restarted or its leadership moved back.",
+		}, []string{"topic"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "imbridge_build_info",
@@ -77,7 +82,7 @@ func New(version string) *Metrics {
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	r.MustRegister(m.callbacks, m.answerSeconds, m.signatureFailures, m.requestTimeSkew, m.eventsPublished,
-		m.eventsFailed, m.publishSeconds, m.publishEvents, build,
+		m.eventsFailed, m.publishSeconds, m.publishEvents, m.leaderChanges, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -114,6 +119,11 @@ func (m *Metrics) Failed(topic string, n int) { m.eventsFailed.WithLabelValues(t
 func (m *Metrics) PublishDone(events int, d time.Duration) {
 	m.publishSeconds.Observe(d.Seconds())
 	m.publishEvents.Observe(float64(events))
+}
+
+// LeaderChanged counts one partition leader change of topic (kafka.LeaderObserver).
+func (m *Metrics) LeaderChanged(topic string, partition int) {
+	m.leaderChanges.WithLabelValues(topic).Inc()
 }
 
 // SpoolStats is what the spool gauges read on every scrape.

@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,8 +19,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/kafka"
 	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
+	"github.com/imbridge/imbridge/bridge/metrics"
 )
 
 // Failover: three imbridge replicas (spool mode, each on its own spool) behind a
@@ -28,7 +33,9 @@ import (
 // SIGKILLed and restarted 10 s later, one replica is paused (SIGSTOP) for 5 s, another
 // is SIGKILLed and restarted on its spool. Every acknowledged pair must be in the topic,
 // every duplicate with its first copy's eventId, every record with the version its
-// callback gave it.
+// callback gave it; the leader watcher counts the leader change in the metrics.
+
+var _ kafka.LeaderObserver = (*metrics.Metrics)(nil)
 
 // roundRobin is the load balancer in front of the replicas: each request goes to the
 // next replica; a replica that does not answer is answered 502, as a load balancer
@@ -166,6 +173,18 @@ func TestFailover(t *testing.T) {
 	}
 	lb := roundRobin(t, addrs)
 
+	// The leader watcher, as serve would run it, reports to imbridge's metrics.
+	m := metrics.New("test")
+	watcher, err := kafka.New(kafka.Config{Brokers: brokers, Topics: []string{topic}}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); watcher.WatchLeaders(watchCtx, 500*time.Millisecond, m) }()
+	defer func() { stopWatch(); <-watchDone }()
+
 	ctx, stopLoad := context.WithCancel(context.Background())
 	defer stopLoad()
 	var senders []*sender
@@ -288,8 +307,16 @@ func TestFailover(t *testing.T) {
 		}
 		newest[r.from] = max(newest[r.from], r.version)
 	}
-	t.Logf("failover: %d pairs acknowledged, all delivered; %d records, %d distinct pairs, %d duplicates (each with its first copy's eventId); %d first copies after a later change of their user (inversions); answers %v",
-		len(want), len(recs), len(first), duplicates, inversions, statuses)
+	stopWatch()
+	<-watchDone
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	changes := regexp.MustCompile(`(?m)^imbridge_kafka_leader_changes_total\{topic="` + regexp.QuoteMeta(topic) + `"\} (\d+)$`).FindStringSubmatch(rec.Body.String())
+	if changes == nil || changes[1] == "0" {
+		t.Fatalf("no leader change counted after the leader of partition 0 was killed: %v", changes)
+	}
+	t.Logf("failover: %d pairs acknowledged, all delivered; %d records, %d distinct pairs, %d duplicates (each with its first copy's eventId); %d first copies after a later change of their user (inversions); answers %v; %s partition leader changes seen",
+		len(want), len(recs), len(first), duplicates, inversions, statuses, changes[1])
 
 	// imbridge check on the cluster: all well; then, with a node down, the topic is
 	// under-replicated but writable (WARN), and a topic with min.insync.replicas=3 is
