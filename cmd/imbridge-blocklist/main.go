@@ -136,9 +136,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 
 // consume reads topics in group until ctx ends, applying every event. Offsets are not
 // committed: the next start replays from the beginning.
-func consume(ctx context.Context, brokers, topics []string, group string, s *State, logw io.Writer) error {
+func consume(ctx context.Context, brokers, topics []string, group string, dialer *kafkago.Dialer, s *State, logw io.Writer) error {
 	r := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers: brokers, GroupID: group, GroupTopics: topics, StartOffset: kafkago.FirstOffset,
+		Brokers: brokers, GroupID: group, GroupTopics: topics, StartOffset: kafkago.FirstOffset, Dialer: dialer,
 		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
 	})
 	defer r.Close()
@@ -166,19 +166,20 @@ func consume(ctx context.Context, brokers, topics []string, group string, s *Sta
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("imbridge-blocklist", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	brokers := fs.String("brokers", "127.0.0.1:19092", "bootstrap brokers, comma-separated")
-	topics := fs.String("topics", "imbridge.blocklist", "topics with the blocklist events, comma-separated")
-	group := fs.String("group", "imbridge-blocklist", "consumer group")
-	listen := fs.String("listen", ":8081", "address of GET /users/{id}/blocklist")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	o, err := parseOptions(args, os.LookupEnv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "imbridge-blocklist: %v\n", err)
 		return 2
 	}
-	ln, err := net.Listen("tcp", *listen)
+	dialer, err := o.kafka.Dialer(10 * time.Second)
+	if err != nil {
+		fmt.Fprintf(stderr, "imbridge-blocklist: %v\n", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "imbridge-blocklist: %v\n", err)
 		return 1
@@ -186,10 +187,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s := NewState()
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := newServer(s.Handler())
 	go func() { _ = srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "imbridge-blocklist: serving on %s, reading %s\n", ln.Addr(), *topics)
-	err = consume(ctx, strings.Split(*brokers, ","), strings.Split(*topics, ","), *group, s, stderr)
+	fmt.Fprintf(stdout, "imbridge-blocklist: serving on %s, reading %s\n", ln.Addr(), strings.Join(o.topics, ","))
+	err = consume(ctx, o.brokers, o.topics, o.group, dialer, s, stderr)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
