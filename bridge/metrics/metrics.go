@@ -37,7 +37,7 @@ func New(version string) *Metrics {
 		registry: r,
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imbridge_callbacks_total",
-			Help: "Callbacks answered, by routed command (other for the rest) and outcome: ok, unrouted, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, uri_too_long, unsupported, internal, other.",
+			Help: "Callbacks answered, by routed command (other for the rest) and outcome: ok, unrouted, replayed, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, uri_too_long, unsupported, internal, other.",
 		}, []string{"command", "outcome"}),
 		answerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "imbridge_callback_duration_seconds",
@@ -50,7 +50,7 @@ func New(version string) *Metrics {
 		}, []string{"reason"}),
 		requestTimeSkew: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "imbridge_request_time_skew_seconds",
-			Help:    "Now minus the callback's RequestTime, for signed callbacks; negative when RequestTime is in the future.",
+			Help:    "Now minus the callback's RequestTime, for authenticated callbacks only (anyone can send another RequestTime); negative when RequestTime is in the future.",
 			Buckets: []float64{-300, -60, -30, -10, -5, -2, -1, 0, 1, 2, 5, 10, 30, 60, 300},
 		}),
 		eventsPublished: prometheus.NewCounterVec(prometheus.CounterOpts{
