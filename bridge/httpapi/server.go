@@ -124,7 +124,6 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	if cfg.ReplayWindow > 0 {
 		h.replays = bridge.NewReplayCache(cfg.ReplayWindow, cfg.ReplayCacheSize)
 	}
-
 	e := newEcho(d.Log, d.Observer)
 	// Every method reaches the handler, so that OPTIONS too gets Chat's JSON (405)
 	// instead of Echo's automatic 204.
@@ -164,6 +163,9 @@ func limitInFlight(n int) echo.MiddlewareFunc {
 type AdminConfig struct {
 	// Metrics, when not nil, is served at /metrics.
 	Metrics http.Handler
+	// Live, when not nil, decides /healthz: an error is a state the process cannot
+	// leave (503, so that the orchestrator restarts it). Nil: always 200.
+	Live func() error
 	// Pprof serves Go's profiles at /debug/pprof/, except cmdline (the process's
 	// arguments may hold a secret), with CPU profiles and traces of at most
 	// MaxProfileDuration. Off by default: profiles reveal internals and cost CPU while
@@ -211,6 +213,11 @@ func NewAdminServer(delivery bridge.Delivery, cfg AdminConfig, log *zap.Logger) 
 		})
 	}
 	e.GET("/healthz", func(c echo.Context) error {
+		if cfg.Live != nil {
+			if err := cfg.Live(); err != nil {
+				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "failed", "reason": err.Error()})
+			}
+		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	e.GET("/readyz", func(c echo.Context) error {
