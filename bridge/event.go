@@ -18,11 +18,6 @@ type Event struct {
 	// Time is the CloudEvents time (header ce_time): EventTime when the callback
 	// carried one, else ReceivedAt.
 	Time time.Time `json:"-"`
-	// DeadLetterTopic and DeadLetterReason are set on an event that could not be
-	// published to DeadLetterTopic and is sent to the dead-letter topic (Topic) instead;
-	// they become headers of the dead-lettered message.
-	DeadLetterTopic  string `json:"-"`
-	DeadLetterReason string `json:"-"`
 
 	// ID is deterministic: see EventID.
 	ID              string `json:"eventId"`

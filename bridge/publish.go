@@ -12,8 +12,8 @@ import (
 // errors.Is(err, ErrPermanent) holds; every other error is worth retrying.
 var ErrPermanent = errors.New("permanent")
 
-// EventErrors is returned by Publisher.Publish when only some events failed: entry i is
-// the error of events[i], nil for those the broker acknowledged.
+// EventErrors is returned by Publisher.Publish when some records failed: entry i is
+// the error of records[i], nil for those the broker acknowledged.
 type EventErrors []error
 
 // Error implements error with a summary: how many failed and the first error.
@@ -44,14 +44,15 @@ func (ee EventErrors) Unwrap() []error {
 	return out
 }
 
-// Publisher writes events to the message broker. Implementations are safe for
+// Publisher writes records to the message broker. Implementations are safe for
 // concurrent use. Publish is synchronous: it returns nil only when the broker has
-// acknowledged every event (with acks from all in-sync replicas), and it keeps the
-// order of events with one key. When some events failed and others did not, the error
-// is an EventErrors; errors retrying cannot fix wrap ErrPermanent. Close flushes nothing that Publish has not already
-// acknowledged; it releases connections.
+// acknowledged every record (with acks from all in-sync replicas), and it keeps the
+// order of records with one key: a record is never acknowledged before an earlier one
+// of its key that failed. On failure the error is an EventErrors with one entry per
+// record; errors retrying cannot fix wrap ErrPermanent. Close flushes nothing that
+// Publish has not already acknowledged; it releases connections.
 type Publisher interface {
-	Publish(ctx context.Context, events []Event) error
+	Publish(ctx context.Context, records []Record) error
 	// Ping checks that the broker answers and that the topics the publisher writes to
 	// exist; it returns an error saying which is not the case.
 	Ping(ctx context.Context) error
@@ -69,19 +70,28 @@ type SyncDelivery struct {
 	Publisher Publisher
 	// Timeout bounds one Accept; zero means DefaultSyncTimeout.
 	Timeout time.Duration
+	// Limits, when not nil, refuses a callback with a record over its topic's
+	// max.message.bytes (see EncodeRecords).
+	Limits TopicLimits
 }
 
 var _ Delivery = (*SyncDelivery)(nil)
 
-// Accept implements Delivery. Any failure is KindUnavailable.
+// Accept implements Delivery: it encodes the events (KindTooLarge for a record its
+// topic cannot take) and publishes the records. Any failure to publish is
+// KindUnavailable.
 func (d *SyncDelivery) Accept(ctx context.Context, events []Event) error {
+	records, err := EncodeRecords(events, d.Limits)
+	if err != nil {
+		return err
+	}
 	timeout := d.Timeout
 	if timeout == 0 {
 		timeout = DefaultSyncTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if err := d.Publisher.Publish(ctx, events); err != nil {
+	if err := d.Publisher.Publish(ctx, records); err != nil {
 		msg := "kafka did not acknowledge the events"
 		if errors.Is(err, context.DeadlineExceeded) {
 			msg = "kafka did not acknowledge the events within " + timeout.String()

@@ -16,10 +16,6 @@ import (
 // batch overhead).
 const DefaultMaxMessageBytes = 1048588
 
-// recordBatchOverhead is what Kafka's record batch header adds to its records; the
-// broker compares max.message.bytes with the whole batch.
-const recordBatchOverhead = 61
-
 // limits holds the max.message.bytes of each topic the publisher writes to.
 type limits struct {
 	mu      sync.RWMutex
@@ -87,39 +83,8 @@ func topicConfigInts(ctx context.Context, c *kafkago.Client, topics []string, na
 	return out, nil
 }
 
-// MessageSize implements bridge.MessageSizer: the bytes the event takes in a record
-// batch of its own, against its topic's max.message.bytes. Events whose SizeBound fits
-// are not encoded.
-func (p *Publisher) MessageSize(e *bridge.Event) (size, limit int) {
-	limit = p.limits.of(e.Topic)
-	if bound := e.SizeBound(); bound <= limit {
-		return bound, limit
-	}
-	m := Message(e)
-	return int(wireSize(&m)) + recordBatchOverhead, limit
-}
+// MaxMessageBytes implements bridge.TopicLimits: the topic's max.message.bytes as read
+// by LoadLimits, or Config.MaxMessageBytes until then.
+func (p *Publisher) MaxMessageBytes(topic string) int { return p.limits.of(topic) }
 
-var _ bridge.MessageSizer = (*Publisher)(nil)
-
-// wireSize is the size kafka-go counts for a message when it fills batches
-// (Message.totalSize in kafka-go: headers, key, value, timestamp and lengths), so
-// that a chunk of messages whose wireSizes add up to at most the writer's BatchBytes
-// is one batch per partition.
-func wireSize(m *kafkago.Message) int64 {
-	n := int64(4+1+1+4+4+8) + int64(len(m.Key)) + int64(len(m.Value))
-	n += int64(varIntLen(int64(len(m.Headers))))
-	for _, h := range m.Headers {
-		n += int64(varIntLen(int64(len(h.Key))) + len(h.Key) + varIntLen(int64(len(h.Value))) + len(h.Value))
-	}
-	return n
-}
-
-func varIntLen(i int64) int {
-	u := uint64((i << 1) ^ (i >> 63))
-	n := 1
-	for u >= 0x80 {
-		u >>= 7
-		n++
-	}
-	return n
-}
+var _ bridge.TopicLimits = (*Publisher)(nil)

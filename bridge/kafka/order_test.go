@@ -58,7 +58,8 @@ func TestLargeEventsOfOneKeyKeepOrder(t *testing.T) {
 
 	// The limit not read yet: the first chunk (1 MiB) is refused whole, the rest is
 	// not sent.
-	err = p.Publish(ctx, events)
+	records := bridge.Records(events)
+	err = p.Publish(ctx, records)
 	var ee bridge.EventErrors
 	if !errors.As(err, &ee) || len(ee) != len(events) {
 		t.Fatalf("Publish before the limit is known: %v", err)
@@ -82,7 +83,7 @@ func TestLargeEventsOfOneKeyKeepOrder(t *testing.T) {
 	if err != nil || limits[topic] != 200_000 {
 		t.Fatalf("LoadLimits = %v, %v", limits, err)
 	}
-	if err := p.Publish(ctx, events); err != nil {
+	if err := p.Publish(ctx, records); err != nil {
 		t.Fatalf("Publish with the limit known: %v", err)
 	}
 	msgs := kafkatest.ReadAll(t, brokers, topic)
@@ -94,35 +95,14 @@ func TestLargeEventsOfOneKeyKeepOrder(t *testing.T) {
 			t.Fatalf("message %d is not e-%02d: %.120s", i, i, m.Value)
 		}
 	}
-	// The size the door checks: an event over the limit is reported, one under is not.
+	// The check at the door: an event over the limit is refused, one under is not.
 	big := events[0]
 	big.ClientCmd = strings.Repeat("<", 40_000) // 240,000 bytes of JSON escapes
-	if size, limit := p.MessageSize(&big); size <= limit || limit != 200_000 {
-		t.Fatalf("MessageSize of a 240 KB event = %d, %d", size, limit)
+	if _, err := bridge.EncodeRecords([]bridge.Event{events[0], big}, p); bridge.ErrorKind(err) != bridge.KindTooLarge ||
+		!strings.Contains(err.Error(), "over the 200000 bytes that topic "+topic+" accepts") {
+		t.Fatalf("EncodeRecords of a 240 KB event: %v", err)
 	}
-	if size, limit := p.MessageSize(&events[0]); size > limit {
-		t.Fatalf("MessageSize of a 12 KB event = %d, %d", size, limit)
-	}
-}
-
-// A dead letter of an event too large for any topic is cut to DeadLetterMaxValue with
-// its size and hash in headers, and the reason header is bounded.
-func TestDeadLetterFits(t *testing.T) {
-	e := testEvent("dlq", "u", "v", 1)
-	e.ClientCmd = strings.Repeat("<", 200_000)
-	e.DeadLetterTopic, e.DeadLetterReason = "orig", strings.Repeat("r", 5000)
-	m := kafka.Message(&e)
-	h := map[string]string{}
-	for _, kv := range m.Headers {
-		h[kv.Key] = string(kv.Value)
-	}
-	if len(m.Value) != kafka.DeadLetterMaxValue || h[kafka.HeaderDeadLetterValueBytes] == "" ||
-		len(h[kafka.HeaderDeadLetterValueSHA256]) != 64 || len(h[kafka.HeaderDeadLetterReason]) != 1024 || h[kafka.HeaderDeadLetterTopic] != "orig" {
-		t.Fatalf("dead letter: value %d bytes, headers %v", len(m.Value), h)
-	}
-	e2 := e
-	e2.DeadLetterTopic = ""
-	if n := fmt.Sprint(len(kafka.Message(&e2).Value)); h[kafka.HeaderDeadLetterValueBytes] != n {
-		t.Fatalf("size header %s, want %s", h[kafka.HeaderDeadLetterValueBytes], n)
+	if _, err := bridge.EncodeRecords(events[:1], p); err != nil {
+		t.Fatalf("EncodeRecords of a 12 KB event: %v", err)
 	}
 }

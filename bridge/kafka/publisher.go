@@ -5,11 +5,8 @@ package kafka
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -164,26 +161,26 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 	}, nil
 }
 
-// ErrNotAttempted is the error of an event that Publish did not send because an
-// earlier chunk of the same call failed: sending it could put it before a failed event
+// ErrNotAttempted is the error of a record that Publish did not send because an
+// earlier chunk of the same call failed: sending it could put it before a failed record
 // of its key. It is retryable.
-var ErrNotAttempted = errors.New("not sent: an earlier event of this call failed")
+var ErrNotAttempted = errors.New("not sent: an earlier record of this call failed")
 
-// Publish implements bridge.Publisher. Events are sent in chunks of at most
+// Publish implements bridge.Publisher. Records are sent in chunks of at most
 // BatchSize messages and the batch byte limit, so that each partition's part of a
 // chunk is one produce request (which the broker takes or refuses whole); chunks go
 // one after another, and after a chunk with a failure the rest are not sent
-// (ErrNotAttempted). So a later event of a key never overtakes an earlier one that
-// failed. An event larger than the batch byte limit fails alone, permanently.
-func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
-	msgs := make([]kafkago.Message, len(events))
-	for i := range events {
-		msgs[i] = Message(&events[i])
+// (ErrNotAttempted). So a later record of a key never overtakes an earlier one that
+// failed. A record larger than the batch byte limit fails alone, permanently.
+func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error {
+	msgs := make([]kafkago.Message, len(records))
+	for i := range records {
+		msgs[i] = message(&records[i])
 	}
 	start := time.Now()
-	errs := make(bridge.EventErrors, len(events))
+	errs := make(bridge.EventErrors, len(records))
 	var failed error // the first failure; the rest is not sent
-	limit := int64(min(p.batchBytes, p.limits.smallest()-recordBatchOverhead))
+	limit := min(p.batchBytes, p.limits.smallest()-bridge.RecordBatchOverhead)
 	for from := 0; from < len(msgs); {
 		if failed != nil {
 			for i := from; i < len(msgs); i++ {
@@ -191,9 +188,9 @@ func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 			}
 			break
 		}
-		to, bytes := from, int64(0)
+		to, bytes := from, 0
 		for to < len(msgs) && to-from < p.batchSize {
-			n := wireSize(&msgs[to])
+			n := records[to].Size()
 			if to > from && bytes+n > limit {
 				break
 			}
@@ -224,7 +221,7 @@ func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 		from = to
 	}
 	if p.obs != nil {
-		p.observe(events, errs, time.Since(start))
+		p.observe(records, errs, time.Since(start))
 	}
 	if failed == nil {
 		return nil
@@ -232,14 +229,23 @@ func (p *Publisher) Publish(ctx context.Context, events []bridge.Event) error {
 	return errs
 }
 
-func (p *Publisher) observe(events []bridge.Event, errs bridge.EventErrors, took time.Duration) {
-	p.obs.PublishDone(len(events), took)
+// message is the kafka-go message of a record: its bytes as they are.
+func message(r *bridge.Record) kafkago.Message {
+	headers := make([]kafkago.Header, len(r.Headers))
+	for i, h := range r.Headers {
+		headers[i] = kafkago.Header{Key: h.Key, Value: h.Value}
+	}
+	return kafkago.Message{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers}
+}
+
+func (p *Publisher) observe(records []bridge.Record, errs bridge.EventErrors, took time.Duration) {
+	p.obs.PublishDone(len(records), took)
 	ok, failed := map[string]int{}, map[string]int{}
-	for i := range events {
+	for i := range records {
 		if errs[i] != nil {
-			failed[events[i].Topic]++
+			failed[records[i].Topic]++
 		} else {
-			ok[events[i].Topic]++
+			ok[records[i].Topic]++
 		}
 	}
 	for t, n := range ok {
@@ -292,87 +298,24 @@ func (p *Publisher) Close() error {
 	return p.w.Close()
 }
 
-// Header names of the CloudEvents 1.0 Kafka protocol binding, binary content mode.
+// Header names of the records, as bridge defines them (see bridge.Record).
 const (
-	HeaderSpecVersion = "ce_specversion"
-	HeaderID          = "ce_id"
-	HeaderType        = "ce_type"
-	HeaderSource      = "ce_source"
-	HeaderTime        = "ce_time"
-	HeaderContentType = "content-type"
+	HeaderSpecVersion           = bridge.HeaderSpecVersion
+	HeaderID                    = bridge.HeaderID
+	HeaderType                  = bridge.HeaderType
+	HeaderSource                = bridge.HeaderSource
+	HeaderTime                  = bridge.HeaderTime
+	HeaderContentType           = bridge.HeaderContentType
+	HeaderVersion               = bridge.HeaderVersion
+	HeaderDeadLetterTopic       = bridge.HeaderDeadLetterTopic
+	HeaderDeadLetterReason      = bridge.HeaderDeadLetterReason
+	HeaderDeadLetterValueBytes  = bridge.HeaderDeadLetterValueBytes
+	HeaderDeadLetterValueSHA256 = bridge.HeaderDeadLetterValueSHA256
 )
 
-// Constant header values, shared by every message (kafka-go does not modify them).
-var (
-	specVersion     = []byte("1.0")
-	contentTypeJSON = []byte("application/json")
-)
-
-// HeaderVersion carries the event's version (bridge.Event.Version) as decimal Unix
-// milliseconds, so that a consumer can order one relationship's changes across
-// replicas without parsing the value.
-const HeaderVersion = "imbridge_version"
-
-// Headers of a dead-lettered message, besides the CloudEvents ones: the topic the
-// event was meant for and why it could not be published there; for a value cut to
-// DeadLetterMaxValue bytes, also the original value's size and SHA-256 (hex).
-const (
-	HeaderDeadLetterTopic       = "imbridge_dlq_topic"
-	HeaderDeadLetterReason      = "imbridge_dlq_error"
-	HeaderDeadLetterValueBytes  = "imbridge_dlq_value_bytes"
-	HeaderDeadLetterValueSHA256 = "imbridge_dlq_value_sha256"
-)
-
-// DeadLetterMaxValue bounds a dead-lettered message's value, so that an event too
-// large for its topic still fits the dead-letter topic: a longer value is cut to this
-// many bytes (no longer valid JSON) and its size and hash go into headers. The reason
-// header is cut to 1 KiB.
-const DeadLetterMaxValue = 64 << 10
-
-func deadLetterForm(e *bridge.Event, value []byte, headers []kafkago.Header) ([]byte, []kafkago.Header) {
-	reason := e.DeadLetterReason
-	if len(reason) > 1024 {
-		reason = reason[:1024]
-	}
-	headers = append(headers,
-		kafkago.Header{Key: HeaderDeadLetterTopic, Value: []byte(e.DeadLetterTopic)},
-		kafkago.Header{Key: HeaderDeadLetterReason, Value: []byte(reason)})
-	if len(value) > DeadLetterMaxValue {
-		sum := sha256.Sum256(value)
-		headers = append(headers,
-			kafkago.Header{Key: HeaderDeadLetterValueBytes, Value: strconv.AppendInt(nil, int64(len(value)), 10)},
-			kafkago.Header{Key: HeaderDeadLetterValueSHA256, Value: []byte(hex.EncodeToString(sum[:]))})
-		value = value[:DeadLetterMaxValue]
-	}
-	return value, headers
-}
-
-// Message converts an event to its Kafka message: topic, key From_Account, the event
-// JSON as value, CloudEvents headers (ce_id equals the event's eventId) and
-// HeaderVersion; a dead-lettered event also carries HeaderDeadLetterTopic and
-// HeaderDeadLetterReason.
+// Message converts an event to its Kafka message, as the spool and the sync delivery
+// publish it (bridge.Event.AppendRecord).
 func Message(e *bridge.Event) kafkago.Message {
-	value := e.AppendJSON(make([]byte, 0, 256))
-	// One allocation for the variable header values; kafka-go only reads them.
-	buf := make([]byte, 0, len(e.ID)+len(e.Type)+len(e.Source)+len("2006-01-02T15:04:05.000Z")+20)
-	buf = append(buf, e.ID...)
-	buf = append(buf, e.Type...)
-	buf = append(buf, e.Source...)
-	buf = e.Time.UTC().AppendFormat(buf, "2006-01-02T15:04:05.000Z07:00")
-	id, typ := len(e.ID), len(e.ID)+len(e.Type)
-	src := typ + len(e.Source)
-	tm := len(buf)
-	buf = strconv.AppendInt(buf, e.Version(), 10)
-	headers := make([]kafkago.Header, 7, 9)
-	headers[0] = kafkago.Header{Key: HeaderSpecVersion, Value: specVersion}
-	headers[1] = kafkago.Header{Key: HeaderID, Value: buf[:id:id]}
-	headers[2] = kafkago.Header{Key: HeaderType, Value: buf[id:typ:typ]}
-	headers[3] = kafkago.Header{Key: HeaderSource, Value: buf[typ:src:src]}
-	headers[4] = kafkago.Header{Key: HeaderTime, Value: buf[src:tm:tm]}
-	headers[5] = kafkago.Header{Key: HeaderContentType, Value: contentTypeJSON}
-	headers[6] = kafkago.Header{Key: HeaderVersion, Value: buf[tm:]}
-	if e.DeadLetterTopic != "" {
-		value, headers = deadLetterForm(e, value, headers)
-	}
-	return kafkago.Message{Topic: e.Topic, Key: e.Key(), Value: value, Headers: headers}
+	r := e.AppendRecord(nil)
+	return message(&r[0])
 }

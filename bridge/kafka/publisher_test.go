@@ -83,7 +83,7 @@ func TestPublishRoundTrip(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := pub.Publish(ctx, events); err != nil {
+	if err := pub.Publish(ctx, bridge.Records(events)); err != nil {
 		t.Fatalf("Publish: %v", err)
 	}
 	if err := pub.Ping(ctx); err != nil {

@@ -49,7 +49,7 @@ func TestSecurityAgainstRealBroker(t *testing.T) {
 			defer pub.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			err = pub.Publish(ctx, []bridge.Event{testEvent(topic, "sec", tt.name, i)})
+			err = pub.Publish(ctx, bridge.Records([]bridge.Event{testEvent(topic, "sec", tt.name, i)}))
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Publish: %v", err)

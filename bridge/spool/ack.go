@@ -14,10 +14,10 @@ import (
 // and every record before it, reached Kafka.
 const ackFile = "ack"
 
-// Ack records that the record, and every record before it, reached Kafka. Records
+// Ack records that the entry, and every entry before it, reached Kafka. Entries
 // must be acknowledged in order. The cursor is saved, and segments holding only
-// acknowledged records are deleted, by Flush.
-func (s *Spool) Ack(rec Record) {
+// acknowledged entries are deleted, by Flush.
+func (s *Spool) Ack(rec Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rec.Seq <= s.acked {
@@ -26,7 +26,7 @@ func (s *Spool) Ack(rec Record) {
 	s.acked = rec.Seq
 	s.pending--
 	s.pendingB -= rec.Size
-	s.pendingE -= rec.events
+	s.pendingR -= rec.count
 	for len(s.oldest) > 0 && s.oldest[0].seq <= rec.Seq {
 		s.oldest = s.oldest[1:]
 	}

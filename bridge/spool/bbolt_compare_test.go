@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/imbridge/imbridge/bridge"
 )
 
 // BenchmarkBboltBatchParallel is the alternative the spool was measured against:
@@ -28,7 +30,7 @@ func BenchmarkBboltBatchParallel(b *testing.B) {
 			if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bucket); return err }); err != nil {
 				b.Fatal(err)
 			}
-			payload := encodeEvents(nil, events(3, "bench"))
+			payload := encodeRecords(nil, bridge.Records(events(3, "bench")))
 			b.SetParallelism(conc)
 			b.ReportAllocs()
 			b.ResetTimer()

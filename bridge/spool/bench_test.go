@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+
+	"github.com/imbridge/imbridge/bridge"
 )
 
 // BenchmarkAppendParallel measures Append under concurrency: each op is one callback
@@ -18,7 +20,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			evs := events(3, "bench")
+			evs := bridge.Records(events(3, "bench"))
 			b.SetParallelism(conc)
 			b.ReportAllocs()
 			b.ResetTimer()

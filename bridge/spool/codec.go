@@ -3,76 +3,92 @@ package spool
 import (
 	"encoding/binary"
 	"errors"
-	"time"
 
 	"github.com/imbridge/imbridge/bridge"
 )
 
 // payloadVersion is the first byte of every record payload; a reader refuses versions
-// it does not know instead of misreading them. Version 2 added the friend-add fields;
-// version 1 records (written before) are still read.
-const payloadVersion = 2
+// it does not know instead of misreading them. Version 3 stores the callback's Kafka
+// records as opaque bytes; versions 1 and 2 (the events' fields, written by older
+// versions) are still read, through bridge.DecodeLegacyRecords.
+const payloadVersion = 3
 
-// encodeEvents appends the binary form of events to dst: a version byte, the event
-// count, then per event its fields as uvarint-length-prefixed strings and varints.
-func encodeEvents(dst []byte, events []bridge.Event) []byte {
+// encodeRecords appends the payload of records to dst: the version byte, the record
+// count, then per record its topic, key, headers (count, then name and value each) and
+// value, each uvarint-length-prefixed.
+func encodeRecords(dst []byte, records []bridge.Record) []byte {
 	dst = append(dst, payloadVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(events)))
-	for i := range events {
-		e := &events[i]
-		for _, s := range [...]string{e.Topic, e.Type, e.Source, e.ID, e.CallbackCommand, e.FromAccount,
-			e.ToAccount, e.ReceivedAt, e.ClientIP, e.OptPlatform, e.DeadLetterTopic, e.DeadLetterReason} {
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
+	dst = binary.AppendUvarint(dst, uint64(len(records)))
+	for i := range records {
+		r := &records[i]
+		dst = appendBytes(dst, r.Topic)
+		dst = appendBytes(dst, r.Key)
+		dst = binary.AppendUvarint(dst, uint64(len(r.Headers)))
+		for _, h := range r.Headers {
+			dst = appendBytes(dst, h.Key)
+			dst = appendBytes(dst, h.Value)
 		}
-		dst = binary.AppendUvarint(dst, e.SDKAppID)
-		dst = binary.AppendVarint(dst, e.RequestTime)
-		dst = binary.AppendVarint(dst, e.EventTime)
-		dst = binary.AppendVarint(dst, e.Time.UnixNano())
-		for _, s := range [...]string{e.InitiatorAccount, e.ClientCmd, e.AdminAccount} {
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
-		}
-		dst = binary.AppendVarint(dst, e.ForceFlag)
+		dst = appendBytes(dst, r.Value)
 	}
 	return dst
 }
 
+// payloadSize is the length of encodeRecords' output for records.
+func payloadSize(records []bridge.Record) int {
+	n := 1 + binary.MaxVarintLen64
+	for i := range records {
+		r := &records[i]
+		n += 4*binary.MaxVarintLen32 + len(r.Topic) + len(r.Key) + len(r.Value)
+		for _, h := range r.Headers {
+			n += 2*binary.MaxVarintLen32 + len(h.Key) + len(h.Value)
+		}
+	}
+	return n
+}
+
+func appendBytes[T string | []byte](dst []byte, b T) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
 var errPayload = errors.New("malformed record payload")
 
-// decodeEvents is the inverse of encodeEvents.
-func decodeEvents(b []byte) ([]bridge.Event, error) {
-	if len(b) == 0 || (b[0] != 1 && b[0] != payloadVersion) {
+// decodeRecords is the inverse of encodeRecords, and reads the payloads of format
+// versions 1 and 2 too. The records' bytes are slices of b: b must not change after.
+func decodeRecords(b []byte) ([]bridge.Record, error) {
+	if len(b) == 0 {
 		return nil, errPayload
 	}
-	version := b[0]
+	if b[0] == 1 || b[0] == 2 {
+		return bridge.DecodeLegacyRecords(b)
+	}
+	if b[0] != payloadVersion {
+		return nil, errPayload
+	}
 	d := decoder{b: b[1:]}
 	n := d.uvarint()
 	if d.err != nil || n > uint64(len(d.b)) {
 		return nil, errPayload
 	}
-	events := make([]bridge.Event, n)
-	for i := range events {
-		e := &events[i]
-		for _, s := range [...]*string{&e.Topic, &e.Type, &e.Source, &e.ID, &e.CallbackCommand, &e.FromAccount,
-			&e.ToAccount, &e.ReceivedAt, &e.ClientIP, &e.OptPlatform, &e.DeadLetterTopic, &e.DeadLetterReason} {
-			*s = d.string()
+	records := make([]bridge.Record, n)
+	for i := range records {
+		r := &records[i]
+		r.Topic = string(d.bytes())
+		r.Key = d.bytes()
+		nh := d.uvarint()
+		if nh > uint64(len(d.b)) {
+			return nil, errPayload
 		}
-		e.SDKAppID = d.uvarint()
-		e.RequestTime = d.varint()
-		e.EventTime = d.varint()
-		e.Time = time.Unix(0, d.varint()).UTC()
-		if version >= 2 {
-			for _, s := range [...]*string{&e.InitiatorAccount, &e.ClientCmd, &e.AdminAccount} {
-				*s = d.string()
-			}
-			e.ForceFlag = d.varint()
+		r.Headers = make([]bridge.Header, nh)
+		for j := range r.Headers {
+			r.Headers[j] = bridge.Header{Key: string(d.bytes()), Value: d.bytes()}
 		}
+		r.Value = d.bytes()
 	}
 	if d.err != nil || len(d.b) != 0 {
 		return nil, errPayload
 	}
-	return events, nil
+	return records, nil
 }
 
 type decoder struct {
@@ -91,32 +107,23 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errPayload
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) string() string {
+// bytes returns the next length-prefixed bytes, capped so that appending to them
+// never writes into what follows.
+func (d *decoder) bytes() []byte {
 	n := d.uvarint()
 	if n > uint64(len(d.b)) {
 		d.err = errPayload
 		d.b = nil
-		return ""
+		return nil
 	}
-	s := string(d.b[:n])
+	v := d.b[:n:n]
 	d.b = d.b[n:]
-	return s
+	return v
 }
 
-// eventCount reads the number of events from an encoded payload, or 0.
-func eventCount(payload []byte) int64 {
-	if len(payload) < 2 || (payload[0] != 1 && payload[0] != payloadVersion) {
+// recordCount reads the number of records from an encoded payload, or 0.
+func recordCount(payload []byte) int64 {
+	if len(payload) < 2 || payload[0] < 1 || payload[0] > payloadVersion {
 		return 0
 	}
 	n, k := binary.Uvarint(payload[1:])

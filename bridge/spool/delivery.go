@@ -17,14 +17,23 @@ type Delivery struct {
 	// that traffic moves to other instances before this one refuses callbacks.
 	// Zero means 0.8.
 	HighWater float64
+	// Limits, when not nil, refuses a callback with a record over its topic's
+	// max.message.bytes before anything is stored (see bridge.EncodeRecords).
+	Limits bridge.TopicLimits
 }
 
 var _ bridge.Delivery = (*Delivery)(nil)
 
-// Accept implements bridge.Delivery. A full spool, a closed spool and a failed write
-// are KindUnavailable: Chat's callback is answered 503 and nothing was acknowledged.
+// Accept implements bridge.Delivery: it encodes the events once, as the records the
+// forwarder will publish, and appends them. A full spool, a closed spool and a failed
+// write are KindUnavailable: Chat's callback is answered 503 and nothing was
+// acknowledged.
 func (d *Delivery) Accept(ctx context.Context, events []bridge.Event) error {
-	err := d.Spool.Append(ctx, events)
+	records, err := bridge.EncodeRecords(events, d.Limits)
+	if err != nil {
+		return err
+	}
+	err = d.Spool.Append(ctx, records)
 	switch {
 	case err == nil:
 		return nil

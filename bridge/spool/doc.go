@@ -1,19 +1,31 @@
 // Package spool is imbridge's durable delivery: a write-ahead log of callbacks on local
 // disk, and the Forwarder that drains it into Kafka. A callback is answered 200 once its
-// record is fsync'd; the Forwarder publishes it afterwards and acknowledges it; then
-// the disk space is reclaimed. It imports the bridge domain and zap, nothing else.
+// entry is fsync'd; the Forwarder publishes it afterwards and acknowledges it; then
+// the disk space is reclaimed. It imports the bridge domain and zap, nothing else, and
+// knows nothing of a route's fields: an entry holds the callback's Kafka records
+// (bridge.Record: topic, key, headers, value), encoded once on the request path.
+//
+// One spool directory belongs to one process: Open takes an exclusive flock on the
+// file "lock" in it before reading anything, and a second process fails at once.
 //
 // # Storage
 //
-// Records go to segment files named after their first sequence number
-// (00000000000000000001.seg, ...). A record is a 28-byte header (magic, CRC-32C, payload
-// length, sequence number, append time) and the binary-encoded events of one callback,
-// so a callback is stored whole or not at all. One writer goroutine takes every append
+// Entries go to segment files named after their first sequence number
+// (00000000000000000001.seg, ...). An entry is a 28-byte header (magic, CRC-32C, payload
+// length, sequence number, append time) and a payload holding the records of one
+// callback (format 3: each record's topic, key, headers and value as length-prefixed
+// bytes; formats 1 and 2, the events' fields, are still read), so a callback is stored
+// whole or not at all. One writer goroutine takes every append
 // waiting at that moment, writes them, and calls fdatasync once for all of them (group
 // commit); each Append returns after the fsync that covers it. The segment rotates at
 // Options.SegmentBytes; a segment whose records are all acknowledged is deleted. The
-// acknowledgement cursor lives in the file "ack", written by Flush; losing it only
-// means republishing, never losing.
+// acknowledgement cursor lives in the file "ack", written atomically and fsync'd by
+// Flush, which deletes fully acknowledged segments after it; losing it only means
+// republishing, never losing. A failed write cuts the segment back to its last
+// committed byte; the writer retries until the disk takes writes again.
+//
+// Committed entries reach the reader in memory (up to 32 MiB of them); the disk is read
+// back only after a restart, or when the reader fell further behind than that.
 //
 // # Recovery
 //
@@ -40,8 +52,9 @@
 //
 // # Order
 //
-// Records are read in sequence order. The Forwarder publishes a window of events whose
-// per-partition part fits one produce request, waits for the outcome, and retries only
-// the failed events; it starts the next window only when the current one is done. So
-// a failed event is never overtaken by a later event of the same key.
+// Entries are read in sequence order. The Forwarder publishes a window of records,
+// waits for the outcome, and retries only the failed records; it starts the next window
+// only when the current one is done. The publisher sends a window in chunks that are one
+// produce request per partition, and no chunk after a failed one. So a failed record is
+// never overtaken by a later record of the same key.
 package spool

@@ -23,8 +23,8 @@ type ForwarderConfig struct {
 	// event gets before it is dead-lettered. Retryable errors are retried forever.
 	// Default 5.
 	MaxAttempts int
-	// MaxEvents and MaxBytes bound one window of events published together (MaxBytes
-	// against each event's bridge.Event.SizeBound). Order does not depend on them: the
+	// MaxEvents and MaxBytes bound one window of records published together (MaxBytes
+	// against each record's exact bridge.Record.Size). Order does not depend on them: the
 	// publisher sends a window in chunks, a chunk only after the earlier ones
 	// succeeded. Defaults 1000 and 512 KiB.
 	MaxEvents int
@@ -77,8 +77,8 @@ type Forwarder struct {
 	cfg   ForwarderConfig
 	log   *zap.Logger
 
-	// reading position: a record whose events are partly in earlier windows
-	cur    *Record
+	// reading position: an entry whose records are partly in earlier windows
+	cur    *Entry
 	curIdx int
 
 	mu           sync.Mutex
@@ -107,7 +107,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	lastFlush := time.Now()
 	backoff := f.cfg.BackoffMin
 	for ctx.Err() == nil {
-		events, done, err := f.window(ctx)
+		records, done, err := f.window(ctx)
 		if errors.Is(err, ErrClosed) || ctx.Err() != nil {
 			break
 		}
@@ -122,13 +122,13 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 		f.readFailed(nil)
 		backoff = f.cfg.BackoffMin
-		if len(events) == 0 && len(done) == 0 { // idle
+		if len(records) == 0 && len(done) == 0 { // idle
 			f.checkKafka(ctx)
 			f.flush()
 			lastFlush = time.Now()
 			continue
 		}
-		if len(events) > 0 && !f.publish(ctx, events) {
+		if len(records) > 0 && !f.publish(ctx, records) {
 			break
 		}
 		for _, rec := range done {
@@ -149,40 +149,40 @@ func (f *Forwarder) flush() {
 	}
 }
 
-// window collects the next events to publish, waiting up to idleTick for the first,
-// and returns the records that it completes.
-func (f *Forwarder) window(ctx context.Context) ([]bridge.Event, []Record, error) {
-	var events []bridge.Event
-	var done []Record
+// window collects the next records to publish, waiting up to idleTick for the first,
+// and returns the entries that it completes.
+func (f *Forwarder) window(ctx context.Context) ([]bridge.Record, []Entry, error) {
+	var records []bridge.Record
+	var done []Entry
 	size := 0
 	for {
 		if f.cur == nil {
 			wctx, cancel := ctx, context.CancelFunc(func() {})
-			wait := len(events) == 0
+			wait := len(records) == 0
 			if wait {
 				wctx, cancel = context.WithTimeout(ctx, idleTick)
 			}
 			rec, ok, err := f.spool.Next(wctx, wait)
 			cancel()
 			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				if len(events) > 0 || len(done) > 0 {
+				if len(records) > 0 || len(done) > 0 {
 					// Publish what was read; the next window meets the error again,
-					// at the record it failed on (Next skips nothing on error).
-					return events, done, nil
+					// at the entry it failed on (Next skips nothing on error).
+					return records, done, nil
 				}
 				return nil, nil, err
 			}
 			if !ok {
-				return events, done, nil
+				return records, done, nil
 			}
 			f.cur, f.curIdx = &rec, 0
 		}
-		for f.curIdx < len(f.cur.Events) {
-			sz := f.cur.Events[f.curIdx].SizeBound()
-			if len(events) > 0 && (len(events)+1 > f.cfg.MaxEvents || size+sz > f.cfg.MaxBytes) {
-				return events, done, nil
+		for f.curIdx < len(f.cur.Records) {
+			sz := f.cur.Records[f.curIdx].Size()
+			if len(records) > 0 && (len(records)+1 > f.cfg.MaxEvents || size+sz > f.cfg.MaxBytes) {
+				return records, done, nil
 			}
-			events = append(events, f.cur.Events[f.curIdx])
+			records = append(records, f.cur.Records[f.curIdx])
 			f.curIdx++
 			size += sz
 		}
@@ -191,12 +191,12 @@ func (f *Forwarder) window(ctx context.Context) ([]bridge.Event, []Record, error
 	}
 }
 
-// publish publishes events until each is acknowledged or dead-lettered, retrying only
+// publish publishes records until each is acknowledged or dead-lettered, retrying only
 // the ones that failed. A permanent error in a window switches to publishing the failed
-// events one by one, so that an event is only blamed (and dead-lettered) for its own
+// records one by one, so that a record is only blamed (and dead-lettered) for its own
 // error, not for sharing a produce request with it. It returns false when ctx ended.
-func (f *Forwarder) publish(ctx context.Context, events []bridge.Event) bool {
-	todo := events
+func (f *Forwarder) publish(ctx context.Context, records []bridge.Record) bool {
+	todo := records
 	backoff := f.cfg.BackoffMin
 	for {
 		err := f.publishCall(ctx, todo)
@@ -214,7 +214,7 @@ func (f *Forwarder) publish(ctx context.Context, events []bridge.Event) bool {
 				ee[i] = err
 			}
 		}
-		var retry []bridge.Event
+		var retry []bridge.Record
 		var firstErr error
 		permanent := false
 		for i, e := range ee {
@@ -229,15 +229,15 @@ func (f *Forwarder) publish(ctx context.Context, events []bridge.Event) bool {
 		}
 		f.succeeded(len(todo)-len(retry), false)
 		if permanent {
-			for _, e := range retry {
-				if !f.publishOne(ctx, e) {
+			for _, r := range retry {
+				if !f.publishOne(ctx, r, false) {
 					return false
 				}
 			}
 			return true
 		}
 		f.failed(firstErr, nil)
-		f.log.Warn("publishing to kafka failed; retrying", zap.Int("events", len(retry)),
+		f.log.Warn("publishing to kafka failed; retrying", zap.Int("records", len(retry)),
 			zap.Duration("backoff", backoff), zap.Error(firstErr))
 		if !sleep(ctx, backoff) {
 			return false
@@ -247,16 +247,18 @@ func (f *Forwarder) publish(ctx context.Context, events []bridge.Event) bool {
 	}
 }
 
-// publishOne publishes one event until it is acknowledged. Retryable errors are retried
-// forever; after MaxAttempts permanent errors the event goes to the dead-letter topic,
-// or, without one, stays and makes Health fail. It returns false when ctx ended.
-func (f *Forwarder) publishOne(ctx context.Context, e bridge.Event) bool {
+// publishOne publishes one record until it is acknowledged. Retryable errors are
+// retried forever; after MaxAttempts permanent errors the record goes to the
+// dead-letter topic (dead says it is already there), or, without one, stays and makes
+// Health fail. It returns false when ctx ended.
+func (f *Forwarder) publishOne(ctx context.Context, r bridge.Record, dead bool) bool {
 	attempts := 0
 	backoff := f.cfg.BackoffMin
+	id := string(r.HeaderValue(bridge.HeaderID))
 	for {
-		err := f.publishCall(ctx, []bridge.Event{e})
+		err := f.publishCall(ctx, []bridge.Record{r})
 		if err == nil {
-			f.succeeded(1, e.DeadLetterTopic != "")
+			f.succeeded(1, dead)
 			return true
 		}
 		if ctx.Err() != nil {
@@ -266,25 +268,24 @@ func (f *Forwarder) publishOne(ctx context.Context, e bridge.Event) bool {
 		if errors.Is(err, bridge.ErrPermanent) {
 			attempts++
 			if attempts >= f.cfg.MaxAttempts {
-				if f.cfg.DeadLetterTopic != "" && e.DeadLetterTopic == "" {
-					f.log.Error("event failed permanently; moving it to the dead-letter topic", zap.String("event_id", e.ID),
-						zap.String("topic", e.Topic), zap.String("dlq_topic", f.cfg.DeadLetterTopic), zap.Error(err))
-					return f.publishOne(ctx, deadLetter(e, f.cfg.DeadLetterTopic, err))
+				if f.cfg.DeadLetterTopic != "" && !dead {
+					f.log.Error("record failed permanently; moving it to the dead-letter topic", zap.String("event_id", id),
+						zap.String("topic", r.Topic), zap.String("dlq_topic", f.cfg.DeadLetterTopic), zap.Error(err))
+					return f.publishOne(ctx, r.DeadLetter(f.cfg.DeadLetterTopic, err.Error()), true)
 				}
-				switch {
-				case e.DeadLetterTopic != "":
+				if dead {
 					stuck = fmt.Errorf("event %s for topic %s failed %d times, and the dead-letter topic %s refused it too: %w",
-						e.ID, e.DeadLetterTopic, attempts, e.Topic, err)
-				case f.cfg.DeadLetterTopic == "":
+						id, r.HeaderValue(bridge.HeaderDeadLetterTopic), attempts, r.Topic, err)
+				} else {
 					stuck = fmt.Errorf("event %s for topic %s failed %d times: %w; set IMBRIDGE_DLQ_TOPIC to move such events aside",
-						e.ID, e.Topic, attempts, err)
+						id, r.Topic, attempts, err)
 				}
 				backoff = f.cfg.BackoffMax
 			}
 		}
 		f.failed(err, stuck)
-		f.log.Warn("publishing an event to kafka failed; retrying", zap.String("event_id", e.ID),
-			zap.String("topic", e.Topic), zap.Duration("backoff", backoff), zap.Error(err))
+		f.log.Warn("publishing a record to kafka failed; retrying", zap.String("event_id", id),
+			zap.String("topic", r.Topic), zap.Duration("backoff", backoff), zap.Error(err))
 		if !sleep(ctx, backoff) {
 			return false
 		}
@@ -292,13 +293,13 @@ func (f *Forwarder) publishOne(ctx context.Context, e bridge.Event) bool {
 	}
 }
 
-func (f *Forwarder) publishCall(ctx context.Context, events []bridge.Event) error {
+func (f *Forwarder) publishCall(ctx context.Context, records []bridge.Record) error {
 	pctx, cancel := context.WithTimeout(ctx, f.cfg.PublishTimeout)
 	defer cancel()
-	err := f.pub.Publish(pctx, events)
+	err := f.pub.Publish(pctx, records)
 	var ee bridge.EventErrors
-	if len(events) == 1 && errors.As(err, &ee) && len(ee) == 1 {
-		return ee[0] // one event: its own error says it plainest
+	if len(records) == 1 && errors.As(err, &ee) && len(ee) == 1 {
+		return ee[0] // one record: its own error says it plainest
 	}
 	return err
 }
@@ -312,13 +313,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-func deadLetter(e bridge.Event, topic string, err error) bridge.Event {
-	e.DeadLetterTopic = e.Topic
-	e.DeadLetterReason = err.Error()
-	e.Topic = topic
-	return e
 }
 
 // succeeded records n events acknowledged by Kafka, on the dead-letter topic or not.

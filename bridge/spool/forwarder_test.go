@@ -15,34 +15,51 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 )
 
-// fakePublisher records published events; fail decides an error per event.
-type fakePublisher struct {
-	mu    sync.Mutex
-	got   []bridge.Event
-	calls int
-	fail  func(call int, e bridge.Event) error
+// pubRec is what a test needs to see of a published record.
+type pubRec struct{ Topic, Key, ID, DLQTopic, DLQReason string }
+
+func asPub(r bridge.Record) pubRec {
+	return pubRec{Topic: r.Topic, Key: string(r.Key), ID: string(r.HeaderValue(bridge.HeaderID)),
+		DLQTopic: string(r.HeaderValue(bridge.HeaderDeadLetterTopic)), DLQReason: string(r.HeaderValue(bridge.HeaderDeadLetterReason))}
 }
 
-func (p *fakePublisher) Publish(_ context.Context, events []bridge.Event) error {
+// eventsAsPub is what publishing events should show.
+func eventsAsPub(evs []bridge.Event) []pubRec {
+	var out []pubRec
+	for _, r := range bridge.Records(evs) {
+		out = append(out, asPub(r))
+	}
+	return out
+}
+
+// fakePublisher records published records; fail decides an error per record.
+type fakePublisher struct {
+	mu    sync.Mutex
+	got   []pubRec
+	calls int
+	fail  func(call int, r pubRec) error
+}
+
+func (p *fakePublisher) Publish(_ context.Context, records []bridge.Record) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
 	// Like Kafka, a produce request for one partition (here: one key) succeeds or fails
 	// as a whole.
 	keyErr := map[string]error{}
-	for _, e := range events {
-		if p.fail != nil && keyErr[e.FromAccount] == nil {
-			keyErr[e.FromAccount] = p.fail(p.calls, e)
+	for _, r := range records {
+		if p.fail != nil && keyErr[string(r.Key)] == nil {
+			keyErr[string(r.Key)] = p.fail(p.calls, asPub(r))
 		}
 	}
-	ee := make(bridge.EventErrors, len(events))
+	ee := make(bridge.EventErrors, len(records))
 	failed := false
-	for i, e := range events {
-		if ee[i] = keyErr[e.FromAccount]; ee[i] != nil {
+	for i, r := range records {
+		if ee[i] = keyErr[string(r.Key)]; ee[i] != nil {
 			failed = true
 			continue
 		}
-		p.got = append(p.got, e)
+		p.got = append(p.got, asPub(r))
 	}
 	if failed {
 		return ee
@@ -53,10 +70,10 @@ func (p *fakePublisher) Publish(_ context.Context, events []bridge.Event) error 
 func (p *fakePublisher) Ping(context.Context) error { return nil }
 func (p *fakePublisher) Close() error               { return nil }
 
-func (p *fakePublisher) published() []bridge.Event {
+func (p *fakePublisher) published() []pubRec {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]bridge.Event(nil), p.got...)
+	return append([]pubRec(nil), p.got...)
 }
 
 func runForwarder(t *testing.T, s *Spool, pub bridge.Publisher, cfg ForwarderConfig) *Forwarder {
@@ -88,10 +105,10 @@ func sameKey(evs []bridge.Event) []bridge.Event {
 	return evs
 }
 
-func perKey(events []bridge.Event) map[string][]string {
+func perKey(recs []pubRec) map[string][]string {
 	out := map[string][]string{}
-	for _, e := range events {
-		out[e.FromAccount] = append(out[e.FromAccount], e.ID)
+	for _, r := range recs {
+		out[r.Key] = append(out[r.Key], r.ID)
 	}
 	return out
 }
@@ -110,19 +127,19 @@ func TestForwarderRetriesKeepOrder(t *testing.T) {
 	}
 	// user1's events fail on the first three calls (one partition down), as kafka-go
 	// fails a whole partition batch; io.EOF-like errors are retryable.
-	pub := &fakePublisher{fail: func(call int, e bridge.Event) error {
-		if call <= 3 && e.FromAccount == "user1" {
+	pub := &fakePublisher{fail: func(call int, e pubRec) error {
+		if call <= 3 && e.Key == "user1" {
 			return errors.New("EOF")
 		}
 		return nil
 	}}
 	runForwarder(t, s, pub, ForwarderConfig{MaxEvents: 20})
-	waitFor(t, "everything acknowledged", func() bool { return s.Stats().Records == 0 })
+	waitFor(t, "everything acknowledged", func() bool { return s.Stats().Entries == 0 })
 	got := pub.published()
 	if len(got) != len(want) {
 		t.Fatalf("published %d events, want %d", len(got), len(want))
 	}
-	if d := cmp.Diff(perKey(want), perKey(got)); d != "" {
+	if d := cmp.Diff(perKey(eventsAsPub(want)), perKey(got)); d != "" {
 		t.Fatalf("per-key order (-want +got):\n%s", d)
 	}
 }
@@ -132,17 +149,17 @@ func TestForwarderDeadLetters(t *testing.T) {
 	mustAppend(t, s, sameKey(events(3, "a")))
 	mustAppend(t, s, sameKey(events(2, "b")))
 	tooLarge := fmt.Errorf("%w: [10] Message Size Too Large", bridge.ErrPermanent)
-	pub := &fakePublisher{fail: func(_ int, e bridge.Event) error {
+	pub := &fakePublisher{fail: func(_ int, e pubRec) error {
 		if e.ID == "a-1" && e.Topic == "t" {
 			return tooLarge
 		}
 		return nil
 	}}
 	f := runForwarder(t, s, pub, ForwarderConfig{DeadLetterTopic: "dlq", MaxAttempts: 3})
-	waitFor(t, "everything acknowledged", func() bool { return s.Stats().Records == 0 })
+	waitFor(t, "everything acknowledged", func() bool { return s.Stats().Entries == 0 })
 	var got []string
 	for _, e := range pub.published() {
-		got = append(got, e.Topic+"/"+e.ID+"/"+e.DeadLetterTopic+"/"+e.DeadLetterReason)
+		got = append(got, e.Topic+"/"+e.ID+"/"+e.DLQTopic+"/"+e.DLQReason)
 	}
 	want := []string{"t/a-0//", "dlq/a-1/t/permanent: [10] Message Size Too Large", "t/a-2//", "t/b-0//", "t/b-1//"}
 	if d := cmp.Diff(want, got); d != "" {
@@ -161,7 +178,7 @@ func TestForwarderStuckWithoutDeadLetterTopic(t *testing.T) {
 	mustAppend(t, s, sameKey(events(1, "b")))
 	var mu sync.Mutex
 	missing := true
-	pub := &fakePublisher{fail: func(_ int, e bridge.Event) error {
+	pub := &fakePublisher{fail: func(_ int, e pubRec) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if missing && e.ID == "a-0" {
@@ -180,7 +197,7 @@ func TestForwarderStuckWithoutDeadLetterTopic(t *testing.T) {
 	mu.Lock()
 	missing = false // the topic was created
 	mu.Unlock()
-	waitFor(t, "everything acknowledged", func() bool { return s.Stats().Records == 0 })
+	waitFor(t, "everything acknowledged", func() bool { return s.Stats().Entries == 0 })
 	var got []string
 	for _, e := range pub.published() {
 		got = append(got, e.ID)
@@ -197,7 +214,7 @@ func TestForwarderSplitsLargeRecords(t *testing.T) {
 	mustAppend(t, s, big)
 	pub := &fakePublisher{}
 	runForwarder(t, s, pub, ForwarderConfig{})
-	waitFor(t, "everything acknowledged", func() bool { return s.Stats().Records == 0 })
+	waitFor(t, "everything acknowledged", func() bool { return s.Stats().Entries == 0 })
 	got := pub.published()
 	if len(got) != 2500 || pub.calls < 3 {
 		t.Fatalf("published %d events in %d calls, want 2500 in at least 3", len(got), pub.calls)

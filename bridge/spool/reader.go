@@ -11,12 +11,14 @@ import (
 	"go.uber.org/zap"
 )
 
-// Next returns the record after the last one Next returned (starting after the
+// Next returns the entry after the last one Next returned (starting after the
 // acknowledged ones). With wait, it blocks until one is committed, ctx ends or the
-// spool closes; without, it returns ok false at once when none is there.
+// spool closes; without, it returns ok false at once when none is there. Entries
+// committed since the reader caught up come from memory; the disk is read after a
+// restart and when the reader has fallen behind by more than the memory queue holds.
 // Only one goroutine may call Next. After an error (a failed read), calling Next again
-// retries from the same record: nothing is skipped.
-func (s *Spool) Next(ctx context.Context, wait bool) (rec Record, ok bool, err error) {
+// retries from the same entry: nothing is skipped.
+func (s *Spool) Next(ctx context.Context, wait bool) (rec Entry, ok bool, err error) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
 	if wait {
@@ -32,14 +34,18 @@ func (s *Spool) Next(ctx context.Context, wait bool) (rec Record, ok bool, err e
 		for {
 			if s.closed {
 				s.mu.Unlock()
-				return Record{}, false, ErrClosed
+				return Entry{}, false, ErrClosed
+			}
+			if e, ok := s.fromMemory(); ok {
+				s.mu.Unlock()
+				return e, true, nil
 			}
 			if s.committedAhead() {
 				break
 			}
 			if !wait || ctx.Err() != nil {
 				s.mu.Unlock()
-				return Record{}, false, ctx.Err()
+				return Entry{}, false, ctx.Err()
 			}
 			s.cond.Wait()
 		}
@@ -60,13 +66,42 @@ func (s *Spool) Next(ctx context.Context, wait bool) (rec Record, ok bool, err e
 		}
 		rec, ok, err := s.readAt(seg, limit)
 		if err != nil {
-			return Record{}, false, err
+			return Entry{}, false, err
 		}
 		if !ok || rec.Seq <= s.acked {
 			continue // acknowledged before a restart
 		}
 		return rec, true, nil
 	}
+}
+
+// fromMemory returns the next entry from the writer's hand-over queue when it is the
+// one the reader needs, and moves the reader's disk position past it. Called with
+// s.mu held.
+func (s *Spool) fromMemory() (Entry, bool) {
+	for len(s.mem) > 0 && (s.mem[0].Seq <= s.rlast || s.mem[0].Seq <= s.acked) {
+		s.popMemory()
+	}
+	if len(s.mem) == 0 || s.mem[0].Seq != max(s.rlast, s.acked)+1 {
+		return Entry{}, false
+	}
+	m := s.mem[0]
+	s.popMemory()
+	if s.segs[s.rseg] != m.seg {
+		s.closeReader()
+		for s.rseg < len(s.segs)-1 && s.segs[s.rseg] != m.seg {
+			s.rseg++
+		}
+	}
+	s.roff = m.off + m.Size
+	s.rlast = m.Seq
+	return m.Entry, true
+}
+
+func (s *Spool) popMemory() {
+	s.memBytes -= s.mem[0].Size
+	s.mem[0] = memEntry{}
+	s.mem = s.mem[1:]
 }
 
 // committedAhead reports whether the reader's segment, or a later one, holds
@@ -91,26 +126,28 @@ func (s *Spool) closeReader() {
 // not decode is reported and returned without events, so that it is acknowledged
 // rather than waited for.
 // ok is false when bytes were skipped and no record was read.
-func (s *Spool) readAt(seg *segment, limit int64) (Record, bool, error) {
+func (s *Spool) readAt(seg *segment, limit int64) (Entry, bool, error) {
 	if s.rfile == nil {
 		f, err := os.Open(seg.path)
 		if err != nil {
-			return Record{}, false, fmt.Errorf("open spool segment: %w", err)
+			return Entry{}, false, fmt.Errorf("open spool segment: %w", err)
 		}
 		s.rfile = f
 	}
 	if rec, err := s.readAhead(limit); err != nil {
-		return Record{}, false, err
+		return Entry{}, false, err
 	} else if rec != nil {
 		if h, ok := parseAt(rec, 0, s.rlast); ok {
-			payload := rec[headerSize:]
-			r := Record{Seq: h.seq, Size: int64(len(rec)), Appended: time.UnixMilli(h.time), events: eventCount(payload)}
-			events, err := decodeEvents(payload)
+			// The read-ahead buffer is reused: the records get bytes of their own.
+			payload := append([]byte(nil), rec[headerSize:]...)
+			r := Entry{Seq: h.seq, Size: int64(len(rec)), Appended: time.UnixMilli(h.time), count: recordCount(payload)}
+			records, err := decodeRecords(payload)
 			if err != nil {
-				s.log.Error("spool record cannot be decoded: dropping it", zap.String("segment", seg.path),
+				s.log.Error("spool entry cannot be decoded: dropping it", zap.String("segment", seg.path),
 					zap.Int64("offset", s.roff), zap.Uint64("seq", h.seq), zap.Error(err))
 			}
-			r.Events = events
+			r.Records = records
+			s.diskReads++
 			s.roff += int64(len(rec))
 			s.rlast = h.seq
 			return r, true, nil
@@ -119,13 +156,13 @@ func (s *Spool) readAt(seg *segment, limit int64) (Record, bool, error) {
 	// Not a valid record here: find the next one in the committed part of the segment.
 	b := make([]byte, limit)
 	if _, err := s.rfile.ReadAt(b, 0); err != nil && err != io.EOF {
-		return Record{}, false, fmt.Errorf("read spool segment: %w", err)
+		return Entry{}, false, fmt.Errorf("read spool segment: %w", err)
 	}
 	next := nextValid(b, s.roff+1, s.rlast)
 	s.log.Error("spool segment is corrupt: skipping bytes that held acknowledged records",
 		zap.String("segment", seg.path), zap.Int64("from", s.roff), zap.Int64("to", next))
 	s.roff = next
-	return Record{}, false, nil
+	return Entry{}, false, nil
 }
 
 // readAheadSize is how much of a segment the reader reads with one system call.

@@ -44,7 +44,7 @@ func (s *Spool) recover() error {
 			if h.seq > s.acked {
 				s.pending++
 				s.pendingB += headerSize + int64(h.length)
-				s.pendingE += eventCount(b[off+headerSize : off+headerSize+int64(h.length)])
+				s.pendingR += recordCount(b[off+headerSize : off+headerSize+int64(h.length)])
 				s.oldest = append(s.oldest, pendingRecord{h.seq, time.UnixMilli(h.time)})
 			}
 			lastSeq = h.seq
@@ -72,7 +72,7 @@ func (s *Spool) recover() error {
 	// segment's name: a segment may be empty (rotated, then nothing fit), and the
 	// cursor may lag the records that were deleted with their segments.
 	s.wseq = max(lastSeq+1, s.acked+1, newest)
-	s.log.Info("spool opened", zap.String("dir", s.dir), zap.Int64("pending_records", s.pending),
+	s.log.Info("spool opened", zap.String("dir", s.dir), zap.Int64("pending_entries", s.pending),
 		zap.Int64("pending_bytes", s.pendingB), zap.Int("segments", len(s.segs)),
 		zap.Uint64("acknowledged_through", s.acked), zap.Uint64("next_seq", s.wseq),
 		zap.Int64("torn_bytes_cut", torn), zap.Int64("corrupt_bytes_skipped", corrupt))

@@ -59,27 +59,28 @@ var (
 	ErrClosed = errors.New("spool is closed")
 )
 
-// Record is one appended callback: all of its events, read back in append order.
-type Record struct {
-	// Seq is the record's sequence number; Ack takes it.
+// Entry is one appended callback: its Kafka records, read back in append order.
+type Entry struct {
+	// Seq is the entry's sequence number; Ack takes it.
 	Seq uint64
-	// Size is the record's size on disk, header included.
+	// Size is the entry's size on disk, header included.
 	Size int64
-	// Appended is when the record was appended.
+	// Appended is when the entry was appended.
 	Appended time.Time
-	// Events are the callback's events; nil for a record that could not be decoded
-	// (reported when read), which is acknowledged like any other.
-	Events []bridge.Event
-	events int64 // the event count the record claims, for the pending counters
+	// Records are the callback's records, read-only; nil for an entry that could not
+	// be decoded (reported when read), which is acknowledged like any other.
+	Records []bridge.Record
+	count   int64 // the record count the entry claims, for the pending counters
 }
 
 // Stats describe what the spool holds.
 type Stats struct {
-	// Records, Events and Bytes count the records not yet acknowledged.
+	// Entries, Records and Bytes count the entries (callbacks) not yet acknowledged,
+	// their Kafka records and their bytes on disk.
+	Entries int64
 	Records int64
-	Events  int64
 	Bytes   int64
-	// Oldest is the append time of the oldest unacknowledged record; zero if none.
+	// Oldest is the append time of the oldest unacknowledged entry; zero if none.
 	Oldest time.Time
 	// Segments is the number of segment files on disk.
 	Segments int
@@ -95,9 +96,21 @@ type segment struct {
 
 type appendReq struct {
 	payload []byte
-	events  int
+	records []bridge.Record
 	done    chan error
 }
+
+// memEntry is a committed entry handed from the writer to the reader in memory, with
+// where it is on disk, so that the reader skips the read-back.
+type memEntry struct {
+	Entry
+	seg *segment
+	off int64
+}
+
+// memMaxBytes bounds the entries waiting in memory for the reader; beyond it the reader
+// reads them back from disk (it has fallen behind).
+const memMaxBytes = 32 << 20
 
 type pendingRecord struct {
 	seq uint64
@@ -126,9 +139,12 @@ type Spool struct {
 	cond     *sync.Cond // signalled when records are committed or the spool closes
 	segs     []*segment // in seq order; the last is active
 	acked    uint64     // highest acknowledged seq
-	pending  int64      // records not yet acknowledged
+	pending  int64      // entries not yet acknowledged
 	pendingB int64      // their bytes
-	pendingE int64      // their events
+	pendingR int64      // their records
+	mem      []memEntry // committed entries of consecutive seqs, for the reader
+	memBytes int64
+	memMax   int64 // memMaxBytes; tests lower it
 	oldest   []pendingRecord
 	degraded *WriteError // the last write error, until a write succeeds
 	fatal    error       // the spool lost its directory or lock: no write is safe
@@ -153,8 +169,9 @@ type Spool struct {
 	flushMu  sync.Mutex
 	ackSaved uint64
 
-	syncs    int64  // fsyncs of record data, for tests and metrics
-	syncHook func() // tests: called before each fsync
+	syncs     int64  // fsyncs of record data, for tests and metrics
+	diskReads int64  // entries the reader read back from disk, for tests
+	syncHook  func() // tests: called before each fsync
 }
 
 // Open takes the spool directory's lock (failing at once with ErrLocked when another
@@ -169,7 +186,7 @@ func Open(dir string, opts Options) (*Spool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spool{dir: dir, opts: opts, log: opts.Log, lock: lock, reqs: make(chan appendReq, 1024), stop: make(chan struct{})}
+	s := &Spool{dir: dir, opts: opts, log: opts.Log, lock: lock, reqs: make(chan appendReq, 1024), stop: make(chan struct{}), memMax: memMaxBytes}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.open(); err != nil {
 		if s.active != nil {
@@ -208,7 +225,7 @@ func (s *Spool) open() error {
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := Stats{Records: s.pending, Events: s.pendingE, Bytes: s.pendingB, Segments: len(s.segs), Syncs: s.syncs}
+	st := Stats{Entries: s.pending, Records: s.pendingR, Bytes: s.pendingB, Segments: len(s.segs), Syncs: s.syncs}
 	if len(s.oldest) > 0 {
 		st.Oldest = s.oldest[0].at
 	}

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -41,15 +43,15 @@ func open(t *testing.T, dir string, opts Options) *Spool {
 
 func mustAppend(t *testing.T, s *Spool, evs []bridge.Event) {
 	t.Helper()
-	if err := s.Append(context.Background(), evs); err != nil {
+	if err := s.Append(context.Background(), bridge.Records(evs)); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 }
 
 // readAll returns every record Next has now, without waiting.
-func readAll(t *testing.T, s *Spool) []Record {
+func readAll(t *testing.T, s *Spool) []Entry {
 	t.Helper()
-	var out []Record
+	var out []Entry
 	for {
 		rec, ok, err := s.Next(context.Background(), false)
 		if err != nil {
@@ -62,41 +64,116 @@ func readAll(t *testing.T, s *Spool) []Record {
 	}
 }
 
-func ids(recs []Record) []string {
+func ids(entries []Entry) []string {
 	var out []string
-	for _, r := range recs {
-		for _, e := range r.Events {
-			out = append(out, e.ID)
+	for _, e := range entries {
+		for _, r := range e.Records {
+			out = append(out, string(r.HeaderValue(bridge.HeaderID)))
 		}
 	}
 	return out
 }
 
 func TestCodecRoundTrip(t *testing.T) {
-	in := events(3, "a")
-	in[1].DeadLetterTopic, in[1].DeadLetterReason = "orig", "too large"
-	in[2].ClientIP, in[2].RequestTime = "", 0
-	in[2].InitiatorAccount, in[2].ClientCmd, in[2].AdminAccount, in[2].ForceFlag = "x", "friend_add", "admin", 1
-	out, err := decodeEvents(encodeEvents(nil, in))
+	in := bridge.Records(events(3, "a"))
+	in[1] = in[1].DeadLetter("dlq", "too large")
+	in[2].Key = nil
+	out, err := decodeRecords(encodeRecords(nil, in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(in, out); d != "" {
+	if d := cmp.Diff(in, out, cmpopts.EquateEmpty()); d != "" {
 		t.Fatalf("round trip (-in +out):\n%s", d)
 	}
-	if _, err := decodeEvents(encodeEvents(nil, in)[:40]); err == nil {
-		t.Fatal("a truncated payload decoded")
+	full := encodeRecords(nil, in)
+	for cut := 1; cut < len(full); cut += 7 {
+		if _, err := decodeRecords(full[:cut]); err == nil {
+			t.Fatalf("a payload cut at %d of %d bytes decoded", cut, len(full))
+		}
 	}
-	// A version 1 record, written before the friend-add fields, still reads.
-	v1 := []byte{1, 1}
-	for _, s := range []string{"t", "type", "src", "id", "cmd", "from", "to", "2026-01-02T03:04:05.006Z", "", "", "", ""} {
-		v1 = append(v1, byte(len(s)))
-		v1 = append(v1, s...)
+	if n := len(full); n > payloadSize(in) {
+		t.Fatalf("payload of %d bytes, over payloadSize %d", n, payloadSize(in))
 	}
-	v1 = append(v1, 7, 0, 0, 0) // SDKAppID 7, RequestTime 0, EventTime 0, Time 0
-	old, err := decodeEvents(v1)
-	if err != nil || len(old) != 1 || old[0].ToAccount != "to" || old[0].SDKAppID != 7 {
-		t.Fatalf("version 1 record: %+v, %v", old, err)
+}
+
+// fixtureMessages reads what the records of a fixture spool must be, as Kafka messages.
+func fixtureMessages(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func asMessages(entries []Entry) []map[string]any {
+	var out []map[string]any
+	for _, e := range entries {
+		for _, r := range e.Records {
+			hs := []any{}
+			for _, h := range r.Headers {
+				hs = append(hs, []any{h.Key, string(h.Value)})
+			}
+			out = append(out, map[string]any{"topic": r.Topic, "key": string(r.Key), "headers": hs, "value": string(r.Value)})
+		}
+	}
+	return out
+}
+
+// Spools written by older versions (payload format 1 and 2, the events' fields) and
+// by this one (3, the records as bytes) recover and give the same Kafka messages,
+// byte for byte, dead letters included. testdata/vN holds a segment of format N and
+// vN.messages.json the messages it stands for.
+func TestSegmentFormats(t *testing.T) {
+	v3 := t.TempDir()
+	{ // format 3: the v2 fixture's messages written by this version
+		s := open(t, v3, Options{})
+		evs := events(3, "f")
+		evs[1].InitiatorAccount, evs[1].ClientCmd, evs[1].AdminAccount, evs[1].ForceFlag = "init", "friend_add", "admin", 1
+		evs[1].CallbackCommand, evs[1].Type = "Sns.CallbackFriendAdd", "imbridge.friend.added.v1"
+		recs := bridge.Records(evs)
+		recs[2] = recs[2].DeadLetter("dlq", "[3] Unknown Topic Or Partition")
+		if err := s.Append(context.Background(), recs[:2]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Append(context.Background(), recs[2:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct{ name, dir, want string }{
+		{"v1", "testdata/v1", "testdata/v1.messages.json"},
+		{"v2", "testdata/v2", "testdata/v2.messages.json"},
+		{"v3", v3, "testdata/v2.messages.json"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files, _ := filepath.Glob(filepath.Join(tt.dir, "*.seg"))
+			if len(files) != 1 {
+				t.Fatalf("%d segments in %s", len(files), tt.dir)
+			}
+			b, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b[headerSize] != tt.name[1]-'0' {
+				t.Fatalf("the segment's first payload has format %d", b[headerSize])
+			}
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(files[0])), b, 0o640); err != nil {
+				t.Fatal(err)
+			}
+			s := open(t, dir, Options{})
+			got := asMessages(readAll(t, s))
+			if d := cmp.Diff(fixtureMessages(t, tt.want), got); d != "" {
+				t.Fatalf("messages (-want +got):\n%s", d)
+			}
+		})
 	}
 }
 
@@ -117,17 +194,17 @@ func TestAppendReadAckRestart(t *testing.T) {
 		if r.Seq != uint64(i+1) {
 			t.Fatalf("record %d has seq %d", i, r.Seq)
 		}
-		if d := cmp.Diff(want[i], r.Events); d != "" {
+		if d := cmp.Diff(bridge.Records(want[i]), r.Records); d != "" {
 			t.Fatalf("record %d (-want +got):\n%s", i, d)
 		}
 	}
-	if st := s.Stats(); st.Records != 10 || st.Events != 19 {
+	if st := s.Stats(); st.Entries != 10 || st.Records != 19 {
 		t.Fatalf("stats %+v, want 10 records of 19 events", st)
 	}
 	for _, r := range recs[:4] {
 		s.Ack(r)
 	}
-	if st := s.Stats(); st.Records != 6 {
+	if st := s.Stats(); st.Entries != 6 {
 		t.Fatalf("stats after 4 acks %+v, want 6 records", st)
 	}
 	if err := s.Close(); err != nil {
@@ -135,7 +212,7 @@ func TestAppendReadAckRestart(t *testing.T) {
 	}
 
 	s2 := open(t, dir, Options{})
-	if st := s2.Stats(); st.Records != 6 || st.Events != 12 {
+	if st := s2.Stats(); st.Entries != 6 || st.Records != 12 {
 		t.Fatalf("stats after restart %+v, want 6 records of 12 events", st)
 	}
 	got := readAll(t, s2)
@@ -144,7 +221,7 @@ func TestAppendReadAckRestart(t *testing.T) {
 	}
 	mustAppend(t, s2, events(1, "new"))
 	more := readAll(t, s2)
-	if len(more) != 1 || more[0].Seq != 11 || more[0].Events[0].ID != "new-0" {
+	if len(more) != 1 || more[0].Seq != 11 || ids(more)[0] != "new-0" {
 		t.Fatalf("appended after restart: %+v", more)
 	}
 }
@@ -160,11 +237,14 @@ func TestGroupCommit(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
 	wg.Add(1)
-	go func() { defer wg.Done(); errs <- s.Append(context.Background(), events(1, "first")) }()
+	go func() { defer wg.Done(); errs <- s.Append(context.Background(), bridge.Records(events(1, "first"))) }()
 	<-entered // the writer holds the first record at its fsync
 	for i := 0; i < 49; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs <- s.Append(context.Background(), events(1, fmt.Sprint("c", i))) }()
+		go func() {
+			defer wg.Done()
+			errs <- s.Append(context.Background(), bridge.Records(events(1, fmt.Sprint("c", i))))
+		}()
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for len(s.reqs) < 49 {
@@ -181,7 +261,7 @@ func TestGroupCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st := s.Stats(); st.Syncs != 2 || st.Records != 50 {
+	if st := s.Stats(); st.Syncs != 2 || st.Entries != 50 {
 		t.Fatalf("stats %+v, want 50 records in 2 fsyncs", st)
 	}
 }
@@ -213,7 +293,7 @@ func TestReclaimSegments(t *testing.T) {
 		t.Fatalf("cursor file holds %q, want %d", b, recs[99].Seq)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
-	if st := s.Stats(); st.Segments != 1 || len(files) != 1 || st.Records != 0 || st.Bytes != 0 {
+	if st := s.Stats(); st.Segments != 1 || len(files) != 1 || st.Entries != 0 || st.Bytes != 0 {
 		t.Fatalf("after acking everything: %+v and %d files, want 1 segment, nothing pending", st, len(files))
 	}
 }
@@ -223,19 +303,19 @@ func TestFullAndRoomAgain(t *testing.T) {
 	var n int
 	var err error
 	for ; n < 1000; n++ {
-		if err = s.Append(context.Background(), events(3, fmt.Sprint("r", n))); err != nil {
+		if err = s.Append(context.Background(), bridge.Records(events(3, fmt.Sprint("r", n)))); err != nil {
 			break
 		}
 	}
 	if err != ErrFull || n == 0 {
 		t.Fatalf("after %d appends: %v, want ErrFull", n, err)
 	}
-	if st := s.Stats(); st.Bytes > 8192 || st.Records != int64(n) {
+	if st := s.Stats(); st.Bytes > 8192 || st.Entries != int64(n) {
 		t.Fatalf("stats %+v: over the limit or records lost", st)
 	}
 	recs := readAll(t, s)
 	s.Ack(recs[0])
-	if err := s.Append(context.Background(), events(1, "again")); err != nil {
+	if err := s.Append(context.Background(), bridge.Records(events(1, "again"))); err != nil {
 		t.Fatalf("after an ack: %v", err)
 	}
 	if got := ids(readAll(t, s)); len(got) != 1 || got[0] != "again-0" {
@@ -358,7 +438,7 @@ func TestFlippedBits(t *testing.T) {
 
 func TestNextWaitsForAppend(t *testing.T) {
 	s := open(t, t.TempDir(), Options{})
-	got := make(chan Record, 1)
+	got := make(chan Entry, 1)
 	go func() {
 		rec, ok, err := s.Next(context.Background(), true)
 		if ok && err == nil {
@@ -370,7 +450,7 @@ func TestNextWaitsForAppend(t *testing.T) {
 	mustAppend(t, s, events(1, "late"))
 	select {
 	case rec := <-got:
-		if rec.Events[0].ID != "late-0" {
+		if ids([]Entry{rec})[0] != "late-0" {
 			t.Fatalf("got %+v", rec)
 		}
 	case <-time.After(5 * time.Second):

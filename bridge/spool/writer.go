@@ -15,15 +15,17 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 )
 
-// Append stores events as one record and returns once it is on disk (fsync'd), or an
+// Append stores a callback's records as one entry and returns once it is on disk
+// (fsync'd), or an
 // error: ErrFull when the spool holds MaxBytes of unacknowledged records, ErrClosed
 // during and after Close (at once, never blocking), a *WriteError while the disk
 // refuses writes (the spool keeps retrying and heals by itself), or ErrFatal's kind
 // when the spool lost its directory or lock. A record is stored whole or not at all.
 // ctx only bounds the wait for the writer to take the record; once taken, Append
-// waits for the fsync.
-func (s *Spool) Append(ctx context.Context, events []bridge.Event) error {
-	req := appendReq{payload: encodeEvents(make([]byte, 0, 256*len(events)+16), events), events: len(events), done: make(chan error, 1)}
+// waits for the fsync. The records must not change afterwards: the reader may get
+// them from memory.
+func (s *Spool) Append(ctx context.Context, records []bridge.Record) error {
+	req := appendReq{payload: encodeRecords(make([]byte, 0, payloadSize(records)), records), records: records, done: make(chan error, 1)}
 	s.appendMu.RLock()
 	if s.closing {
 		s.appendMu.RUnlock()
@@ -163,8 +165,9 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 	now := s.opts.Now().UnixMilli()
 	results := make([]error, len(batch))
 	var hdr [headerSize]byte
-	var written, records, evs int64
-	firstSeq := s.wseq
+	var written, entries, recs int64
+	firstSeq, base := s.wseq, seg.size
+	mem := make([]memEntry, 0, len(batch))
 	for i, r := range batch {
 		size := headerSize + int64(len(r.payload))
 		if written+size > room {
@@ -174,12 +177,14 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 		putHeader(&hdr, r.payload, s.wseq, now)
 		s.buf.Write(hdr[:])
 		s.buf.Write(r.payload)
+		mem = append(mem, memEntry{Entry: Entry{Seq: s.wseq, Size: size, Appended: time.UnixMilli(now), Records: r.records,
+			count: int64(len(r.records))}, seg: seg, off: base + written})
 		s.wseq++
 		written += size
-		records++
-		evs += int64(r.events)
+		entries++
+		recs += int64(len(r.records))
 	}
-	if records == 0 {
+	if entries == 0 {
 		return results, nil
 	}
 	err := s.buf.Flush()
@@ -199,13 +204,14 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 	s.mu.Lock()
 	s.syncs++
 	seg.size += written
-	s.pending += records
+	s.pending += entries
 	s.pendingB += written
-	s.pendingE += evs
+	s.pendingR += recs
 	at := time.UnixMilli(now)
 	for q := firstSeq; q < s.wseq; q++ {
 		s.oldest = append(s.oldest, pendingRecord{q, at})
 	}
+	s.handOver(mem, written)
 	recovered := s.degraded != nil
 	s.degraded = nil
 	s.cond.Broadcast()
@@ -214,6 +220,21 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 		s.log.Info("spool writes again")
 	}
 	return results, nil
+}
+
+// handOver queues committed entries for the reader, keeping the queue a run of
+// consecutive sequence numbers within memMaxBytes: when they do not fit, the queue is
+// dropped, and the reader reads from disk until it reaches the next run. Called with
+// s.mu held.
+func (s *Spool) handOver(mem []memEntry, bytes int64) {
+	if n := len(s.mem); n > 0 && (s.mem[n-1].Seq+1 != mem[0].Seq || s.memBytes+bytes > s.memMax) {
+		s.mem, s.memBytes = nil, 0
+	}
+	if bytes > s.memMax {
+		return
+	}
+	s.mem = append(s.mem, mem...)
+	s.memBytes += bytes
 }
 
 // degrade records a write error: appends are refused with it and readiness fails

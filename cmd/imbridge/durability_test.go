@@ -135,8 +135,8 @@ func TestCleanRestartWithoutAlarms(t *testing.T) {
 		waitUntil(t, "the spool's report", 10*time.Second, func() bool { return len(spoolLines(p.log.String())) > 0 })
 		time.Sleep(300 * time.Millisecond)
 		lines := spoolLines(p.log.String())
-		if len(lines) != 1 || lines[0]["level"] != "info" || lines[0]["msg"] != "spool opened" || lines[0]["pending_records"] != float64(30) {
-			t.Fatalf("round %d: the spool logged %v, want one INFO line with 30 pending records", round, lines)
+		if len(lines) != 1 || lines[0]["level"] != "info" || lines[0]["msg"] != "spool opened" || lines[0]["pending_entries"] != float64(30) {
+			t.Fatalf("round %d: the spool logged %v, want one INFO line with 30 pending callbacks", round, lines)
 		}
 	}
 }

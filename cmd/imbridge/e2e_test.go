@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/imbridge/imbridge/bridge"
@@ -173,6 +174,9 @@ func (p *bridgeProc) signedURL(command, token string, at time.Time) string {
 		"&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&RequestTime=" + rt + "&Sign=" + bridge.Sign(token, rt)
 }
 
+// post sends a callback and returns the answer's status and body. A callback answered
+// 200 must be valid against the request body of schema/openapi.yaml: whatever imbridge
+// accepts, a gateway or client that enforces the document accepts too.
 func post(t *testing.T, url, body string) (int, string) {
 	t.Helper()
 	resp, err := http.Post(url, "application/json", strings.NewReader(body))
@@ -181,7 +185,27 @@ func post(t *testing.T, url, body string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK {
+		if err := schematest.Validate(openAPIRequestBody(t), []byte(body)); err != nil {
+			t.Fatalf("imbridge answered 200 to a callback that the OpenAPI request body refuses: %v\nbody: %.300s", err, body)
+		}
+	}
 	return resp.StatusCode, string(b)
+}
+
+var (
+	requestBodyOnce   sync.Once
+	requestBodySchema *jsonschema.Schema
+)
+
+// openAPIRequestBody is the compiled request body schema of POST /callback.
+func openAPIRequestBody(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	requestBodyOnce.Do(func() { requestBodySchema = schematest.CompileRequestBody(t, "/callback", "post") })
+	if requestBodySchema == nil {
+		t.Fatal("the OpenAPI request body did not compile")
+	}
+	return requestBodySchema
 }
 
 // modes runs test once per delivery mode: every contract holds in both.
@@ -417,7 +441,7 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 	if code := p.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(p.log.String(), `"msg":"imbridge stopped"`) {
 		t.Fatalf("exit code %d, log:\n%s", code, p.log.String())
 	}
-	if !strings.Contains(p.log.String(), `"msg":"drain timeout: events stay in the spool for the next start","records":1`) {
+	if !strings.Contains(p.log.String(), `"msg":"drain timeout: events stay in the spool for the next start","callbacks":1,"records":3`) {
 		t.Fatalf("no drain report in the log:\n%s", p.log.String())
 	}
 	sp, err := spool.Open(spoolDir, spool.Options{})
@@ -425,8 +449,8 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sp.Close()
-	if st := sp.Stats(); st.Records != 1 {
-		t.Fatalf("spool after shutdown holds %d records, want the 1 accepted callback", st.Records)
+	if st := sp.Stats(); st.Entries != 1 || st.Records != 3 {
+		t.Fatalf("spool after shutdown holds %d callbacks of %d records, want the 1 accepted callback of 3", st.Entries, st.Records)
 	}
 }
 

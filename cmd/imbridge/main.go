@@ -159,7 +159,9 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	)
 	switch cfg.Delivery {
 	case "sync":
-		delivery = &bridge.SyncDelivery{Publisher: pub, Timeout: cfg.SyncTimeout}
+		// Both modes refuse a callback with a record Kafka could never take (413)
+		// instead of holding it; the limits are the topics' max.message.bytes.
+		delivery = &bridge.SyncDelivery{Publisher: pub, Timeout: cfg.SyncTimeout, Limits: pub}
 	default:
 		sp, err = spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, Log: log.Named("spool")})
 		if err != nil {
@@ -172,15 +174,12 @@ func serveWith(cfg Config, log *zap.Logger) error {
 			BackoffMax:       cfg.KafkaRetryBackoffMax,
 			UnreachableAfter: cfg.KafkaUnreachableAfter,
 		}, log.Named("forwarder"))
-		delivery = &spool.Delivery{Spool: sp, Forwarder: forwarder, HighWater: cfg.SpoolHighWater}
+		delivery = &spool.Delivery{Spool: sp, Forwarder: forwarder, HighWater: cfg.SpoolHighWater, Limits: pub}
 		m.RegisterSpool(func() metrics.SpoolStats {
 			st := sp.Stats()
-			return metrics.SpoolStats{Records: st.Records, Events: st.Events, Bytes: st.Bytes, Oldest: st.Oldest}
+			return metrics.SpoolStats{Records: st.Entries, Events: st.Records, Bytes: st.Bytes, Oldest: st.Oldest}
 		}, func() int64 { _, dead := forwarder.Counts(); return dead }, time.Now)
 	}
-	// A callback with an event Kafka could never take is refused at the door (413)
-	// instead of blocking the events behind it; the limits are read from the topics.
-	delivery = &bridge.SizeGuard{Delivery: delivery, Sizer: pub}
 	var live func() error
 	if sp != nil {
 		live = sp.Live
@@ -346,12 +345,12 @@ func loadLimits(ctx context.Context, pub *kafka.Publisher, log *zap.Logger) {
 // drain waits until the forwarder has published everything in the spool, or timeout.
 func drain(sp *spool.Spool, timeout time.Duration, log *zap.Logger) {
 	deadline := time.Now().Add(timeout)
-	for sp.Stats().Records > 0 && time.Now().Before(deadline) {
+	for sp.Stats().Entries > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if st := sp.Stats(); st.Records > 0 {
+	if st := sp.Stats(); st.Entries > 0 {
 		log.Warn("drain timeout: events stay in the spool for the next start",
-			zap.Int64("records", st.Records), zap.Int64("bytes", st.Bytes))
+			zap.Int64("callbacks", st.Entries), zap.Int64("records", st.Records), zap.Int64("bytes", st.Bytes))
 	}
 }
 
