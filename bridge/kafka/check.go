@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -24,7 +23,8 @@ type CheckResult struct {
 // topic's min.insync.replicas, without which writes with acks=all fail. A topic whose
 // partitions are under-replicated (fewer in-sync replicas than replicas) but still
 // writable passes with a Warning: one more broker lost may stop its writes. A failed
-// connection ends the checks.
+// connection ends the checks. Each topic's detail also names its max.message.bytes:
+// serve refuses (413) a callback with an event larger than that.
 func Check(ctx context.Context, cfg Config, log *zap.Logger) []CheckResult {
 	p, err := New(cfg, log)
 	if err != nil {
@@ -37,7 +37,10 @@ func Check(ctx context.Context, cfg Config, log *zap.Logger) []CheckResult {
 	}
 	results := []CheckResult{{Name: "kafka " + strings.Join(cfg.Brokers, ","),
 		Detail: fmt.Sprintf("connected; %d broker(s), controller %d", len(md.Brokers), md.Controller.ID)}}
-	minISR := minInsyncReplicas(ctx, p.client, cfg.Topics)
+	// A topic whose configs cannot be read is missing from these; its leader check
+	// still runs.
+	minISR, _ := topicConfigInts(ctx, p.client, cfg.Topics, "min.insync.replicas")
+	maxMessage, _ := topicConfigInts(ctx, p.client, cfg.Topics, "max.message.bytes")
 	for _, t := range md.Topics {
 		r := CheckResult{Name: "topic " + t.Name}
 		switch {
@@ -45,6 +48,9 @@ func Check(ctx context.Context, cfg Config, log *zap.Logger) []CheckResult {
 			r.Err = t.Error
 		default:
 			r.Detail, r.Warning, r.Err = checkPartitions(t, minISR[t.Name])
+			if n, ok := maxMessage[t.Name]; ok && r.Err == nil {
+				r.Detail += fmt.Sprintf("; max.message.bytes=%d (larger events are refused with 413)", n)
+			}
 		}
 		results = append(results, r)
 	}
@@ -81,26 +87,3 @@ func checkPartitions(t kafkago.Topic, minISR int) (detail, warning string, err e
 	return detail, warning, nil
 }
 
-// minInsyncReplicas reads each topic's min.insync.replicas; a topic it cannot read is
-// missing from the result (its leader check still runs).
-func minInsyncReplicas(ctx context.Context, c *kafkago.Client, topics []string) map[string]int {
-	out := map[string]int{}
-	var res []kafkago.DescribeConfigRequestResource
-	for _, t := range topics {
-		res = append(res, kafkago.DescribeConfigRequestResource{ResourceType: kafkago.ResourceTypeTopic, ResourceName: t, ConfigNames: []string{"min.insync.replicas"}})
-	}
-	resp, err := c.DescribeConfigs(ctx, &kafkago.DescribeConfigsRequest{Resources: res})
-	if err != nil {
-		return out
-	}
-	for _, r := range resp.Resources {
-		for _, e := range r.ConfigEntries {
-			if e.ConfigName == "min.insync.replicas" {
-				if n, err := strconv.Atoi(e.ConfigValue); err == nil {
-					out[r.ResourceName] = n
-				}
-			}
-		}
-	}
-	return out
-}

@@ -45,7 +45,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic)
 	now := time.Now()
 	post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, now), seedBody)
-	post(t, p.signedURL("Some.Client.Chosen.Command", e2eToken, now), `{}`)
+	post(t, p.signedURL("Some.Client.Chosen.Command", e2eToken, now), `{"CallbackCommand":"Some.Client.Chosen.Command"}`)
 	post(t, p.signedURL(bridge.CommandBlackListDelete, "wrong", now), seedBody)
 	post(t, strings.Replace(p.signedURL(bridge.CommandBlackListDelete, e2eToken, now), e2eAppID, "1", 1), seedBody)
 	kafkatest.WaitCount(t, brokers, topic, 3, 20*time.Second)
@@ -177,8 +177,8 @@ func TestCheckCommand(t *testing.T) {
 	code, out := runCheck(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic, "IMBRIDGE_DLQ_TOPIC="+dlq)
 	want := regexp.MustCompile(`^ok   configuration is valid
 ok   kafka [0-9.:,]+: connected; 1 broker\(s\), controller \d+
-ok   topic ` + regexp.QuoteMeta(topic) + `: exists, 2 partition\(s\), all with a leader and at least min.insync.replicas=1 in-sync replicas: writable
-ok   topic ` + regexp.QuoteMeta(dlq) + `: exists, 1 partition\(s\), all with a leader and at least min.insync.replicas=1 in-sync replicas: writable
+ok   topic ` + regexp.QuoteMeta(topic) + `: exists, 2 partition\(s\), all with a leader and at least min.insync.replicas=1 in-sync replicas: writable; max.message.bytes=1048588 \(larger events are refused with 413\)
+ok   topic ` + regexp.QuoteMeta(dlq) + `: exists, 1 partition\(s\), all with a leader and at least min.insync.replicas=1 in-sync replicas: writable; max.message.bytes=1048588 \(larger events are refused with 413\)
 $`)
 	if code != 0 || !want.MatchString(out) {
 		t.Fatalf("exit %d, output:\n%s", code, out)
