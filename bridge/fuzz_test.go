@@ -57,8 +57,9 @@ func FuzzQuery(f *testing.F) {
 }
 
 // FuzzMap feeds bodies through decoding and mapping: nothing panics, refusals are
-// bad-request or too-large *Errors, and accepted bodies give events that validate
-// against the event schema, carry the accounts unchanged and have stable IDs.
+// bad-request or too-large *Errors, accepted bodies validate against the request body
+// of schema/openapi.yaml, and give events that validate against the event schema,
+// carry the accounts unchanged and have stable IDs.
 func FuzzMap(f *testing.F) {
 	f.Add([]byte(`{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"id","To_Account":"id1"},{"From_Account":"id","To_Account":"id2"}]}`))
 	f.Add([]byte(`{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":1669872112999,"PairList":[{"From_Account":"\ud83d\ude00","To_Account":"a\\\"b"}]}`))
@@ -72,6 +73,7 @@ func FuzzMap(f *testing.F) {
 	for cmd, name := range schemas {
 		compiled[cmd] = schematest.Compile(f, name)
 	}
+	requestBody := schematest.CompileRequestBody(f, "/callback", "post")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// The body's own CallbackCommand picks the route, so every route is fuzzed.
 		route := DefaultRoutes[len(body)%len(DefaultRoutes)]
@@ -93,6 +95,9 @@ func FuzzMap(f *testing.F) {
 		}
 		if len(events) == 0 || len(events) > 100 {
 			t.Fatalf("%d events", len(events))
+		}
+		if err := schematest.Validate(requestBody, body); err != nil {
+			t.Fatalf("Map accepts a body that the OpenAPI request body refuses: %v\n%s", err, body)
 		}
 		again, _ := Map(cb, route)
 		for i, e := range events {

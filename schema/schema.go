@@ -1,11 +1,14 @@
 // Package schema embeds imbridge's JSON Schemas (2020-12), so that tests and the binary
 // use the same documents that downstream teams read:
 //
-//   - blocklist-delete-callback.schema.json: the body Chat posts for Sns.CallbackBlackListDelete;
+//   - blocklist-delete-callback.schema.json, blocklist-add-callback.schema.json,
+//     friend-add-callback.schema.json, friend-delete-callback.schema.json: the body Chat
+//     posts for each routed command;
 //   - blocklist-removed-event.schema.json, blocklist-added-event.schema.json,
 //     friend-added-event.schema.json, friend-removed-event.schema.json: the value of
 //     each Kafka message, per event type;
-//   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1), whose bodies reference the schemas;
+//   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1); the callback's request body is one
+//     of the callback schemas, chosen by CallbackCommand;
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).
 package schema
 
@@ -19,6 +22,9 @@ var Files embed.FS
 // Names of the documents in Files.
 const (
 	BlocklistDeleteCallback = "blocklist-delete-callback.schema.json"
+	BlocklistAddCallback    = "blocklist-add-callback.schema.json"
+	FriendAddCallback       = "friend-add-callback.schema.json"
+	FriendDeleteCallback    = "friend-delete-callback.schema.json"
 	BlocklistRemovedEvent   = "blocklist-removed-event.schema.json"
 	BlocklistAddedEvent     = "blocklist-added-event.schema.json"
 	FriendAddedEvent        = "friend-added-event.schema.json"

@@ -8,22 +8,41 @@ import (
 	"github.com/imbridge/imbridge/schema/schematest"
 )
 
-// The seed request of Chat's documentation must validate; bodies that the handler
-// rejects must not.
-func TestCallbackSchema(t *testing.T) {
+// The callback request body of schema/openapi.yaml takes the bodies of Chat's
+// documentation for every routed command and any body of another command, and
+// refuses the bodies the handler refuses.
+func TestCallbackRequestBody(t *testing.T) {
+	pairs := func(command string) string {
+		return `{"CallbackCommand":"` + command + `","PairList":[{"From_Account":"id","To_Account":"id1"},{"From_Account":"id","To_Account":"id2"}]}`
+	}
 	tests := []struct {
 		name string
 		give string
 		ok   bool
 	}{
-		{"seed example", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"id","To_Account":"id1"},{"From_Account":"id","To_Account":"id2"},{"From_Account":"id","To_Account":"id3"}]}`, true},
-		{"extra fields allowed", `{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":1669872112000,"New":1,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, true},
+		{"blocklist delete", pairs("Sns.CallbackBlackListDelete"), true},
+		{"blocklist add", pairs("Sns.CallbackBlackListAdd"), true},
+		{"friend delete", pairs("Sns.CallbackFriendDelete"), true},
+		{"friend add", `{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":"friend_add","Admin_Account":"admin","ForceFlag":1,` +
+			`"PairList":[{"From_Account":"id","To_Account":"id1","Initiator_Account":"id"},{"From_Account":"id1","To_Account":"id","Initiator_Account":"id"}]}`, true},
+		{"friend add, empty and null fields", `{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":null,"Admin_Account":"","ForceFlag":null,` +
+			`"PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":""}]}`, true},
+		{"extra fields allowed", `{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":1669872112000,"New":1,"PairList":[{"From_Account":"a","To_Account":"b","Note":1}]}`, true},
+		{"EventTime null", `{"CallbackCommand":"Sns.CallbackBlackListAdd","EventTime":null,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, true},
+		{"another command, any body", `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g"}`, true},
 		{"empty PairList", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[]}`, false},
-		{"missing To_Account", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a"}]}`, false},
-		{"other command", `{"CallbackCommand":"Sns.CallbackFriendDelete","PairList":[{"From_Account":"a","To_Account":"b"}]}`, false},
-		{"account too long", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"` + strings.Repeat("a", 33) + `","To_Account":"b"}]}`, false},
+		{"PairList missing", `{"CallbackCommand":"Sns.CallbackFriendDelete"}`, false},
+		{"missing To_Account", `{"CallbackCommand":"Sns.CallbackBlackListAdd","PairList":[{"From_Account":"a"}]}`, false},
+		{"account too long", `{"CallbackCommand":"Sns.CallbackFriendDelete","PairList":[{"From_Account":"` + strings.Repeat("a", 33) + `","To_Account":"b"}]}`, false},
+		{"account not a string", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":1,"To_Account":"b"}]}`, false},
+		{"negative EventTime", `{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":-1,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, false},
+		{"friend add, ForceFlag a string", `{"CallbackCommand":"Sns.CallbackFriendAdd","ForceFlag":"1","PairList":[{"From_Account":"a","To_Account":"b"}]}`, false},
+		{"friend add, Initiator_Account a number", `{"CallbackCommand":"Sns.CallbackFriendAdd","PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":1}]}`, false},
+		{"CallbackCommand missing", `{"PairList":[{"From_Account":"a","To_Account":"b"}]}`, false},
+		{"CallbackCommand empty", `{"CallbackCommand":""}`, false},
+		{"not an object", `[]`, false},
 	}
-	s := schematest.Compile(t, schema.BlocklistDeleteCallback)
+	s := schematest.CompileRequestBody(t, "/callback", "post")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := schematest.Validate(s, []byte(tt.give))
@@ -31,5 +50,22 @@ func TestCallbackSchema(t *testing.T) {
 				t.Fatalf("valid = %v, want %v (err: %v)", err == nil, tt.ok, err)
 			}
 		})
+	}
+}
+
+// Each command's body schema takes only its own command.
+func TestCallbackSchemasOwnCommand(t *testing.T) {
+	files := map[string]string{
+		schema.BlocklistDeleteCallback: "Sns.CallbackBlackListDelete", schema.BlocklistAddCallback: "Sns.CallbackBlackListAdd",
+		schema.FriendAddCallback: "Sns.CallbackFriendAdd", schema.FriendDeleteCallback: "Sns.CallbackFriendDelete",
+	}
+	for file, own := range files {
+		s := schematest.Compile(t, file)
+		for _, command := range files {
+			body := `{"CallbackCommand":"` + command + `","PairList":[{"From_Account":"a","To_Account":"b"}]}`
+			if err := schematest.Validate(s, []byte(body)); (err == nil) != (command == own) {
+				t.Errorf("%s with %s: valid = %v, want %v", file, command, err == nil, command == own)
+			}
+		}
 	}
 }

@@ -15,13 +15,26 @@ import (
 // Compile compiles the embedded schema document name, failing t on any error.
 func Compile(t testing.TB, name string) *jsonschema.Schema {
 	t.Helper()
+	if _, err := schema.Files.ReadFile(name); err != nil || !strings.HasSuffix(name, ".schema.json") {
+		t.Fatalf("no schema named %s", name)
+	}
+	s, err := compiler(t).Compile("https://imbridge.schema/" + name)
+	if err != nil {
+		t.Fatalf("compile %s: %v", name, err)
+	}
+	return s
+}
+
+// compiler returns a JSON Schema 2020-12 compiler that knows every embedded
+// *.schema.json file by the URL of its $id.
+func compiler(t testing.TB) *jsonschema.Compiler {
+	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	entries, err := schema.Files.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var url string
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".schema.json") {
 			continue
@@ -34,22 +47,11 @@ func Compile(t testing.TB, name string) *jsonschema.Schema {
 		if err != nil {
 			t.Fatalf("%s: %v", e.Name(), err)
 		}
-		id := "https://imbridge.schema/" + e.Name()
-		if err := c.AddResource(id, doc); err != nil {
+		if err := c.AddResource("https://imbridge.schema/"+e.Name(), doc); err != nil {
 			t.Fatalf("%s: %v", e.Name(), err)
 		}
-		if e.Name() == name {
-			url = id
-		}
 	}
-	if url == "" {
-		t.Fatalf("no schema named %s", name)
-	}
-	s, err := c.Compile(url)
-	if err != nil {
-		t.Fatalf("compile %s: %v", name, err)
-	}
-	return s
+	return c
 }
 
 // Validate validates the JSON document doc against s.
