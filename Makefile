@@ -73,12 +73,13 @@ bench: build ## the benchmark table: ceiling, spool and sync mode against a loca
 	trap '$(KAFKA) down' EXIT; \
 	$(KAFKA) down && $(KAFKA) up && \
 	bin/imbridge-bench suite --imbridge bin/imbridge --brokers 127.0.0.1:$(BENCH_KAFKA_PORT) --topic imbridge.bench \
-	  --kafka-version $(KAFKA_VERSION) --write BENCHMARKS.md $(BENCHFLAGS)
+	  --kafka-version $(KAFKA_VERSION) --write BENCHMARKS.md \
+	  --broker-pid-file "$${KAFKA_LOCAL_DIR:-$${TMPDIR:-/tmp}/imbridge-kafka-$(BENCH_KAFKA_PORT)}/broker.pid" $(BENCHFLAGS)
 
 bench-micro: ## hot-path micro benchmarks with allocations, COUNT times each for benchstat
 	$(GO) test ./bridge/... -run '^$$' -bench . -benchmem -count $(or $(COUNT),6)
 
-kafka-up: ## start the development broker on 127.0.0.1:19092 with imbridge's topic
+kafka-up: ## start the development broker on 127.0.0.1:19092 with imbridge's topics (imbridge.blocklist, imbridge.friend)
 	KAFKA_LOCAL_PORT=$(DEV_KAFKA_PORT) $(KAFKA) up
 
 kafka-down: ## stop the development broker and delete its data

@@ -26,17 +26,24 @@ type Route struct {
 }
 
 // DefaultRoutes is the routing table with its default topics. Adding a PairList-shaped
-// command is a row here, a JSON Schema of its event in schema/, a channel in
-// schema/asyncapi.yaml, and a golden test. Configuration may switch a route off or
-// change its topic; the command and the event type are fixed. Both blocklist routes
-// may share one topic, so that a consumer reads one user's additions and removals in
-// order from one partition.
+// command is a row here, a JSON Schema of its body and of its event in schema/, the body
+// in schema/openapi.yaml, a channel in schema/asyncapi.yaml, and a golden test
+// (schema.TestRoutesHaveContracts fails until the documents state it). Configuration
+// may switch a route off or change its topic; the command and the event type are fixed.
+// Both blocklist routes share one topic and both friend routes another, so that a
+// consumer reads one user's additions and removals in order from one partition.
 var DefaultRoutes = []Route{
-	{Name: "blocklist-delete", Command: CommandBlackListDelete, Topic: "imbridge.blocklist.removed", Type: "imbridge.blocklist.removed.v1"},
-	{Name: "blocklist-add", Command: CommandBlackListAdd, Topic: "imbridge.blocklist.added", Type: "imbridge.blocklist.added.v1"},
-	{Name: "friend-add", Command: CommandFriendAdd, Topic: "imbridge.friend.added", Type: "imbridge.friend.added.v1"},
-	{Name: "friend-delete", Command: CommandFriendDelete, Topic: "imbridge.friend.removed", Type: "imbridge.friend.removed.v1"},
+	{Name: "blocklist-delete", Command: CommandBlackListDelete, Topic: TopicBlocklist, Type: "imbridge.blocklist.removed.v1"},
+	{Name: "blocklist-add", Command: CommandBlackListAdd, Topic: TopicBlocklist, Type: "imbridge.blocklist.added.v1"},
+	{Name: "friend-add", Command: CommandFriendAdd, Topic: TopicFriend, Type: "imbridge.friend.added.v1"},
+	{Name: "friend-delete", Command: CommandFriendDelete, Topic: TopicFriend, Type: "imbridge.friend.removed.v1"},
 }
+
+// Default topics: one per relationship, shared by its additions and removals.
+const (
+	TopicBlocklist = "imbridge.blocklist"
+	TopicFriend    = "imbridge.friend"
+)
 
 // Routes looks routes up by command. The zero value routes nothing.
 type Routes map[string]Route

@@ -60,12 +60,12 @@ func TestProducedEventsMatchAsyncAPI(t *testing.T) {
 			if ch.Address != route.Topic {
 				continue
 			}
-			found = true
 			for _, m := range ch.Messages {
 				msg := doc.Components.Messages[strings.TrimPrefix(m.Ref, "#/components/messages/")]
 				if msg.Name != route.Type {
-					t.Fatalf("topic %s: message %q, want the route's type %q", route.Topic, msg.Name, route.Type)
+					continue // another route's message on a shared topic
 				}
+				found = true
 				payload := schematest.Compile(t, strings.TrimPrefix(msg.Payload.Schema.Ref, "./"))
 				c := jsonschema.NewCompiler()
 				hs, _ := jsonschema.UnmarshalJSON(strings.NewReader(string(doc.Components.Schemas[strings.TrimPrefix(msg.Headers.Ref, "#/components/schemas/")])))
@@ -98,7 +98,7 @@ func TestProducedEventsMatchAsyncAPI(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Fatalf("asyncapi.yaml has no channel for topic %s", route.Topic)
+			t.Fatalf("asyncapi.yaml has no channel for topic %s with the message %s", route.Topic, route.Type)
 		}
 	}
 }

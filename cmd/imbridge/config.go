@@ -185,12 +185,18 @@ func routeSettings() []setting {
 		}}}
 	for _, r := range bridge.DefaultRoutes {
 		name := r.Name
+		usage := "topic for " + r.Command + " events (" + r.Type + ")"
+		for _, o := range bridge.DefaultRoutes {
+			if o.Name != name && o.Topic == r.Topic {
+				usage += "; shared with " + o.Name + " by default, so that one user's changes stay in order in one partition"
+			}
+		}
 		out = append(out, setting{
 			env:   "IMBRIDGE_TOPIC_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
 			flag:  "topic-" + name,
 			def:   r.Topic,
 			meta:  "TOPIC",
-			usage: "topic for " + r.Command + " events (" + r.Type + ")",
+			usage: usage,
 			set: func(c *Config, v string) error {
 				if err := checkTopic(v); err != nil {
 					return err

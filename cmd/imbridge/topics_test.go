@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// defaultTopics are the distinct default topics of the routes, sorted.
+func defaultTopics() []string {
+	var ts []string
+	for _, r := range bridge.DefaultRoutes {
+		ts = append(ts, r.Topic)
+	}
+	slices.Sort(ts)
+	return slices.Compact(ts)
+}
+
+// The topics serve publishes to by default are the ones make dev (deploy/kafka/kafka.sh)
+// and compose create, and the ones compose and Kubernetes configure: one per
+// relationship, each shared by its additions and removals.
+func TestDefaultTopicsEverywhere(t *testing.T) {
+	want := defaultTopics()
+	if !slices.Equal(want, []string{"imbridge.blocklist", "imbridge.friend"}) {
+		t.Fatalf("default topics %v, want one for the blocklist and one for friends", want)
+	}
+	effective := func(where string, env map[string]string) {
+		t.Helper()
+		for _, r := range bridge.DefaultRoutes {
+			name := "IMBRIDGE_TOPIC_" + strings.ToUpper(strings.ReplaceAll(r.Name, "-", "_"))
+			if v, ok := env[name]; ok && v != r.Topic {
+				t.Errorf("%s sets %s=%s, not the default %s", where, name, v, r.Topic)
+			}
+		}
+	}
+
+	raw, err := os.ReadFile("../../deploy/kafka/kafka.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^topics=\$\{KAFKA_LOCAL_TOPICS-([^}]*)\}$`).FindSubmatch(raw)
+	if m == nil {
+		t.Fatal("deploy/kafka/kafka.sh: no default topics line")
+	}
+	var local []string
+	for _, f := range strings.Fields(string(m[1])) {
+		name, _, _ := strings.Cut(f, ":")
+		local = append(local, name)
+	}
+	if slices.Sort(local); !slices.Equal(local, want) {
+		t.Errorf("deploy/kafka/kafka.sh creates %v by default (make dev), want %v", local, want)
+	}
+
+	opts, err := cli.NewProjectOptions([]string{"../../docker-compose.yml"}, cli.WithName("imbridge"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := strings.Join(p.Services["topics"].Command, " ")
+	if !strings.Contains(cmd, "for t in "+strings.Join(want, " ")+";") {
+		t.Errorf("compose's topics service does not create %v: %s", want, cmd)
+	}
+	env := map[string]string{}
+	for k, v := range p.Services["imbridge"].Environment {
+		if v != nil {
+			env[k] = *v
+		}
+	}
+	effective("docker-compose.yml", env)
+
+	raw, err = os.ReadFile("../../deploy/k8s/statefulset.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sts appsv1.StatefulSet
+	decodeStrict(t, raw, &sts)
+	env = map[string]string{}
+	for _, e := range sts.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	effective("deploy/k8s/statefulset.yaml", env)
+}
