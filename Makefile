@@ -73,7 +73,8 @@ bench: build ## the benchmark table: ceiling, spool and sync mode against a loca
 	trap '$(KAFKA) down' EXIT; \
 	$(KAFKA) down && $(KAFKA) up && \
 	bin/imbridge-bench suite --imbridge bin/imbridge --brokers 127.0.0.1:$(BENCH_KAFKA_PORT) --topic imbridge.bench \
-	  --kafka-version $(KAFKA_VERSION) --write BENCHMARKS.md $(BENCHFLAGS)
+	  --kafka-version $(KAFKA_VERSION) --write BENCHMARKS.md \
+	  --broker-pid-file "$${KAFKA_LOCAL_DIR:-$${TMPDIR:-/tmp}/imbridge-kafka-$(BENCH_KAFKA_PORT)}/broker.pid" $(BENCHFLAGS)
 
 bench-micro: ## hot-path micro benchmarks with allocations, COUNT times each for benchstat
 	$(GO) test ./bridge/... -run '^$$' -bench . -benchmem -count $(or $(COUNT),6)

@@ -4,6 +4,9 @@
 //
 //	imbridge-bench run    one load against a URL, optionally checked against Kafka
 //	imbridge-bench suite  the benchmark table: ceiling, spool and sync mode, same loads
+//
+// The suite runs the ceiling as a child process (imbridge-bench ceiling --listen ADDR,
+// not listed in the usage), so that its CPU time is measured apart from the load's.
 package main
 
 import (
@@ -44,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCmd(args[1:], stdout, stderr)
 	case "suite":
 		return suiteCmd(args[1:], stdout, stderr)
+	case "ceiling":
+		return ceilingCmd(args[1:], stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -75,6 +80,36 @@ type Report struct {
 	E2EP50, E2EP99 float64        `json:"-"`
 	EndToEnd       map[string]any `json:"endToEndMs,omitempty"`
 	RSSMiB         float64        `json:"rssMiB,omitempty"`
+	// CPUSeconds is the user and system CPU time of each measured process during the
+	// load, by role: server (imbridge or the ceiling), broker, load (the generator),
+	// and machine (all CPUs' busy time, these processes' and everyone else's).
+	CPUSeconds map[string]float64 `json:"cpuSeconds,omitempty"`
+}
+
+// othersCores returns the cores that processes other than the measured ones kept busy
+// on average during the load (other work on a shared machine), and false if the
+// machine's time was not measured.
+func (r Report) othersCores() (float64, bool) {
+	m, ok := r.CPUSeconds[roleMachine]
+	if !ok || r.Seconds <= 0 {
+		return 0, false
+	}
+	for role, s := range r.CPUSeconds {
+		if role != roleMachine {
+			m -= s
+		}
+	}
+	return max(m, 0) / r.Seconds, true
+}
+
+// cpuPer1k returns role's CPU seconds per 1,000 callbacks answered 200, and false if
+// role was not measured or nothing was answered.
+func (r Report) cpuPer1k(role string) (float64, bool) {
+	s, ok := r.CPUSeconds[role]
+	if !ok || r.OK == 0 {
+		return 0, false
+	}
+	return 1000 * s / float64(r.OK), true
 }
 
 func ms(us int64) float64 { return float64(us) / 1000 }
@@ -119,16 +154,34 @@ func (r Report) print(w io.Writer) {
 	if r.RSSMiB > 0 {
 		fmt.Fprintf(w, "  rss        %.0f MiB peak\n", r.RSSMiB)
 	}
+	if len(r.CPUSeconds) > 0 {
+		var parts []string
+		for _, role := range []string{roleServer, roleBroker, roleLoad} {
+			if v, ok := r.cpuPer1k(role); ok {
+				parts = append(parts, fmt.Sprintf("%s %.4f", role, v))
+			}
+		}
+		if c, ok := r.othersCores(); ok {
+			parts = append(parts, fmt.Sprintf("other processes %.2f cores", c))
+		}
+		fmt.Fprintf(w, "  cpu        s per 1,000 callbacks: %s\n", strings.Join(parts, ", "))
+	}
+}
+
+// defaultToken is the first of IMBRIDGE_CALLBACK_TOKEN, else bench-token; the
+// environment keeps the token out of the process list.
+func defaultToken() string {
+	if v, ok := os.LookupEnv("IMBRIDGE_CALLBACK_TOKEN"); ok && v != "" {
+		t, _, _ := strings.Cut(v, ",")
+		return t
+	}
+	return "bench-token"
 }
 
 // loadFlags registers the load settings on fs.
 func loadFlags(fs *flag.FlagSet, l *Load) {
 	fs.StringVar(&l.AppID, "sdkappid", "1400187352", "SdkAppid to send")
-	token := "bench-token"
-	if v, ok := os.LookupEnv("IMBRIDGE_CALLBACK_TOKEN"); ok && v != "" {
-		token, _, _ = strings.Cut(v, ",") // the environment keeps it out of the process list
-	}
-	fs.StringVar(&l.Token, "token", token, "callback token to sign with (default: the first of IMBRIDGE_CALLBACK_TOKEN, else bench-token)")
+	fs.StringVar(&l.Token, "token", defaultToken(), "callback token to sign with (default: the first of IMBRIDGE_CALLBACK_TOKEN, else bench-token)")
 	fs.IntVar(&l.Connections, "connections", 64, "concurrent keep-alive connections")
 	fs.Float64Var(&l.Rate, "rate", 0, "callbacks per second (open loop, latency from the intended send time); 0: as fast as possible")
 	fs.IntVar(&l.Pairs, "pairs", 3, "pairs per callback")
@@ -145,6 +198,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	brokers := fs.String("brokers", "", "bootstrap brokers: read the topic and prove every acknowledged pair arrived")
 	topic := fs.String("topic", "imbridge.blocklist", "topic imbridge publishes to")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	serverPID := fs.Int("server-pid", 0, "PID of the server under load (on this machine): report its CPU seconds per 1,000 callbacks")
+	brokerPIDFile := fs.String("broker-pid-file", "", "PID file of a local broker, such as deploy/kafka/kafka.sh's broker.pid: report its CPU seconds per 1,000 callbacks")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -154,6 +209,15 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	if err := validateLoad(l); err != nil {
 		fmt.Fprintf(stderr, "imbridge-bench run: %v\n", err)
 		return 2
+	}
+	cpu := cpuMeter{tick: clockTick()}.with(roleLoad, os.Getpid()).with(roleServer, *serverPID)
+	if *brokerPIDFile != "" {
+		pid, err := pidFromFile(*brokerPIDFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "imbridge-bench run: --broker-pid-file: %v\n", err)
+			return 2
+		}
+		cpu = cpu.with(roleBroker, pid)
 	}
 	name := *url
 	if *ceiling {
@@ -173,7 +237,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	l.URL = *url
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	rep, err := measure(ctx, name, l, splitBrokers(*brokers), *topic, stderr)
+	rep, err := measure(ctx, name, l, splitBrokers(*brokers), *topic, cpu, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "imbridge-bench: %v\n", err)
 		return 1
@@ -212,8 +276,9 @@ func validateLoad(l Load) error {
 	return nil
 }
 
-// measure runs one load, and with brokers checks the topic while and after it runs.
-func measure(ctx context.Context, name string, l Load, brokers []string, topic string, progress io.Writer) (Report, error) {
+// measure runs one load, and with brokers checks the topic after it. cpu measures its
+// processes during the load only.
+func measure(ctx context.Context, name string, l Load, brokers []string, topic string, cpu cpuMeter, progress io.Writer) (Report, error) {
 	run := newRunID()
 	var checker *Checker
 	if len(brokers) > 0 {
@@ -223,11 +288,15 @@ func measure(ctx context.Context, name string, l Load, brokers []string, topic s
 		}
 	}
 	fmt.Fprintf(progress, "%s: %d connections, %d pairs, rate %.0f (0: max), %s\n", name, l.Connections, l.Pairs, l.Rate, l.Duration)
+	before := cpu.snapshot()
 	res := l.Run(ctx, run, progress)
+	cpuSecs := cpu.since(before)
 	var v *Verdict
 	if checker != nil {
 		verdict := checker.Finish(res, run, l.Pairs, 60*time.Second)
 		v = &verdict
 	}
-	return makeReport(name, l, res, v), nil
+	r := makeReport(name, l, res, v)
+	r.CPUSeconds = cpuSecs
+	return r, nil
 }
