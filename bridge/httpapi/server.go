@@ -4,14 +4,19 @@
 package httpapi
 
 import (
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/imbridge/imbridge/bridge"
 )
@@ -54,6 +59,12 @@ type Config struct {
 	// ReplayCacheSize is the most callbacks the replay filter remembers; beyond it the
 	// oldest are forgotten early. Default bridge.DefaultReplayCacheSize.
 	ReplayCacheSize int
+	// TrustedProxies are the proxies (load balancers, ingress) in front of imbridge
+	// whose X-Forwarded-For is believed: the client address in the request log is then
+	// the rightmost address of X-Forwarded-For that is not a trusted proxy. Default
+	// none: the address of the connection's peer, and X-Forwarded-For is ignored,
+	// since anyone can send one.
+	TrustedProxies []netip.Prefix
 }
 
 // Defaults of Config.
@@ -124,7 +135,11 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	if cfg.ReplayWindow > 0 {
 		h.replays = bridge.NewReplayCache(cfg.ReplayWindow, cfg.ReplayCacheSize)
 	}
-	e := newEcho(d.Log, d.Observer)
+	e := newEcho(d.Log, d.Observer, zap.InfoLevel, hints{
+		notFound:         "the callback URL in Chat's console must point at " + cfg.Path,
+		methodNotAllowed: "Chat posts callbacks with POST",
+	})
+	e.IPExtractor = clientAddress(cfg.TrustedProxies)
 	// Every method reaches the handler, so that OPTIONS too gets Chat's JSON (405)
 	// instead of Echo's automatic 204.
 	e.Any(cfg.Path, postOnly(h.serve), limitInFlight(cfg.MaxInFlight))
@@ -139,6 +154,21 @@ func postOnly(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// clientAddress is how the request log finds the client's address: the connection's
+// peer, or with trusted proxies, the rightmost untrusted address of X-Forwarded-For.
+func clientAddress(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	// Only the configured proxies: Echo trusts loopback and private networks by default.
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // limitInFlight answers 503 at once when n callbacks are already being handled, so that
@@ -195,7 +225,12 @@ func capSeconds(h http.HandlerFunc) echo.HandlerFunc {
 // NewAdminServer returns the Echo instance that serves /healthz, /readyz and what cfg
 // turns on.
 func NewAdminServer(delivery bridge.Delivery, cfg AdminConfig, log *zap.Logger) *echo.Echo {
-	e := newEcho(log, nil)
+	// Scrapes and probes every few seconds: their 2xx lines only at debug.
+	e := newEcho(log, nil, zap.DebugLevel, hints{
+		notFound:         "the admin listener serves /healthz, /readyz and /metrics",
+		methodNotAllowed: "the admin endpoints answer GET",
+	})
+	e.IPExtractor = echo.ExtractIPDirect()
 	if cfg.Metrics != nil {
 		e.GET("/metrics", echo.WrapHandler(cfg.Metrics))
 	}
@@ -229,42 +264,52 @@ func NewAdminServer(delivery bridge.Delivery, cfg AdminConfig, log *zap.Logger) 
 	return e
 }
 
-func newEcho(log *zap.Logger, obs Observer) *echo.Echo {
+// hints complete the answers to Echo's own 404 and 405 with what to fix.
+type hints struct{ notFound, methodNotAllowed string }
+
+func newEcho(log *zap.Logger, obs Observer, okLevel zapcore.Level, h hints) *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = func(err error, c echo.Context) { writeError(c, err) }
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
-	e.Use(requestLogger(log, obs))
+	e.Use(requestLogger(log, obs, okLevel, h))
 	return e
 }
 
-// requestLogger logs each request once: 5xx as warnings, 4xx at info, the rest at debug,
-// and reports it to obs (when not nil). The error, if any, is logged here and nowhere
-// else.
-func requestLogger(log *zap.Logger, obs Observer) echo.MiddlewareFunc {
+// maxLoggedPath is the most bytes of a request's path that the log keeps.
+const maxLoggedPath = 256
+
+// requestLogger logs each request once, as "request" with method, path (never the
+// query: it holds the signature), client address, status, command, outcome and
+// latency in milliseconds: 5xx as warnings, 4xx at info, the rest at okLevel. It
+// reports the request to obs (when not nil). The error, if any, is logged here and
+// nowhere else. Echo's own 404 and 405 get a text that says what to fix (h).
+func requestLogger(log *zap.Logger, obs Observer, okLevel zapcore.Level, h hints) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
 			if err != nil {
+				err = clarify(err, c.Request(), h)
 				c.Error(err) // writes the answer, so that the status below is final
 			}
+			took := time.Since(start)
 			status := c.Response().Status
+			out, _ := c.Get(ctxOutcome).(string)
+			if err != nil {
+				out = outcome(err)
+			} else if out == "" {
+				out = "other" // answered by Echo itself, such as OPTIONS, or an admin endpoint
+			}
 			if obs != nil {
 				label, _ := c.Get(ctxCommandLabel).(string)
 				if label == "" {
 					label = "other"
 				}
-				out, _ := c.Get(ctxOutcome).(string)
-				if err != nil {
-					out = outcome(err)
-				} else if out == "" {
-					out = "other" // answered by Echo itself, such as OPTIONS
-				}
-				obs.Callback(label, out, time.Since(start))
+				obs.Callback(label, out, took)
 			}
-			level := zap.DebugLevel
+			level := okLevel
 			switch {
 			case status >= 500:
 				level = zap.WarnLevel
@@ -272,23 +317,57 @@ func requestLogger(log *zap.Logger, obs Observer) echo.MiddlewareFunc {
 				level = zap.InfoLevel
 			}
 			if ce := log.Check(level, "request"); ce != nil {
+				path := c.Request().URL.Path
+				if len(path) > maxLoggedPath {
+					path = path[:maxLoggedPath]
+				}
 				fields := []zap.Field{
 					zap.String("method", c.Request().Method),
+					zap.String("path", path),
+					zap.String("client", c.RealIP()),
 					zap.Int("status", status),
-					zap.Duration("latency", time.Since(start)),
 				}
 				if cmd, ok := c.Get(ctxCommand).(string); ok {
 					fields = append(fields, zap.String("command", cmd))
 				}
+				fields = append(fields, zap.String("outcome", out), zap.Float64("latency_ms", float64(took.Microseconds())/1000))
 				if n, ok := c.Get(ctxEvents).(int); ok {
 					fields = append(fields, zap.Int("events", n))
 				}
 				if err != nil {
-					fields = append(fields, zap.String("outcome", outcome(err)), zap.Error(err))
+					fields = append(fields, zap.String("err", errorText(err)))
 				}
 				ce.Write(fields...)
 			}
 			return nil
 		}
 	}
+}
+
+// clarify replaces Echo's own 404 and 405, whose text ("Not Found") does not say what
+// went wrong, with one that does; other errors pass unchanged.
+func clarify(err error, r *http.Request, h hints) error {
+	var he *echo.HTTPError
+	if !errors.As(err, &he) || he.Internal != nil {
+		return err
+	}
+	switch he.Message {
+	case http.StatusText(http.StatusNotFound):
+		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("nothing is served at %.64q: %s", r.URL.Path, h.notFound))
+	case http.StatusText(http.StatusMethodNotAllowed):
+		return echo.NewHTTPError(http.StatusMethodNotAllowed, fmt.Sprintf("method %.16q is not allowed: %s", r.Method, h.methodNotAllowed))
+	}
+	return err
+}
+
+// errorText is err's message for the log: an *echo.HTTPError without Echo's
+// "code=..., message=" wrapping.
+func errorText(err error) string {
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Internal == nil {
+		if s, ok := he.Message.(string); ok {
+			return s
+		}
+	}
+	return err.Error()
 }

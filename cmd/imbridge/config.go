@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -25,6 +26,7 @@ import (
 // itself without secrets (MarshalLogObject).
 type Config struct {
 	Listen, CallbackPath, AdminListen string
+	TrustedProxies                    []netip.Prefix
 	SDKAppID                          uint64
 	CallbackTokens                    []bridge.Secret
 	AllowUnsigned                     bool
@@ -75,6 +77,11 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("listen", c.Listen)
 	enc.AddString("callback_path", c.CallbackPath)
 	enc.AddString("admin_listen", c.AdminListen)
+	proxies := make([]string, len(c.TrustedProxies))
+	for i, p := range c.TrustedProxies {
+		proxies[i] = p.String()
+	}
+	enc.AddString("trusted_proxies", strings.Join(proxies, ","))
 	enc.AddUint64("sdkappid", c.SDKAppID)
 	enc.AddInt("callback_tokens", len(c.CallbackTokens))
 	enc.AddBool("allow_unsigned", c.AllowUnsigned)
@@ -220,6 +227,26 @@ var generalSettings = []setting{
 	{env: "IMBRIDGE_CALLBACK_PATH", flag: "callback-path", def: "/callback", meta: "PATH",
 		usage: "URL path the callback URL in Chat's console points at",
 		set:   func(c *Config, v string) error { c.CallbackPath = v; return nil }},
+	{env: "IMBRIDGE_TRUSTED_PROXIES", flag: "trusted-proxies", meta: "ADDRS",
+		usage: "proxies in front of imbridge (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For is believed for the client address in the request log; unset: the connection's peer, X-Forwarded-For ignored",
+		set: func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, f := range strings.Split(v, ",") {
+				if f = strings.TrimSpace(f); f == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(f)
+				if err != nil {
+					a, aerr := netip.ParseAddr(f)
+					if aerr != nil {
+						return errors.New("IP addresses or CIDR prefixes such as 10.0.0.0/8, separated by commas")
+					}
+					p = netip.PrefixFrom(a, a.BitLen())
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+			}
+			return nil
+		}},
 	{env: "IMBRIDGE_ADMIN_LISTEN", flag: "admin-listen", def: "127.0.0.1:9090", meta: "ADDR",
 		usage: "address of /healthz, /readyz, /metrics and pprof, which have no authentication: loopback unless a network policy guards it (compose and Kubernetes set :9090)",
 		set:   func(c *Config, v string) error { c.AdminListen = v; return nil }},

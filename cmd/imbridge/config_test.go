@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -55,6 +56,18 @@ func TestLoadConfigFlagsWinOverEnv(t *testing.T) {
 	}
 	if got.Listen != "127.0.0.1:1234" || !got.AllowUnsigned {
 		t.Fatalf("Listen = %q, AllowUnsigned = %v", got.Listen, got.AllowUnsigned)
+	}
+}
+
+func TestLoadConfigTrustedProxies(t *testing.T) {
+	got, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_ALLOW_UNSIGNED", "true",
+		"IMBRIDGE_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7,fd00::1/64"), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("fd00::/64")}
+	if d := cmp.Diff(want, got.TrustedProxies, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); d != "" {
+		t.Fatalf("trusted proxies (-want +got):\n%s", d)
 	}
 }
 
@@ -122,6 +135,8 @@ func TestLoadConfigErrors(t *testing.T) {
 			`IMBRIDGE_KAFKA_SASL_PASSWORD_FILE="/etc/hostname": expected only one of IMBRIDGE_KAFKA_SASL_PASSWORD and IMBRIDGE_KAFKA_SASL_PASSWORD_FILE`},
 		{"password file missing", nil, append(base, "IMBRIDGE_KAFKA_SASL_PASSWORD_FILE", "/nonexistent/pw"),
 			`IMBRIDGE_KAFKA_SASL_PASSWORD_FILE="/nonexistent/pw": expected a readable file (no such file or directory)`},
+		{"trusted proxy not an address", nil, append(base, "IMBRIDGE_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal"),
+			`IMBRIDGE_TRUSTED_PROXIES="10.0.0.0/8,lb.internal": expected IP addresses or CIDR prefixes such as 10.0.0.0/8, separated by commas`},
 		{"unknown route", nil, append(base, "IMBRIDGE_ROUTES", "blocklist-delete,group-join"),
 			`IMBRIDGE_ROUTES="blocklist-delete,group-join": expected route names from blocklist-delete, blocklist-add, friend-add, friend-delete`},
 		{"dlq is another route's topic", nil, append(base, "IMBRIDGE_DLQ_TOPIC", "imbridge.friend"),

@@ -134,8 +134,9 @@ func newLogger(level, format string, out io.Writer) (*zap.Logger, error) {
 		enc = zapcore.NewConsoleEncoder(encCfg)
 	}
 	core := zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(out)), lvl)
-	// Sampling keeps a flood of identical request lines (4xx from the internet) from
-	// drowning the log: the first 100 per second each, then every 100th.
+	// Sampling keeps a flood of request lines (every callback logs one at info, 4xx from
+	// the internet too) from drowning the log: per message and level, the first 100 in
+	// each second, then every 100th.
 	core = zapcore.NewSamplerWithOptions(core, time.Second, 100, 100)
 	return zap.New(core), nil
 }
@@ -198,7 +199,8 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	callbackSrv := &http.Server{
 		Handler: httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit,
 			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
-			Timeout: cfg.HTTPWriteTimeout, ReplayWindow: cfg.replayWindow(), ReplayCacheSize: cfg.ReplayCacheSize},
+			Timeout: cfg.HTTPWriteTimeout, ReplayWindow: cfg.replayWindow(), ReplayCacheSize: cfg.ReplayCacheSize,
+			TrustedProxies: cfg.TrustedProxies},
 			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: delivery, Log: log, Observer: m}),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,
@@ -231,6 +233,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	fwdCtx, stopForwarder := context.WithCancel(context.Background())
 	defer stopForwarder()
 	go loadLimits(fwdCtx, pub, log)
+	go warnMissingTopics(fwdCtx, cfg, log)
 	fwdDone := make(chan struct{})
 	if forwarder != nil {
 		go func() {

@@ -3,8 +3,12 @@ package main
 import (
 	"flag"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/imbridge/imbridge/bridge"
 )
 
 var updateReadme = flag.Bool("update", false, "rewrite the configuration reference in README.md")
@@ -53,4 +57,38 @@ func TestREADMEConfigReference(t *testing.T) {
 		return
 	}
 	t.Fatalf("README.md's config reference is stale; run go test ./cmd/imbridge -run TestREADMEConfigReference -update")
+}
+
+// The README's list of the outcomes of imbridge_callbacks_total is every outcome the
+// handler reports: one per error kind, and those of callbacks answered OK or refused by
+// method or path.
+func TestREADMEOutcomes(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "| `imbridge_callbacks_total{command,outcome}` |") {
+			row = line
+		}
+	}
+	_, list, ok := strings.Cut(row, "outcome ")
+	if !ok {
+		t.Fatal("README.md has no row for imbridge_callbacks_total with its outcomes")
+	}
+	var got []string
+	for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(list, -1) {
+		got = append(got, m[1])
+	}
+	want := []string{"ok", "unrouted", "replayed", "method_not_allowed", "not_found"}
+	for k := range bridge.Kind(64) { // every kind, and beyond: labels repeat as "internal"
+		want = append(want, k.String())
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	want = slices.Compact(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("README.md lists the outcomes %v, want %v", got, want)
+	}
 }

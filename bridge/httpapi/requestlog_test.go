@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// Each request makes one log line with what an operator needs to find a wrong
+// callback URL, a wrong token or a slow Kafka: method, path without the query (it holds
+// the signature), client address, status, command, outcome and latency in ms.
+// X-Forwarded-For counts only from trusted proxies.
+func TestRequestLog(t *testing.T) {
+	del := bridge.CommandBlackListDelete
+	trusted := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")} // httptest's peer is 192.0.2.1
+	tests := []struct {
+		name    string
+		trusted []netip.Prefix
+		req     func() *http.Request
+		level   zapcore.Level
+		want    map[string]any
+	}{
+		{"signed callback", nil, func() *http.Request { return post("/callback?"+signedQuery(del), seedBody) }, zap.InfoLevel,
+			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(200), "command": del, "outcome": "ok", "events": int64(3)}},
+		{"X-Forwarded-For without trusted proxies", nil, func() *http.Request {
+			r := post("/callback?"+signedQuery("State.StateChange"), `{"CallbackCommand":"State.StateChange"}`)
+			r.Header.Set("X-Forwarded-For", "203.0.113.9")
+			return r
+		}, zap.InfoLevel,
+			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(200), "command": "State.StateChange", "outcome": "unrouted"}},
+		{"X-Forwarded-For from a trusted proxy", trusted, func() *http.Request {
+			r := post("/callback?"+signedQuery(del), seedBody)
+			r.Header.Set("X-Forwarded-For", "10.1.1.1, 198.51.100.7, 192.0.2.50")
+			return r
+		}, zap.InfoLevel,
+			map[string]any{"method": "POST", "path": "/callback", "client": "198.51.100.7", "status": int64(200), "command": del, "outcome": "ok", "events": int64(3)}},
+		{"wrong path", nil, func() *http.Request { return post("/callbacks?"+signedQuery(del), seedBody) }, zap.InfoLevel,
+			map[string]any{"method": "POST", "path": "/callbacks", "client": "192.0.2.1", "status": int64(404), "outcome": "not_found",
+				"err": `nothing is served at "/callbacks": the callback URL in Chat's console must point at /callback`}},
+		{"wrong method", nil, func() *http.Request { return httptest.NewRequest(http.MethodGet, "/callback?"+signedQuery(del), nil) }, zap.InfoLevel,
+			map[string]any{"method": "GET", "path": "/callback", "client": "192.0.2.1", "status": int64(405), "outcome": "method_not_allowed",
+				"err": `method "GET" is not allowed: Chat posts callbacks with POST`}},
+		{"wrong token", nil, func() *http.Request {
+			return post("/callback?"+strings.Replace(signedQuery(del), bridge.Sign(testToken, "1669872112"), bridge.Sign("wrong", "1669872112"), 1), seedBody)
+		}, zap.InfoLevel,
+			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(401), "outcome": "unauthorized",
+				"err": "Sign does not match: check the callback token"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zap.DebugLevel)
+			h := NewCallbackServer(Config{BodyLimit: 4096, MaxPairs: 10, TrustedProxies: tt.trusted}, Deps{
+				Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+				Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: &recorder{}, Log: zap.New(core),
+				Now: func() time.Time { return testNow },
+			})
+			h.ServeHTTP(httptest.NewRecorder(), tt.req())
+			entries := logs.FilterMessage("request").All()
+			if len(entries) != 1 {
+				t.Fatalf("%d request lines, want 1: %v", len(entries), logs.All())
+			}
+			e := entries[0]
+			if e.Level != tt.level {
+				t.Errorf("level %s, want %s", e.Level, tt.level)
+			}
+			got := e.ContextMap()
+			if ms, ok := got["latency_ms"].(float64); !ok || ms < 0 {
+				t.Errorf("latency_ms %v, want milliseconds", got["latency_ms"])
+			}
+			delete(got, "latency_ms")
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("fields (-want +got):\n%s", d)
+			}
+			for k, v := range got {
+				if s, ok := v.(string); ok && (strings.Contains(s, "Sign") && k != "err" || strings.Contains(s, "RequestTime=")) {
+					t.Errorf("field %s carries the query: %q", k, s)
+				}
+			}
+		})
+	}
+}
+
+// Scrapes and probes of the admin listener log at debug only; its 404 says what it serves.
+func TestAdminRequestLog(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	h := NewAdminServer(&recorder{}, AdminConfig{}, zap.New(core))
+	for _, path := range []string{"/healthz", "/nothing"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	var got []string
+	for _, e := range logs.FilterMessage("request").All() {
+		m := e.ContextMap()
+		got = append(got, e.Level.String()+" "+m["path"].(string)+" "+m["outcome"].(string)+" "+m["client"].(string))
+	}
+	want := []string{"debug /healthz other 192.0.2.1", "info /nothing not_found 192.0.2.1"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("admin request lines (-want +got):\n%s", d)
+	}
+}
