@@ -66,8 +66,10 @@ func (v *Verifier) Verify(sdkAppID, sign, requestTime string, now time.Time) (ui
 	if skew == 0 {
 		skew = DefaultMaxSkew
 	}
-	if d := now.Sub(time.Unix(rt, 0)); d > skew || d < -skew {
-		return 0, unauthorized("skew", fmt.Sprintf("RequestTime is %s from now; at most %s is accepted", d.Round(time.Second).Abs(), skew))
+	if d := now.Sub(time.Unix(rt, 0)); d > skew {
+		return 0, unauthorized("skew", fmt.Sprintf("RequestTime is %s ago; at most %s is accepted", d.Round(time.Second), skew))
+	} else if d < -skew {
+		return 0, unauthorized("skew", fmt.Sprintf("RequestTime is %s from now; at most %s is accepted (check the clocks)", d.Round(time.Second).Abs(), skew))
 	}
 	var want [sha256.Size * 2]byte
 	match := 0

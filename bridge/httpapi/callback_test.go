@@ -114,7 +114,7 @@ func TestCallbackContract(t *testing.T) {
 		{name: "Sign malformed", target: "/callback?SdkAppid=" + testAppID + "&CallbackCommand=" + del + "&RequestTime=1669872112&Sign=xyz", body: seedBody,
 			wantStatus: 401, wantBody: failBody("Sign must be 64 lowercase hexadecimal digits")},
 		{name: "RequestTime outside the skew", target: "/callback?SdkAppid=" + testAppID + "&CallbackCommand=" + del + "&RequestTime=1669871000&Sign=" + bridge.Sign(testToken, "1669871000"), body: seedBody,
-			wantStatus: 401, wantBody: failBody("RequestTime is 18m32s from now; at most 1m0s is accepted")},
+			wantStatus: 401, wantBody: failBody("RequestTime is 18m32s ago; at most 1m0s is accepted")},
 		{name: "CallbackCommand missing", target: "/callback?" + signedQuery(""), body: seedBody,
 			wantStatus: 400, wantBody: failBody("CallbackCommand is missing from the query")},
 		{name: "query and body disagree", target: "/callback?" + signedQuery(del), body: strings.Replace(seedBody, "BlackListDelete", "BlackListAdd", 1),

@@ -17,7 +17,7 @@ import (
 // per check, "ok", "WARN" (passed, needs attention: an under-replicated topic) or
 // "FAIL", and exit status 1 when any failed.
 func check(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	cfg, err := loadConfig(args, lookup, stdout)
+	cfg, err := loadConfigFor("check", args, lookup, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}

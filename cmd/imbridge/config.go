@@ -567,8 +567,13 @@ func checkTopic(v string) error {
 // loadConfig builds the configuration from defaults, the environment (lookup) and
 // the command-line flags, in that order of precedence, and validates it. The error
 // names the variable or flag, the value (never a secret's) and what is expected.
-// flag.ErrHelp is returned after the help text was written to out.
+// flag.ErrHelp is returned after serve's help text was written to out.
 func loadConfig(args []string, lookup func(string) (string, bool), out io.Writer) (Config, error) {
+	return loadConfigFor("serve", args, lookup, out)
+}
+
+// loadConfigFor is loadConfig for command (serve or check), whose help --help prints.
+func loadConfigFor(command string, args []string, lookup func(string) (string, bool), out io.Writer) (Config, error) {
 	values := make([]string, len(settings))
 	from := make([]string, len(settings))
 	for i, s := range settings {
@@ -577,9 +582,9 @@ func loadConfig(args []string, lookup func(string) (string, bool), out io.Writer
 			values[i], from[i] = v, s.env
 		}
 	}
-	fs := flag.NewFlagSet("imbridge serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet("imbridge "+command, flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.Usage = func() { serveUsage(out) }
+	fs.Usage = func() { commandUsage(command, out) }
 	for i, s := range settings {
 		fs.Func(s.flag, s.usage, func(v string) error {
 			values[i], from[i] = v, "--"+s.flag
@@ -590,7 +595,7 @@ func loadConfig(args []string, lookup func(string) (string, bool), out io.Writer
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("serve takes no arguments, got %q", fs.Arg(0))
+		return Config{}, fmt.Errorf("%s takes no arguments, got %q", command, fs.Arg(0))
 	}
 	var c Config
 	for i, s := range settings {
@@ -687,14 +692,29 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func serveUsage(out io.Writer) {
-	fmt.Fprint(out, `Usage: imbridge serve [flags]
+// commandUsage prints the help of serve or check: what it does, then every setting.
+func commandUsage(command string, out io.Writer) {
+	switch command {
+	case "check":
+		fmt.Fprint(out, `Usage: imbridge check [flags]
+
+Validates the settings and checks Kafka as serve would use it: the brokers answer, and
+the topic of every switched-on route (and the DLQ topic) exists, every partition has a
+leader and enough in-sync replicas for acks=all. One line per check: ok, WARN (passed,
+needs attention) or FAIL; the exit status is 1 when any failed. It takes serve's
+settings: every flag can also be set by the environment variable named beside it; a
+flag wins over the variable.
+
+`)
+	default:
+		fmt.Fprint(out, `Usage: imbridge serve [flags]
 
 Runs the callback endpoint for Tencent Cloud Chat's relationship-chain callbacks and
 publishes one Kafka event per From/To pair. Every flag can also be set by the
 environment variable named beside it; a flag wins over the variable.
 
 `)
+	}
 	for _, s := range settings {
 		def := ""
 		if s.def != "" {

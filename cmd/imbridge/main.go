@@ -38,11 +38,21 @@ func main() {
 	os.Exit(run(os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 
-const usage = `Usage: imbridge COMMAND [flags]
+// usage is the top-level help; its list of callbacks is the routing table.
+func usage() string {
+	var b strings.Builder
+	b.WriteString(`Usage: imbridge COMMAND [flags]
 
-imbridge receives Tencent Cloud Chat's relationship-chain callbacks
-(Sns.CallbackBlackListDelete, Sns.CallbackBlackListAdd, Sns.CallbackFriendDelete),
-verifies them and publishes one Kafka event per From/To pair.
+imbridge receives Tencent Cloud Chat's relationship-chain callbacks, verifies them and
+publishes one Kafka event per From/To pair. The callbacks it routes, with their default
+topics and event types:
+
+`)
+	for _, r := range bridge.DefaultRoutes {
+		fmt.Fprintf(&b, "  %-28s %-19s %s\n", r.Command, r.Topic, r.Type)
+	}
+	b.WriteString(`
+Any other command is answered OK and publishes nothing.
 
 Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
@@ -51,18 +61,20 @@ Commands:
   probe     GET an admin URL (default http://127.0.0.1:9090/readyz); exit 0 on 200, for
             container healthchecks in images without a shell
   version   print the version
-`
+`)
+	return b.String()
+}
 
 func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		fmt.Fprint(stderr, usage())
 		return 2
 	}
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], lookup, stdout, stderr)
 	case "sign":
-		return sign(args[1:], stdout, stderr)
+		return sign(args[1:], lookup, stdout, stderr)
 	case "check":
 		return check(args[1:], lookup, stdout, stderr)
 	case "probe":
@@ -71,10 +83,10 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		fmt.Fprintln(stdout, "imbridge", versionString())
 		return 0
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return 0
 	default:
-		fmt.Fprintf(stderr, "imbridge: unknown command %q\n\n%s", args[0], usage)
+		fmt.Fprintf(stderr, "imbridge: unknown command %q\n\n%s", args[0], usage())
 		return 2
 	}
 }
@@ -402,15 +414,17 @@ func probe(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-const signUsage = `Usage: imbridge sign --token TOKEN [--time now|UNIXSECONDS] URL
+const signUsage = `Usage: IMBRIDGE_CALLBACK_TOKEN=TOKEN imbridge sign [--time now|UNIXSECONDS] URL
 
 Prints URL with RequestTime and Sign (SHA-256 of token + RequestTime, lowercase hex)
 added, as Chat sends them when callback authentication is on. Use it for curl tests and
-to compare with what Chat's console shows. The token may also come from
-IMBRIDGE_CALLBACK_TOKEN (the first of a comma-separated list).
+to compare with what Chat's console shows. The token comes from IMBRIDGE_CALLBACK_TOKEN
+(the first of a comma-separated list) or the file IMBRIDGE_CALLBACK_TOKEN_FILE names;
+--token TOKEN works too, but puts the token in the process's arguments, which every user
+of the machine can read.
 `
 
-func sign(args []string, stdout, stderr io.Writer) int {
+func sign(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("imbridge sign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, signUsage) }
@@ -423,8 +437,16 @@ func sign(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *token == "" {
-		if v, ok := os.LookupEnv("IMBRIDGE_CALLBACK_TOKEN"); ok {
+		if v, ok := lookup("IMBRIDGE_CALLBACK_TOKEN"); ok {
 			*token, _, _ = strings.Cut(v, ",")
+		} else if f, ok := lookup("IMBRIDGE_CALLBACK_TOKEN_FILE"); ok && f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				fmt.Fprintf(stderr, "imbridge sign: IMBRIDGE_CALLBACK_TOKEN_FILE: %v\n", err)
+				return 2
+			}
+			first, _, _ := strings.Cut(strings.ReplaceAll(string(b), "\n", ","), ",")
+			*token = strings.TrimSpace(first)
 		}
 	}
 	if *token == "" || fs.NArg() != 1 {
