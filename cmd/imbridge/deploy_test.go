@@ -160,26 +160,44 @@ type kustomization struct {
 		NewName string `json:"newName"`
 		NewTag  string `json:"newTag"`
 	} `json:"images"`
+	Patches []struct {
+		Path string `json:"path"`
+	} `json:"patches"`
 }
 
-// The Kubernetes manifests decode strictly into the API types, and their wiring
-// holds: ports, probes, volumes, environment names, grace period, security context.
-func TestKubernetesManifests(t *testing.T) {
-	const dir = "../../deploy/k8s"
+// manifests are the objects a kustomization produces, as far as these tests need them.
+type manifests struct {
+	sts      *appsv1.StatefulSet
+	services []*corev1.Service
+	pdb      *policyv1.PodDisruptionBudget
+	netpol   *networkingv1.NetworkPolicy
+}
+
+// loadKustomization decodes the kustomization in dir strictly, as kustomize would build
+// it for what these manifests use: resources (files, or a directory such as an
+// overlay's base), images (name, newName, newTag) and patches of the StatefulSet's
+// containers, whose env entries merge by name as in a strategic merge patch.
+func loadKustomization(t *testing.T, dir string) manifests {
+	t.Helper()
 	var k kustomization
 	raw, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	decodeStrict(t, raw, &k)
-	var (
-		sts      *appsv1.StatefulSet
-		services []*corev1.Service
-		pdb      *policyv1.PodDisruptionBudget
-		netpol   *networkingv1.NetworkPolicy
-	)
-	for _, res := range append(k.Resources, "secret.example.yaml") {
-		raw, err := os.ReadFile(filepath.Join(dir, res))
+	var m manifests
+	resources := k.Resources
+	if _, err := os.Stat(filepath.Join(dir, "secret.example.yaml")); err == nil {
+		resources = append(slices.Clone(resources), "secret.example.yaml") // decoded, not applied
+	}
+	for _, res := range resources {
+		path := filepath.Join(dir, res)
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			base := loadKustomization(t, path)
+			m.sts, m.services, m.pdb, m.netpol = base.sts, append(m.services, base.services...), base.pdb, base.netpol
+			continue
+		}
+		raw, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatalf("kustomization resource %s: %v", res, err)
 		}
@@ -190,25 +208,113 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 			switch meta.Kind {
 			case "StatefulSet":
-				sts = &appsv1.StatefulSet{}
-				decodeStrict(t, doc, sts)
+				m.sts = &appsv1.StatefulSet{}
+				decodeStrict(t, doc, m.sts)
 			case "Service":
 				s := &corev1.Service{}
 				decodeStrict(t, doc, s)
-				services = append(services, s)
+				m.services = append(m.services, s)
 			case "PodDisruptionBudget":
-				pdb = &policyv1.PodDisruptionBudget{}
-				decodeStrict(t, doc, pdb)
+				m.pdb = &policyv1.PodDisruptionBudget{}
+				decodeStrict(t, doc, m.pdb)
 			case "Secret":
 				decodeStrict(t, doc, &corev1.Secret{})
 			case "NetworkPolicy":
-				netpol = &networkingv1.NetworkPolicy{}
-				decodeStrict(t, doc, netpol)
+				m.netpol = &networkingv1.NetworkPolicy{}
+				decodeStrict(t, doc, m.netpol)
 			default:
 				t.Fatalf("%s: unexpected kind %q", res, meta.Kind)
 			}
 		}
 	}
+	if m.sts == nil {
+		t.Fatalf("%s: no StatefulSet", dir)
+	}
+	containers := m.sts.Spec.Template.Spec.Containers
+	for _, img := range k.Images {
+		var found bool
+		for i, c := range containers {
+			name, tag, _ := strings.Cut(c.Image, ":")
+			if name != img.Name {
+				continue
+			}
+			found = true
+			if img.NewName != "" {
+				name = img.NewName
+			}
+			if img.NewTag != "" {
+				tag = img.NewTag
+			}
+			containers[i].Image = name + ":" + tag
+		}
+		if !found {
+			t.Errorf("%s: images sets %s, which no container runs", dir, img.Name)
+		}
+	}
+	for _, p := range k.Patches {
+		raw, err := os.ReadFile(filepath.Join(dir, p.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var patch appsv1.StatefulSet
+		decodeStrict(t, raw, &patch)
+		if patch.Kind != "StatefulSet" || patch.Name != m.sts.Name {
+			t.Fatalf("%s: patches %s %s; the base has StatefulSet %s", p.Path, patch.Kind, patch.Name, m.sts.Name)
+		}
+		for _, pc := range patch.Spec.Template.Spec.Containers {
+			i := slices.IndexFunc(containers, func(c corev1.Container) bool { return c.Name == pc.Name })
+			if i < 0 {
+				t.Fatalf("%s: patches container %s, which the base lacks", p.Path, pc.Name)
+			}
+			for _, e := range pc.Env {
+				if j := slices.IndexFunc(containers[i].Env, func(b corev1.EnvVar) bool { return b.Name == e.Name }); j >= 0 {
+					containers[i].Env[j] = e
+				} else {
+					containers[i].Env = append(containers[i].Env, e)
+				}
+			}
+		}
+	}
+	return m
+}
+
+// The Kubernetes manifests, the base and the example overlay as kustomize would build
+// them, decode strictly into the API types, and their wiring holds: ports, probes,
+// volumes, environment names, grace period, security context.
+func TestKubernetesManifests(t *testing.T) {
+	for _, dir := range []string{"../../deploy/k8s", "../../deploy/k8s/overlays/example"} {
+		t.Run(filepath.Base(dir), func(t *testing.T) { checkKubernetes(t, loadKustomization(t, dir)) })
+	}
+}
+
+// The example overlay sets what each deployment must: an image from a registry, the
+// app's SDKAppID and the brokers.
+func TestKubernetesOverlayExample(t *testing.T) {
+	base := loadKustomization(t, "../../deploy/k8s").sts.Spec.Template.Spec.Containers[0]
+	over := loadKustomization(t, "../../deploy/k8s/overlays/example").sts.Spec.Template.Spec.Containers[0]
+	if !strings.Contains(over.Image, "/") || over.Image == base.Image {
+		t.Errorf("overlay image %s, want one from a registry instead of the base's %s", over.Image, base.Image)
+	}
+	value := func(c corev1.Container, name string) string {
+		for _, e := range c.Env {
+			if e.Name == name {
+				return e.Value
+			}
+		}
+		return ""
+	}
+	for _, name := range []string{"IMBRIDGE_SDKAPPID", "IMBRIDGE_KAFKA_BROKERS"} {
+		if value(over, name) == "" || value(over, name) == value(base, name) {
+			t.Errorf("overlay %s = %q, want its own value (the base has %q)", name, value(over, name), value(base, name))
+		}
+	}
+	if len(over.Env) != len(base.Env) {
+		t.Errorf("overlay has %d env entries, the base %d: a patched name does not match", len(over.Env), len(base.Env))
+	}
+}
+
+func checkKubernetes(t *testing.T, m manifests) {
+	sts, services, pdb, netpol := m.sts, m.services, m.pdb, m.netpol
 	if sts == nil || pdb == nil || len(services) != 2 {
 		t.Fatalf("want a StatefulSet, a PodDisruptionBudget and 2 Services")
 	}
@@ -299,5 +405,6 @@ func TestKubernetesManifests(t *testing.T) {
 	if sts.Spec.ServiceName != "imbridge-headless" {
 		t.Errorf("serviceName %s", sts.Spec.ServiceName)
 	}
-	checkHardening(t, k.Images[0].NewTag, pod.Spec, c, netpol)
+	_, tag, _ := strings.Cut(c.Image, ":")
+	checkHardening(t, tag, pod.Spec, c, netpol)
 }
