@@ -133,7 +133,7 @@ func suiteCmd(args []string, stdout, stderr io.Writer) int {
 	brokers := fs.String("brokers", "", "bootstrap brokers of the benchmark broker (required)")
 	topic := fs.String("topic", "imbridge.bench", "topic to publish to; it must exist")
 	duration := fs.Duration("duration", 10*time.Second, "length of each load")
-	warmup := fs.Duration("warmup", 5*time.Second, "unmeasured load at full speed before each mode's rows, so that the broker's JIT compiler and imbridge's connections are warm")
+	warmup := fs.Duration("warmup", 10*time.Second, "unmeasured load at full speed before each mode's rows, so that the broker's JIT compiler and imbridge's connections are warm (a fresh broker's CPU per callback halves over its first 20s or so)")
 	write := fs.String("write", "", "add the table to this Markdown file (BENCHMARKS.md), newest first")
 	kafkaVersion := fs.String("kafka-version", "?", "Kafka version, for the table's heading")
 	label := fs.String("label", "", "what this run measures, for the table's heading (such as a change being evaluated)")
