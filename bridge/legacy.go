@@ -50,7 +50,7 @@ func DecodeLegacyRecords(b []byte) ([]Record, error) {
 		// it was meant for aside.
 		dlq := e.Topic
 		e.Topic = dlqTopic
-		records = append(records, e.AppendRecord(nil)[0].DeadLetter(dlq, dlqReason))
+		records = append(records, e.AppendRecord(nil)[0].DeadLetter(dlq, dlqReason, 0))
 	}
 	if len(d.b) != 0 {
 		return nil, errLegacyPayload

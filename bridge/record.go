@@ -167,11 +167,16 @@ const (
 	DeadLetterMaxReason = 1024
 )
 
+// deadLetterCutHeaders bounds what the size and hash headers of a cut value add to a
+// record, length prefixes and the value's own length prefix included.
+const deadLetterCutHeaders = 160
+
 // DeadLetter returns the record as it goes to the dead-letter topic: the same key and
 // headers, plus HeaderDeadLetterTopic (the topic it was meant for) and
-// HeaderDeadLetterReason; a value over DeadLetterMaxValue is cut, with its original
-// size and SHA-256 in headers. r is not changed.
-func (r Record) DeadLetter(topic, reason string) Record {
+// HeaderDeadLetterReason; a value over DeadLetterMaxValue, or too long for limit (the
+// dead-letter topic's max.message.bytes; 0 when unknown), is cut, with its original size
+// and SHA-256 in headers. r is not changed.
+func (r Record) DeadLetter(topic, reason string, limit int) Record {
 	why := reason
 	if len(why) > DeadLetterMaxReason {
 		why = why[:DeadLetterMaxReason]
@@ -182,12 +187,18 @@ func (r Record) DeadLetter(topic, reason string) Record {
 		Header{Key: HeaderDeadLetterTopic, Value: []byte(r.Topic)},
 		Header{Key: HeaderDeadLetterReason, Value: []byte(why)})
 	value := r.Value
-	if len(value) > DeadLetterMaxValue {
+	keep := DeadLetterMaxValue
+	if limit > 0 {
+		// What the record takes besides its value, with the two headers a cut adds.
+		rest := Record{Key: r.Key, Headers: headers}
+		keep = min(keep, max(0, limit-RecordBatchOverhead-rest.Size()-deadLetterCutHeaders))
+	}
+	if len(value) > keep {
 		sum := sha256.Sum256(value)
 		headers = append(headers,
 			Header{Key: HeaderDeadLetterValueBytes, Value: strconv.AppendInt(nil, int64(len(value)), 10)},
 			Header{Key: HeaderDeadLetterValueSHA256, Value: []byte(hex.EncodeToString(sum[:]))})
-		value = value[:DeadLetterMaxValue:DeadLetterMaxValue]
+		value = value[:keep:keep]
 	}
 	return Record{Topic: topic, Key: r.Key, Headers: headers, Value: value}
 }

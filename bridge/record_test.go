@@ -71,7 +71,7 @@ func TestEncodeRecordsLimit(t *testing.T) {
 // why, and cuts a long value with its size and hash.
 func TestDeadLetter(t *testing.T) {
 	r := Record{Topic: "orig", Key: []byte("k"), Headers: []Header{{Key: HeaderID, Value: []byte("id")}}, Value: []byte(`{"a":1}`)}
-	d := r.DeadLetter("dlq", "[3] Unknown Topic Or Partition")
+	d := r.DeadLetter("dlq", "[3] Unknown Topic Or Partition", 0)
 	want := Record{Topic: "dlq", Key: []byte("k"), Value: []byte(`{"a":1}`), Headers: []Header{
 		{Key: HeaderID, Value: []byte("id")},
 		{Key: HeaderDeadLetterTopic, Value: []byte("orig")},
@@ -84,9 +84,16 @@ func TestDeadLetter(t *testing.T) {
 		t.Fatalf("DeadLetter changed the record: %+v", r)
 	}
 	long := Record{Topic: "orig", Value: []byte(strings.Repeat("v", DeadLetterMaxValue+10))}
-	d = long.DeadLetter("dlq", strings.Repeat("r", 5000))
+	d = long.DeadLetter("dlq", strings.Repeat("r", 5000), 0)
 	if len(d.Value) != DeadLetterMaxValue || string(d.HeaderValue(HeaderDeadLetterValueBytes)) != "65546" ||
 		len(d.HeaderValue(HeaderDeadLetterValueSHA256)) != 64 || len(d.HeaderValue(HeaderDeadLetterReason)) != DeadLetterMaxReason {
 		t.Fatalf("long dead letter: %d value bytes, headers %v", len(d.Value), d.Headers)
+	}
+	// A dead-letter topic that takes less than that: the value is cut to fit it.
+	for _, limit := range []int{1000, 10_000, 50_000} {
+		d = long.DeadLetter("dlq", "too large", limit)
+		if size := d.Size() + RecordBatchOverhead; size > limit || size < limit-300 || d.HeaderValue(HeaderDeadLetterValueSHA256) == nil {
+			t.Fatalf("dead letter for a %d-byte topic takes %d bytes", limit, size)
+		}
 	}
 }

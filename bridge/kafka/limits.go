@@ -33,16 +33,6 @@ func (l *limits) of(topic string) int {
 	return l.def
 }
 
-// smallest is the smallest limit of all known topics and the default.
-func (l *limits) smallest() int {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	m := l.def
-	for _, n := range l.byTopic {
-		m = min(m, n)
-	}
-	return m
-}
 
 // LoadLimits reads the max.message.bytes of every configured topic (and of the
 // dead-letter topic among them) from the brokers. Until it succeeds, every topic is

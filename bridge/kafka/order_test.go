@@ -14,6 +14,7 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/kafka"
 	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
+	"github.com/imbridge/imbridge/bridge/spool"
 )
 
 // createTopicWithLimit creates a one-partition topic whose max.message.bytes is limit.
@@ -104,5 +105,88 @@ func TestLargeEventsOfOneKeyKeepOrder(t *testing.T) {
 	}
 	if _, err := bridge.EncodeRecords(events[:1], p); err != nil {
 		t.Fatalf("EncodeRecords of a 12 KB event: %v", err)
+	}
+}
+
+// The door and the publisher apply one limit: a record its own topic accepts is
+// published there even when it is over BatchBytes or over another topic's limit, and
+// one that must be dead-lettered is cut to fit the dead-letter topic's own limit.
+func TestOneLimitForDoorAndPublisher(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	for _, tc := range []struct {
+		name                       string
+		mainLimit, dlqLimit, value int
+		toDLQ                      bool
+	}{
+		{"over BatchBytes, within its topic", 3_000_000, 3_000_000, 250_000, false},
+		{"over the DLQ's limit, within its topic", 1_048_588, 100_000, 25_000, false},
+		{"dead-lettered into a small DLQ", 1_048_588, 20_000, 150_000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			main := createTopicWithLimit(t, brokers, "one-limit", tc.mainLimit)
+			dlq := createTopicWithLimit(t, brokers, "one-limit-dlq", tc.dlqLimit)
+			p, err := kafka.New(kafka.Config{Brokers: brokers, Topics: []string{main, dlq}}, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if _, err := p.LoadLimits(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if tc.toDLQ { // the topic's limit was lowered after the callback was accepted
+				alter(t, brokers, main, 100_000)
+			}
+			ev := testEvent(main, "u1", "u2", 1)
+			ev.ClientCmd = strings.Repeat("<", tc.value/6)
+			records, err := bridge.EncodeRecords([]bridge.Event{ev}, p)
+			if err != nil {
+				t.Fatalf("the door refuses a record its topic accepts: %v", err)
+			}
+			s, err := spool.Open(t.TempDir(), spool.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Append(ctx, records); err != nil {
+				t.Fatal(err)
+			}
+			f := spool.NewForwarder(s, p, spool.ForwarderConfig{DeadLetterTopic: dlq, MaxAttempts: 2,
+				BackoffMin: time.Millisecond, BackoffMax: 10 * time.Millisecond}, zap.NewNop())
+			fctx, fcancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); _ = f.Run(fctx) }()
+			for deadline := time.Now().Add(30 * time.Second); s.Stats().Entries > 0 && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			fcancel()
+			<-done
+			wantMain, wantDLQ := int64(1), int64(0)
+			if tc.toDLQ {
+				wantMain, wantDLQ = 0, 1
+			}
+			if m, d := kafkatest.Count(t, brokers, main), kafkatest.Count(t, brokers, dlq); m != wantMain || d != wantDLQ {
+				t.Fatalf("%d in the topic and %d in the DLQ, want %d and %d (health %v)", m, d, wantMain, wantDLQ, f.Health())
+			}
+		})
+	}
+}
+
+func alter(t *testing.T, brokers []string, topic string, limit int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kafkatest.Client(brokers).AlterConfigs(ctx, &kafkago.AlterConfigsRequest{Resources: []kafkago.AlterConfigRequestResource{{
+		ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic,
+		Configs: []kafkago.AlterConfigRequestConfig{{Name: "max.message.bytes", Value: fmt.Sprint(limit)}},
+	}}})
+	if err == nil {
+		for _, e := range resp.Errors {
+			err = errors.Join(err, e)
+		}
+	}
+	if err != nil {
+		t.Fatalf("set max.message.bytes of %s: %v", topic, err)
 	}
 }

@@ -32,9 +32,10 @@ type Config struct {
 	BatchSize int
 	// BatchBytes is the most bytes (as kafka-go counts them) one Publish call sends
 	// in one go; a call with more is sent in chunks, one after another, and a chunk is
-	// only sent when every earlier one succeeded. Default 1 MiB, lowered to the
-	// smallest max.message.bytes of the topics once LoadLimits has read them, so that
-	// one partition's part of a chunk is one produce request the broker accepts.
+	// only sent when every earlier one succeeded. A chunk also stays within the
+	// max.message.bytes of each topic in it, so that one partition's part of a chunk is
+	// one produce request the broker accepts; a record alone may be as large as its
+	// topic accepts. Default 1 MiB.
 	BatchBytes int
 	// MaxMessageBytes is the max.message.bytes assumed for a topic until LoadLimits
 	// has read the real one. Default DefaultMaxMessageBytes (Kafka's default).
@@ -141,7 +142,9 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		Balancer:               &kafkago.Murmur2Balancer{},
 		MaxAttempts:            cfg.MaxAttempts,
 		BatchSize:              cfg.BatchSize,
-		BatchBytes:             int64(cfg.BatchBytes),
+		// Publish sizes the batches (chunks within the topics' limits): the writer's
+		// own cap only has to let the largest record a topic takes through.
+		BatchBytes: writerBatchBytes,
 		BatchTimeout:           cfg.BatchTimeout,
 		RequiredAcks:           kafkago.RequireAll,
 		AllowAutoTopicCreation: false,
@@ -166,12 +169,19 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 // of its key. It is retryable.
 var ErrNotAttempted = errors.New("not sent: an earlier record of this call failed")
 
+// writerBatchBytes is the kafka-go Writer's BatchBytes: above any topic's
+// max.message.bytes that Kafka allows in practice, so that the writer never refuses a
+// record the topic takes.
+const writerBatchBytes = 1 << 30
+
 // Publish implements bridge.Publisher. Records are sent in chunks of at most
-// BatchSize messages and the batch byte limit, so that each partition's part of a
-// chunk is one produce request (which the broker takes or refuses whole); chunks go
-// one after another, and after a chunk with a failure the rest are not sent
-// (ErrNotAttempted). So a later record of a key never overtakes an earlier one that
-// failed. A record larger than the batch byte limit fails alone, permanently.
+// BatchSize messages and BatchBytes, and within the max.message.bytes of every topic
+// in the chunk, so that each partition's part of a chunk is one produce request (which
+// the broker takes or refuses whole); chunks go one after another, and after a chunk
+// with a failure the rest are not sent (ErrNotAttempted). So a later record of a key
+// never overtakes an earlier one that failed. A record over its own topic's limit fails
+// alone, permanently, before it is sent (the same limit bridge.EncodeRecords applies
+// at the door).
 func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error {
 	msgs := make([]kafkago.Message, len(records))
 	for i := range records {
@@ -180,7 +190,6 @@ func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error 
 	start := time.Now()
 	errs := make(bridge.EventErrors, len(records))
 	var failed error // the first failure; the rest is not sent
-	limit := min(p.batchBytes, p.limits.smallest()-bridge.RecordBatchOverhead)
 	for from := 0; from < len(msgs); {
 		if failed != nil {
 			for i := from; i < len(msgs); i++ {
@@ -188,17 +197,25 @@ func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error 
 			}
 			break
 		}
-		to, bytes := from, 0
+		// The chunk's limit: the smallest max.message.bytes of its topics, and
+		// BatchBytes once it holds more than one record.
+		to, bytes, limit := from, 0, 0
 		for to < len(msgs) && to-from < p.batchSize {
 			n := records[to].Size()
-			if to > from && bytes+n > limit {
+			l := p.limits.of(records[to].Topic) - bridge.RecordBatchOverhead
+			if to > from && (bytes+n > min(limit, l, p.batchBytes)) {
 				break
 			}
+			if to == from {
+				limit = l
+			}
+			limit = min(limit, l)
 			bytes += n
 			to++
 		}
 		if to == from+1 && bytes > limit {
-			errs[from] = fmt.Errorf("%w: a %d-byte message is over the %d bytes one produce request may carry", bridge.ErrPermanent, bytes, limit)
+			errs[from] = fmt.Errorf("%w: a %d-byte message is over the %d bytes topic %s accepts (max.message.bytes)",
+				bridge.ErrPermanent, bytes+bridge.RecordBatchOverhead, limit+bridge.RecordBatchOverhead, records[from].Topic)
 			failed = errs[from]
 			from = to
 			continue

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"go.uber.org/zap"
@@ -42,6 +41,12 @@ func (s *Spool) Ack(rec Entry) {
 func (s *Spool) Flush() error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
+	// A spool that lost its directory touches nothing: the path may hold another
+	// process's spool by now. (Every file operation also goes through s.root, the
+	// directory opened at Open, so that it cannot reach a new directory of that name.)
+	if err := s.Live(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	acked := s.acked
 	s.mu.Unlock()
@@ -55,8 +60,8 @@ func (s *Spool) Flush() error {
 }
 
 func (s *Spool) saveCursor(acked uint64) error {
-	tmp := filepath.Join(s.dir, ackFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	const tmp = ackFile + ".tmp"
+	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return fmt.Errorf("save spool cursor: %w", err)
 	}
@@ -68,10 +73,10 @@ func (s *Spool) saveCursor(acked uint64) error {
 		err = e
 	}
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(s.dir, ackFile))
+		err = s.root.Rename(tmp, ackFile)
 	}
 	if err == nil {
-		err = syncDir(s.dir)
+		err = s.syncDir()
 	}
 	if err != nil {
 		return fmt.Errorf("save spool cursor: %w", err)
@@ -91,7 +96,7 @@ func (s *Spool) reclaim() error {
 			break
 		}
 		path := s.segs[0].path
-		if err = os.Remove(path); err != nil && !os.IsNotExist(err) {
+		if err = s.root.Remove(s.segs[0].name); err != nil && !os.IsNotExist(err) {
 			s.mu.Unlock()
 			s.log.Warn("spool: could not delete an acknowledged segment", zap.String("segment", path), zap.Error(err))
 			err = fmt.Errorf("delete spool segment: %w", err)
@@ -104,7 +109,7 @@ func (s *Spool) reclaim() error {
 		removed++
 	}
 	if removed > 0 {
-		if e := syncDir(s.dir); e != nil {
+		if e := s.syncDir(); e != nil {
 			return errors.Join(err, e)
 		}
 	}

@@ -67,7 +67,9 @@ func decodeRecords(b []byte) ([]bridge.Record, error) {
 	}
 	d := decoder{b: b[1:]}
 	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) {
+	// Counts are bounded by what the bytes can hold (a record takes at least 4 bytes,
+	// a header 2), so that corrupt counts cannot make huge allocations.
+	if d.err != nil || n > uint64(len(d.b)/4) {
 		return nil, errPayload
 	}
 	records := make([]bridge.Record, n)
@@ -76,7 +78,7 @@ func decodeRecords(b []byte) ([]bridge.Record, error) {
 		r.Topic = string(d.bytes())
 		r.Key = d.bytes()
 		nh := d.uvarint()
-		if nh > uint64(len(d.b)) {
+		if nh > uint64(len(d.b)/2) {
 			return nil, errPayload
 		}
 		r.Headers = make([]bridge.Header, nh)

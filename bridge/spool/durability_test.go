@@ -2,11 +2,14 @@ package spool
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -462,5 +465,113 @@ func TestReaderFromMemoryAndDisk(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("read (-appended +read):\n%s", d)
+	}
+}
+
+// A spool whose directory was deleted under it (a volume wiped) touches nothing of the
+// spool a new process opens at the same path: its Flush neither writes the cursor nor
+// deletes segments there.
+func TestDeletedDirectoryLeavesTheNextSpoolAlone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	a := open(t, dir, Options{SegmentBytes: 4096})
+	for i := 0; i < 30; i++ {
+		mustAppend(t, a, events(3, fmt.Sprint("a", i)))
+	}
+	for _, e := range readAll(t, a) {
+		a.Ack(e)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Live(); err == nil {
+		t.Fatal("Live does not report the deleted directory")
+	}
+	b := open(t, dir, Options{SegmentBytes: 4096})
+	for i := 0; i < 30; i++ {
+		mustAppend(t, b, events(3, fmt.Sprint("b", i)))
+	}
+	before := segFiles(t, dir)
+	if err := a.Flush(); err == nil {
+		t.Fatal("Flush of the spool that lost its directory succeeded")
+	}
+	a.Close()
+	if after := segFiles(t, dir); !cmp.Equal(before, after) {
+		t.Fatalf("the new spool's segments went from %v to %v", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ackFile)); !os.IsNotExist(err) {
+		t.Fatalf("the old spool wrote a cursor into the new one: %v", err)
+	}
+	b.Close()
+	b2 := open(t, dir, Options{SegmentBytes: 4096})
+	if got := len(readAll(t, b2)); got != 30 {
+		t.Fatalf("the new spool acknowledged 30 callbacks; %d are left to publish", got)
+	}
+}
+
+// A failed write whose bytes cannot be cut off (fdatasync and ftruncate fail, here on
+// a pipe put behind the segment's descriptor) leaves its segment behind; the records
+// acknowledged afterwards get sequence numbers of their own and survive a restart.
+func TestFailedRepairDoesNotReuseSequenceNumbers(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	mustAppend(t, s, events(1, "ok0"))
+	var p [2]int
+	if err := syscall.Pipe(p[:]); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(p[0])
+	defer syscall.Close(p[1])
+	armed := true
+	s.syncHook = func() { // the batch is written; fdatasync and ftruncate now fail
+		if armed {
+			armed = false
+			if err := syscall.Dup2(p[0], int(s.active.Fd())); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if err := s.Append(context.Background(), bridge.Records(events(1, "failed"))); err == nil {
+		t.Fatal("the failing append succeeded")
+	}
+	var acked []string
+	for i := 0; i < 5; i++ {
+		evs := events(1, fmt.Sprint("later", i))
+		deadline := time.Now().Add(10 * time.Second)
+		for s.Append(context.Background(), bridge.Records(evs)) != nil {
+			if time.Now().After(deadline) {
+				t.Fatal("the spool does not take appends again")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		acked = append(acked, evs[0].ID)
+	}
+	s.Close()
+	s2 := open(t, dir, Options{})
+	got := ids(readAll(t, s2))
+	for _, id := range append([]string{"ok0-0"}, acked...) {
+		if !slices.Contains(got, id) {
+			t.Fatalf("acknowledged %s lost after the restart (read %v)", id, got)
+		}
+	}
+}
+
+// Counts in a payload that passes the checksum but is corrupt cannot make the decoder
+// allocate far more than the payload.
+func TestDecodeBoundsCounts(t *testing.T) {
+	const n = 1 << 20
+	for _, b := range [][]byte{
+		append(binary.AppendUvarint([]byte{payloadVersion}, n), make([]byte, n)...),
+		append(binary.AppendUvarint([]byte{payloadVersion, 1, 0, 0}, n), make([]byte, n)...),
+	} {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		_, err := decodeRecords(b)
+		runtime.ReadMemStats(&m1)
+		if err == nil {
+			t.Fatal("a corrupt payload decoded")
+		}
+		if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 16*uint64(len(b)) {
+			t.Fatalf("decoding a %d-byte payload allocated %d bytes", len(b), alloc)
+		}
 	}
 }

@@ -271,7 +271,11 @@ func (f *Forwarder) publishOne(ctx context.Context, r bridge.Record, dead bool) 
 				if f.cfg.DeadLetterTopic != "" && !dead {
 					f.log.Error("record failed permanently; moving it to the dead-letter topic", zap.String("event_id", id),
 						zap.String("topic", r.Topic), zap.String("dlq_topic", f.cfg.DeadLetterTopic), zap.Error(err))
-					return f.publishOne(ctx, r.DeadLetter(f.cfg.DeadLetterTopic, err.Error()), true)
+					limit := 0
+					if tl, ok := f.pub.(bridge.TopicLimits); ok {
+						limit = tl.MaxMessageBytes(f.cfg.DeadLetterTopic)
+					}
+					return f.publishOne(ctx, r.DeadLetter(f.cfg.DeadLetterTopic, err.Error(), limit), true)
 				}
 				if dead {
 					stuck = fmt.Errorf("event %s for topic %s failed %d times, and the dead-letter topic %s refused it too: %w",

@@ -28,15 +28,15 @@ type dirLock struct {
 
 // lockDir takes the lock of dir or fails at once, before anything in dir is read or
 // written, naming the directory and, where readable, the holder's PID.
-func lockDir(dir string) (*dirLock, error) {
+func lockDir(root *os.Root, dir string) (*dirLock, error) {
 	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
+	f, err := root.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open spool lock: %w", err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		holder := ""
-		if b, rerr := os.ReadFile(path); rerr == nil {
+		if b, rerr := root.ReadFile(lockFile); rerr == nil {
 			if pid := strings.TrimSpace(string(b)); pid != "" {
 				holder = " (pid " + pid + ")"
 			}
@@ -59,9 +59,10 @@ func lockDir(dir string) (*dirLock, error) {
 	return &dirLock{f: f, path: path, ino: st.Ino}, nil
 }
 
-// check returns an error when the lock is no longer ours: the lock file was removed or
-// replaced (the directory deleted or recreated under the process), so another process
-// could take the directory.
+// check returns an error when the lock is no longer ours: the lock file at the
+// directory's path was removed or replaced (the directory deleted or recreated under
+// the process), so another process could take the directory. It looks up the path on
+// purpose, not the directory opened at Open.
 func (l *dirLock) check() error {
 	var st syscall.Stat_t
 	if err := syscall.Stat(l.path, &st); err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -128,7 +127,7 @@ func (s *Spool) closeReader() {
 // ok is false when bytes were skipped and no record was read.
 func (s *Spool) readAt(seg *segment, limit int64) (Entry, bool, error) {
 	if s.rfile == nil {
-		f, err := os.Open(seg.path)
+		f, err := s.root.Open(seg.name)
 		if err != nil {
 			return Entry{}, false, fmt.Errorf("open spool segment: %w", err)
 		}

@@ -2,6 +2,7 @@ package spool
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,7 +21,7 @@ import (
 func (s *Spool) recover() error {
 	s.acked = s.readCursor()
 	s.ackSaved = s.acked
-	names, err := filepath.Glob(filepath.Join(s.dir, "*.seg"))
+	names, err := fs.Glob(s.root.FS(), "*.seg")
 	if err != nil {
 		return err
 	}
@@ -28,13 +29,14 @@ func (s *Spool) recover() error {
 	var lastSeq, newest uint64 // highest seq of a record, highest segment name
 	var torn, corrupt int64
 	for i, name := range names {
-		first, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ".seg"), 10, 64)
+		path := filepath.Join(s.dir, name)
+		first, err := strconv.ParseUint(strings.TrimSuffix(name, ".seg"), 10, 64)
 		if err != nil {
-			s.log.Warn("ignoring a file that is not a spool segment", zap.String("file", name))
+			s.log.Warn("ignoring a file that is not a spool segment", zap.String("file", path))
 			continue
 		}
 		newest = max(newest, first)
-		b, err := os.ReadFile(name)
+		b, err := s.root.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("read spool segment: %w", err)
 		}
@@ -53,20 +55,20 @@ func (s *Spool) recover() error {
 			if to < int64(len(b)) || !isLast {
 				corrupt += to - from
 				s.log.Error("spool segment is corrupt: skipping bytes that held acknowledged records",
-					zap.String("segment", name), zap.Int64("from", from), zap.Int64("to", to))
+					zap.String("segment", path), zap.Int64("from", from), zap.Int64("to", to))
 			}
 		})
 		size := int64(len(b))
 		if isLast && end < size {
 			torn = size - end
 			s.log.Warn("spool: cutting off a torn or corrupt tail (a write interrupted by a crash, never acknowledged)",
-				zap.String("segment", name), zap.Int64("offset", end), zap.Int64("bytes", torn))
-			if err := os.Truncate(name, end); err != nil {
+				zap.String("segment", path), zap.Int64("offset", end), zap.Int64("bytes", torn))
+			if err := s.truncate(name, end); err != nil {
 				return fmt.Errorf("truncate torn spool tail: %w", err)
 			}
 			size = end
 		}
-		s.segs = append(s.segs, &segment{first: first, path: name, size: size})
+		s.segs = append(s.segs, &segment{first: first, name: name, path: path, size: size})
 	}
 	// The next sequence number is above every record, the cursor and the newest
 	// segment's name: a segment may be empty (rotated, then nothing fit), and the
@@ -81,7 +83,7 @@ func (s *Spool) recover() error {
 
 // readCursor returns the saved acknowledgement cursor, 0 when there is none.
 func (s *Spool) readCursor() uint64 {
-	b, err := os.ReadFile(filepath.Join(s.dir, ackFile))
+	b, err := s.root.ReadFile(ackFile)
 	if err != nil {
 		if !os.IsNotExist(err) {
 			s.log.Warn("spool acknowledgement cursor unreadable; records still on disk will be published again", zap.Error(err))
@@ -94,4 +96,20 @@ func (s *Spool) readCursor() uint64 {
 		return 0
 	}
 	return n
+}
+
+// truncate cuts the segment name to size bytes and syncs it.
+func (s *Spool) truncate(name string, size int64) error {
+	f, err := s.root.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = fdatasync(f)
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	return err
 }

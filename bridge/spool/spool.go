@@ -90,7 +90,8 @@ type Stats struct {
 
 type segment struct {
 	first uint64 // seq of its first record (also its file name)
-	path  string
+	name  string // file name in the spool directory
+	path  string // the same, with the directory, for messages
 	size  int64 // committed bytes: everything before it is fsync'd
 }
 
@@ -125,6 +126,7 @@ type pendingRecord struct {
 // segments.
 type Spool struct {
 	dir  string
+	root *os.Root // the directory opened at Open: every file operation goes through it
 	opts Options
 	log  *zap.Logger
 	lock *dirLock
@@ -155,6 +157,7 @@ type Spool struct {
 	buf        *bufio.Writer
 	wseq       uint64 // seq of the next record the writer writes
 	needRepair bool   // a write failed: cut the active segment back before writing
+	written    uint64 // the seq after the last record of a failed write
 
 	// reader state, owned by the Next caller (rmu); rseg also changes under mu
 	rmu   sync.Mutex
@@ -182,17 +185,23 @@ func Open(dir string, opts Options) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create spool directory: %w", err)
 	}
-	lock, err := lockDir(dir)
+	root, err := os.OpenRoot(dir)
 	if err != nil {
+		return nil, fmt.Errorf("open spool directory: %w", err)
+	}
+	lock, err := lockDir(root, dir)
+	if err != nil {
+		root.Close()
 		return nil, err
 	}
-	s := &Spool{dir: dir, opts: opts, log: opts.Log, lock: lock, reqs: make(chan appendReq, 1024), stop: make(chan struct{}), memMax: memMaxBytes}
+	s := &Spool{dir: dir, root: root, opts: opts, log: opts.Log, lock: lock, reqs: make(chan appendReq, 1024), stop: make(chan struct{}), memMax: memMaxBytes}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.open(); err != nil {
 		if s.active != nil {
 			s.active.Close()
 		}
 		lock.release()
+		root.Close()
 		return nil, err
 	}
 	s.buf = bufio.NewWriterSize(s.active, 1<<20)
@@ -209,7 +218,7 @@ func (s *Spool) open() error {
 		return s.newSegment()
 	}
 	last := s.segs[len(s.segs)-1]
-	f, err := os.OpenFile(last.path, os.O_WRONLY, 0)
+	f, err := s.root.OpenFile(last.name, os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("open spool segment: %w", err)
 	}
@@ -314,6 +323,9 @@ func (s *Spool) Close() error {
 		}
 	}
 	if e := s.lock.release(); err == nil {
+		err = e
+	}
+	if e := s.root.Close(); err == nil {
 		err = e
 	}
 	return err

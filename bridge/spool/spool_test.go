@@ -76,7 +76,7 @@ func ids(entries []Entry) []string {
 
 func TestCodecRoundTrip(t *testing.T) {
 	in := bridge.Records(events(3, "a"))
-	in[1] = in[1].DeadLetter("dlq", "too large")
+	in[1] = in[1].DeadLetter("dlq", "too large", 0)
 	in[2].Key = nil
 	out, err := decodeRecords(encodeRecords(nil, in))
 	if err != nil {
@@ -136,7 +136,7 @@ func TestSegmentFormats(t *testing.T) {
 		evs[1].InitiatorAccount, evs[1].ClientCmd, evs[1].AdminAccount, evs[1].ForceFlag = "init", "friend_add", "admin", 1
 		evs[1].CallbackCommand, evs[1].Type = "Sns.CallbackFriendAdd", "imbridge.friend.added.v1"
 		recs := bridge.Records(evs)
-		recs[2] = recs[2].DeadLetter("dlq", "[3] Unknown Topic Or Partition")
+		recs[2] = recs[2].DeadLetter("dlq", "[3] Unknown Topic Or Partition", 0)
 		if err := s.Append(context.Background(), recs[:2]); err != nil {
 			t.Fatal(err)
 		}

@@ -196,7 +196,9 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 	}
 	if err != nil {
 		// Nothing of this batch is committed: what the kernel kept of it is cut off
-		// by repair, and its sequence numbers are used again.
+		// by repair, and its sequence numbers are used again, unless repair has to
+		// leave the bytes behind (see there).
+		s.written = s.wseq
 		s.wseq = firstSeq
 		s.needRepair = true
 		return nil, s.degrade(err)
@@ -275,6 +277,11 @@ func (s *Spool) repair() error {
 		s.log.Warn("spool: cannot cut the failed write off the segment; starting a new one", zap.Error(err))
 		s.active.Close()
 		s.active = nil
+		// The failed batch's records may be in that file, valid: their sequence
+		// numbers are used up, so that nothing written later shares them. (They were
+		// answered 503; after a restart they may be published, as a duplicate of the
+		// retry Chat makes.)
+		s.wseq = max(s.wseq, s.written)
 	}
 	if err := s.newSegment(); err != nil {
 		return err
@@ -313,7 +320,7 @@ func (s *Spool) heal() error {
 			s.log.Warn("spool: cannot start a new segment to free the drained one", zap.Error(err))
 		}
 	}
-	if err := probe(s.dir); err != nil {
+	if err := s.probe(); err != nil {
 		s.degrade(err)
 		return err
 	}
@@ -324,10 +331,11 @@ func (s *Spool) heal() error {
 	return nil
 }
 
-// probe writes probeBytes to a scratch file in dir, fsyncs and removes it.
-func probe(dir string) error {
-	path := filepath.Join(dir, "probe.tmp")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+// probe writes probeBytes to a scratch file in the spool directory, fsyncs and removes
+// it.
+func (s *Spool) probe() error {
+	const name = "probe.tmp"
+	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
 	if err != nil {
 		return err
 	}
@@ -336,7 +344,7 @@ func probe(dir string) error {
 		err = fdatasync(f)
 	}
 	f.Close()
-	if e := os.Remove(path); err == nil && e != nil && !os.IsNotExist(e) {
+	if e := s.root.Remove(name); err == nil && e != nil && !os.IsNotExist(e) {
 		err = e
 	}
 	return err
@@ -351,27 +359,28 @@ func (s *Spool) newSegment() error {
 		last = s.segs[len(s.segs)-1:]
 	}
 	s.mu.Unlock()
-	path := filepath.Join(s.dir, segmentName(s.wseq))
+	name := segmentName(s.wseq)
+	path := filepath.Join(s.dir, name)
 	if len(last) == 1 && last[0].first == s.wseq && last[0].size == 0 {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		f, err := s.root.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
 		if err != nil {
 			return fmt.Errorf("open spool segment: %w", err)
 		}
 		s.setActive(f)
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return fmt.Errorf("create spool segment: %w", err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := s.syncDir(); err != nil {
 		f.Close()
-		os.Remove(path)
+		s.root.Remove(name)
 		return err
 	}
 	s.setActive(f)
 	s.mu.Lock()
-	s.segs = append(s.segs, &segment{first: s.wseq, path: path})
+	s.segs = append(s.segs, &segment{first: s.wseq, name: name, path: path})
 	s.cond.Broadcast() // a reader at the end of the old segment may move on
 	s.mu.Unlock()
 	return nil
@@ -389,8 +398,10 @@ func (s *Spool) setActive(f *os.File) {
 
 func segmentName(first uint64) string { return fmt.Sprintf("%020d.seg", first) }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// syncDir fsyncs the spool directory, so that created, renamed and deleted files in it
+// are durable.
+func (s *Spool) syncDir() error {
+	d, err := s.root.Open(".")
 	if err != nil {
 		return fmt.Errorf("open spool directory: %w", err)
 	}
