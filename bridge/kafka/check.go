@@ -86,4 +86,3 @@ func checkPartitions(t kafkago.Topic, minISR int) (detail, warning string, err e
 	}
 	return detail, warning, nil
 }
-

@@ -33,7 +33,6 @@ func (l *limits) of(topic string) int {
 	return l.def
 }
 
-
 // LoadLimits reads the max.message.bytes of every configured topic (and of the
 // dead-letter topic among them) from the brokers. Until it succeeds, every topic is
 // assumed to take Config.MaxMessageBytes. It returns the limits it read.

@@ -139,12 +139,12 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		Addr: addr,
 		// Murmur2 over the key is what the Java client's default partitioner does, so
 		// one user's events land where a Java producer would put them.
-		Balancer:               &kafkago.Murmur2Balancer{},
-		MaxAttempts:            cfg.MaxAttempts,
-		BatchSize:              cfg.BatchSize,
+		Balancer:    &kafkago.Murmur2Balancer{},
+		MaxAttempts: cfg.MaxAttempts,
+		BatchSize:   cfg.BatchSize,
 		// Publish sizes the batches (chunks within the topics' limits): the writer's
 		// own cap only has to let the largest record a topic takes through.
-		BatchBytes: writerBatchBytes,
+		BatchBytes:             writerBatchBytes,
 		BatchTimeout:           cfg.BatchTimeout,
 		RequiredAcks:           kafkago.RequireAll,
 		AllowAutoTopicCreation: false,

@@ -92,7 +92,7 @@ type segment struct {
 	first uint64 // seq of its first record (also its file name)
 	name  string // file name in the spool directory
 	path  string // the same, with the directory, for messages
-	size  int64 // committed bytes: everything before it is fsync'd
+	size  int64  // committed bytes: everything before it is fsync'd
 }
 
 type appendReq struct {
