@@ -245,6 +245,9 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	fwdCtx, stopForwarder := context.WithCancel(context.Background())
 	defer stopForwarder()
 	go loadLimits(fwdCtx, pub, log)
+	leadersDone := make(chan struct{})
+	go func() { defer close(leadersDone); pub.WatchLeaders(fwdCtx, 10*time.Second, m) }()
+	defer func() { stopForwarder(); <-leadersDone }()
 	go warnMissingTopics(fwdCtx, cfg, log)
 	fwdDone := make(chan struct{})
 	if forwarder != nil {
