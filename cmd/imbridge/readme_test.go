@@ -92,3 +92,46 @@ func TestREADMEOutcomes(t *testing.T) {
 		t.Fatalf("README.md lists the outcomes %v, want %v", got, want)
 	}
 }
+
+// The README's requirements name what make test needs, with go.mod's Go version, and
+// the Debian and macOS commands install each of them.
+func TestREADMERequirements(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	i, j := strings.Index(readme, "## What you need\n"), strings.Index(readme, "## Trying it out\n")
+	if i < 0 || j < i {
+		t.Fatal(`README.md has no "What you need" section before "Trying it out"`)
+	}
+	section := readme[i:j]
+	mod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	goVersion := regexp.MustCompile(`(?m)^go ([0-9.]+)$`).FindSubmatch(mod)
+	if goVersion == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	for _, want := range []string{"Go " + string(goVersion[1]), "Java 17 or newer", "Maven", "Python 3 with `venv`", "kcat", "curl"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("README's requirements do not name %q", want)
+		}
+	}
+	apt := regexp.MustCompile("(?m)^sudo apt-get install -y (.*)$").FindStringSubmatch(section)
+	brew := regexp.MustCompile("(?m)^brew install (.*)$").FindStringSubmatch(section)
+	if apt == nil || brew == nil {
+		t.Fatal("README's requirements lack the apt-get or the brew command")
+	}
+	for cmd, pkgs := range map[string][]string{
+		apt[1]:  {"openjdk-17-jre-headless", "maven", "python3", "python3-venv", "kcat", "curl"},
+		brew[1]: {"go", "openjdk@17", "maven", "python", "kcat"},
+	} {
+		for _, p := range pkgs {
+			if !slices.Contains(strings.Fields(cmd), p) {
+				t.Errorf("%q does not install %s", cmd, p)
+			}
+		}
+	}
+}
