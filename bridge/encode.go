@@ -15,10 +15,15 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendUint(dst, e.SDKAppID, 10)
 	dst = append(dst, `,"callbackCommand":`...)
 	dst = appendJSONString(dst, e.CallbackCommand)
-	dst = append(dst, `,"fromAccount":`...)
-	dst = appendJSONString(dst, e.FromAccount)
-	dst = append(dst, `,"toAccount":`...)
-	dst = appendJSONString(dst, e.ToAccount)
+	if e.Subject.Fields != nil {
+		dst = append(dst, ',')
+		dst = append(dst, e.Subject.Fields...)
+	} else {
+		dst = append(dst, `,"fromAccount":`...)
+		dst = appendJSONString(dst, e.FromAccount)
+		dst = append(dst, `,"toAccount":`...)
+		dst = appendJSONString(dst, e.ToAccount)
+	}
 	dst = append(dst, `,"receivedAt":`...)
 	dst = appendJSONString(dst, e.ReceivedAt)
 	if e.ClientIP != "" {

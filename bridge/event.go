@@ -41,10 +41,23 @@ type Event struct {
 	ClientCmd        string `json:"clientCmd,omitempty"`
 	AdminAccount     string `json:"adminAccount,omitempty"`
 	ForceFlag        int64  `json:"forceFlag,omitempty"`
+
+	// Subject is set by webhook routes other than the relationship chain: the message
+	// key and the route's own members of the JSON value (FromAccount and ToAccount are
+	// then empty and not written).
+	Subject Subject `json:"-"`
 }
 
-// Key returns the Kafka message key: FromAccount as UTF-8 bytes.
-func (e *Event) Key() []byte { return []byte(e.FromAccount) }
+// Key returns the Kafka message key: the subject's key for webhook routes, else
+// FromAccount, as UTF-8 bytes.
+func (e *Event) Key() []byte { return []byte(e.key()) }
+
+func (e *Event) key() string {
+	if e.Subject.Fields != nil {
+		return e.Subject.Key
+	}
+	return e.FromAccount
+}
 
 // Version orders the changes of one relationship (FromAccount, ToAccount) across
 // imbridge replicas, which publish to one partition in an order nobody controls. It is

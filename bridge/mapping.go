@@ -35,7 +35,13 @@ type PairListBody struct {
 // Map turns a verified callback for route into one event per PairList entry, in
 // PairList order. It checks that the body's CallbackCommand agrees with the query's.
 // Map is pure: the same callback (query, body, ReceivedAt) always gives the same events.
+//
+// A route with a Decoder (every webhook beyond the relationship chain) gives one event
+// per subject the decoder finds instead.
 func Map(cb Callback, route Route) ([]Event, error) {
+	if route.Decode != nil {
+		return mapWebhook(cb, route)
+	}
 	body, err := DecodePairList(cb.Body, cb.MaxPairs, route.Command == CommandFriendAdd)
 	if err != nil {
 		return nil, err
@@ -47,28 +53,10 @@ func Map(cb Callback, route Route) ([]Event, error) {
 		return nil, Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the query's (%q)",
 			truncate(body.CallbackCommand, 64), truncate(cb.Query.CallbackCommand, 64))
 	}
-	requestTime, _ := ParseRequestTime(cb.Query.RequestTime)
-	received := cb.ReceivedAt.UTC()
-	ceTime := received
-	if body.EventTime > 0 {
-		ceTime = time.UnixMilli(body.EventTime).UTC()
-	}
-	common := Event{
-		Topic:           route.Topic,
-		Type:            route.Type,
-		Source:          "urn:tencent-im:sdkappid:" + strconv.FormatUint(cb.AppID, 10),
-		Time:            ceTime,
-		SDKAppID:        cb.AppID,
-		CallbackCommand: cb.Query.CallbackCommand,
-		ReceivedAt:      received.Format("2006-01-02T15:04:05.000Z07:00"),
-		ClientIP:        cb.Query.ClientIP,
-		OptPlatform:     cb.Query.OptPlatform,
-		RequestTime:     requestTime,
-		EventTime:       body.EventTime,
-		ClientCmd:       body.ClientCmd,
-		AdminAccount:    body.AdminAccount,
-		ForceFlag:       body.ForceFlag,
-	}
+	common := envelope(cb, route, body.EventTime)
+	common.ClientCmd = body.ClientCmd
+	common.AdminAccount = body.AdminAccount
+	common.ForceFlag = body.ForceFlag
 	seed := eventIDSeed(cb)
 	events := make([]Event, len(body.PairList))
 	for i, p := range body.PairList {
@@ -80,6 +68,30 @@ func Map(cb Callback, route Route) ([]Event, error) {
 		events[i] = e
 	}
 	return events, nil
+}
+
+// envelope is what every event of a callback shares: route, CloudEvents attributes,
+// the query's fields, and the times.
+func envelope(cb Callback, route Route, eventTime int64) Event {
+	requestTime, _ := ParseRequestTime(cb.Query.RequestTime)
+	received := cb.ReceivedAt.UTC()
+	ceTime := received
+	if eventTime > 0 {
+		ceTime = time.UnixMilli(eventTime).UTC()
+	}
+	return Event{
+		Topic:           route.Topic,
+		Type:            route.Type,
+		Source:          "urn:tencent-im:sdkappid:" + strconv.FormatUint(cb.AppID, 10),
+		Time:            ceTime,
+		SDKAppID:        cb.AppID,
+		CallbackCommand: cb.Query.CallbackCommand,
+		ReceivedAt:      received.Format("2006-01-02T15:04:05.000Z07:00"),
+		ClientIP:        cb.Query.ClientIP,
+		OptPlatform:     cb.Query.OptPlatform,
+		RequestTime:     requestTime,
+		EventTime:       eventTime,
+	}
 }
 
 // eventIDSeed is SHA-256 over the callback's identity: SDKAppID, CallbackCommand,

@@ -75,7 +75,7 @@ func (e *Event) appendRecord(dst []Record, buf []byte, hdrs []Header) ([]Record,
 		hdrs = make([]Header, recordHeaders)
 	}
 	start := len(buf)
-	buf = append(buf, e.FromAccount...)
+	buf = append(buf, e.key()...)
 	key := len(buf)
 	buf = append(buf, e.ID...)
 	id := len(buf)
@@ -105,7 +105,8 @@ func (e *Event) appendRecord(dst []Record, buf []byte, hdrs []Header) ([]Record,
 func (e *Event) recordSizeHint() int {
 	strs := len(e.ID) + len(e.CallbackCommand) + len(e.FromAccount) + len(e.ToAccount) + len(e.ReceivedAt) +
 		len(e.ClientIP) + len(e.OptPlatform) + len(e.InitiatorAccount) + len(e.ClientCmd) + len(e.AdminAccount)
-	return 300 + 2*len(e.ID) + len(e.Type) + len(e.Source) + 2*len(e.FromAccount) + strs + strs/5
+	strs += len(e.Subject.Key) + len(e.Subject.Fields)
+	return 300 + 2*len(e.ID) + len(e.Type) + len(e.Source) + 2*len(e.key()) + strs + strs/5
 }
 
 // Records encodes events as records, in order: the records' bytes share one buffer and

@@ -1,5 +1,11 @@
 package bridge
 
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+)
+
 // Command names of the callbacks imbridge routes. Each has the PairList shape of
 // Sns.CallbackBlackListDelete: {"CallbackCommand": ..., "PairList": [{"From_Account",
 // "To_Account"}, ...]}.
@@ -23,6 +29,12 @@ type Route struct {
 	Topic string
 	// Type is the events' CloudEvents type (ce_type).
 	Type string
+	// Decode, when set, reads the command's body into subjects (see Decoder); nil is
+	// the relationship chain's PairList, one event per pair keyed by From_Account.
+	Decode Decoder `json:"-"`
+	// Key and Events document the route for --help and the README: what the message
+	// key is, and when a callback gives more than one event.
+	Key, Events string
 }
 
 // DefaultRoutes is the routing table with its default topics. Adding a PairList-shaped
@@ -32,11 +44,47 @@ type Route struct {
 // may switch a route off or change its topic; the command and the event type are fixed.
 // Both blocklist routes share one topic and both friend routes another, so that a
 // consumer reads one user's additions and removals in order from one partition.
-var DefaultRoutes = []Route{
-	{Name: "blocklist-delete", Command: CommandBlackListDelete, Topic: TopicBlocklist, Type: "imbridge.blocklist.removed.v1"},
-	{Name: "blocklist-add", Command: CommandBlackListAdd, Topic: TopicBlocklist, Type: "imbridge.blocklist.added.v1"},
-	{Name: "friend-add", Command: CommandFriendAdd, Topic: TopicFriend, Type: "imbridge.friend.added.v1"},
-	{Name: "friend-delete", Command: CommandFriendDelete, Topic: TopicFriend, Type: "imbridge.friend.removed.v1"},
+//
+// Beyond the relationship chain, a route is a Decoder (one event per subject), its
+// payload, an event and a body schema, and a row in one of the area tables below
+// (routes_<area>.go).
+var DefaultRoutes = slices.Concat(relationshipRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes)
+
+// relationshipRoutes are the relationship chain: PairList callbacks, one event per pair
+// keyed by From_Account.
+var relationshipRoutes = []Route{
+	{Name: "blocklist-delete", Command: CommandBlackListDelete, Topic: TopicBlocklist, Type: "imbridge.blocklist.removed.v1", Key: "From_Account", Events: "one per PairList entry"},
+	{Name: "blocklist-add", Command: CommandBlackListAdd, Topic: TopicBlocklist, Type: "imbridge.blocklist.added.v1", Key: "From_Account", Events: "one per PairList entry"},
+	{Name: "friend-add", Command: CommandFriendAdd, Topic: TopicFriend, Type: "imbridge.friend.added.v1", Key: "From_Account", Events: "one per PairList entry"},
+	{Name: "friend-delete", Command: CommandFriendDelete, Topic: TopicFriend, Type: "imbridge.friend.removed.v1", Key: "From_Account", Events: "one per PairList entry"},
+}
+
+// UnroutedRoute takes every verified callback whose command has no route, when its
+// topic is configured (IMBRIDGE_TOPIC_UNROUTED; off by default): one event per
+// callback, keyed by the command, carrying the body as Chat sent it under "body", so
+// that a command Chat adds tomorrow is kept.
+var UnroutedRoute = Route{Name: "unrouted", Command: "", Type: "imbridge.unrouted.v1", Decode: decodeUnrouted,
+	Key: "CallbackCommand", Events: "one per callback"}
+
+func decodeUnrouted(body []byte) ([]Subject, int64, error) {
+	var b struct {
+		CallbackCommand string
+		EventTime       json.RawMessage
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return nil, 0, Errorf(KindBadRequest, "body: %v", err)
+	}
+	// An EventTime in a form imbridge does not know is kept in the body, not refused:
+	// the command is unknown.
+	et, err := EventTime(b.EventTime)
+	if err != nil {
+		et = 0
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		return nil, 0, Errorf(KindBadRequest, "body: %v", err)
+	}
+	return []Subject{{Key: b.CallbackCommand, Fields: Fields("body", json.RawMessage(compact.Bytes()))}}, et, nil
 }
 
 // Default topics: one per relationship, shared by its additions and removals.
@@ -48,7 +96,9 @@ const (
 // Routes looks routes up by command. The zero value routes nothing.
 type Routes map[string]Route
 
-// NewRoutes indexes routes by command; a later route for the same command wins.
+// NewRoutes indexes routes by command; a later route for the same command wins. A
+// route without a Command (UnroutedRoute) takes every command without a route of its
+// own.
 func NewRoutes(routes ...Route) Routes {
 	r := make(Routes, len(routes))
 	for _, rt := range routes {
@@ -59,6 +109,9 @@ func NewRoutes(routes ...Route) Routes {
 
 // Lookup returns the route for command and whether there is one.
 func (r Routes) Lookup(command string) (Route, bool) {
-	rt, ok := r[command]
-	return rt, ok
+	if rt, ok := r[command]; ok {
+		return rt, true
+	}
+	rt, ok := r[""]
+	return rt, ok && command != ""
 }

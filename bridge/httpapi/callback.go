@@ -55,7 +55,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	// Metrics label: only commands of the routing table, so clients cannot add series.
 	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
-	if ok {
+	if ok && route.Command != "" { // the unrouted route's commands stay "other"
 		c.Set(ctxCommandLabel, route.Command)
 	}
 	now := h.deps.Now()

@@ -44,6 +44,9 @@ type Config struct {
 	// every route name to its topic.
 	Routes []string
 	Topics map[string]string
+	// UnroutedTopic, when set, receives every verified callback without a route
+	// (IMBRIDGE_TOPIC_UNROUTED).
+	UnroutedTopic string
 
 	Delivery              string
 	SyncTimeout           time.Duration
@@ -109,6 +112,7 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	for _, r := range bridge.DefaultRoutes {
 		enc.AddString("topic_"+strings.ReplaceAll(r.Name, "-", "_"), c.Topics[r.Name])
 	}
+	enc.AddString("topic_unrouted", c.UnroutedTopic)
 	enc.AddString("delivery", c.Delivery)
 	enc.AddString("sync_timeout", c.SyncTimeout.String())
 	enc.AddString("spool_dir", c.SpoolDir)
@@ -140,6 +144,11 @@ func (c *Config) routes() []bridge.Route {
 			r.Topic = c.Topics[r.Name]
 			out = append(out, r)
 		}
+	}
+	if c.UnroutedTopic != "" {
+		r := bridge.UnroutedRoute
+		r.Topic = c.UnroutedTopic
+		out = append(out, r)
 	}
 	return out
 }
@@ -193,10 +202,14 @@ func routeSettings() []setting {
 	for _, r := range bridge.DefaultRoutes {
 		name := r.Name
 		usage := "topic for " + r.Command + " events (" + r.Type + ")"
+		var shared []string
 		for _, o := range bridge.DefaultRoutes {
 			if o.Name != name && o.Topic == r.Topic {
-				usage += "; shared with " + o.Name + " by default, so that one user's changes stay in order in one partition"
+				shared = append(shared, o.Name)
 			}
+		}
+		if len(shared) > 0 {
+			usage += "; shared with " + strings.Join(shared, ", ") + " by default, so that one subject's events stay in order in one partition"
 		}
 		out = append(out, setting{
 			env:   "IMBRIDGE_TOPIC_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
@@ -216,7 +229,18 @@ func routeSettings() []setting {
 			},
 		})
 	}
-	return out
+	return append(out, setting{env: "IMBRIDGE_TOPIC_UNROUTED", flag: "topic-unrouted", meta: "TOPIC",
+		usage: "topic for every verified callback whose command has no route (switched on), as one imbridge.unrouted.v1 event with the body as Chat sent it, keyed by the command; unset: such callbacks are answered OK and publish nothing",
+		set: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			if err := checkTopic(v); err != nil {
+				return err
+			}
+			c.UnroutedTopic = v
+			return nil
+		}})
 }
 
 // generalSettings come before the routes in --help.

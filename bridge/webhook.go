@@ -1,0 +1,155 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Subject is what one event of a webhook route says beyond the envelope every event
+// has (eventId, sdkAppId, callbackCommand, receivedAt, clientIp, optPlatform,
+// requestTime, eventTime, version): the message key, which keeps one subject's history
+// in order on one partition, and the route's own JSON members.
+type Subject struct {
+	// Key is the Kafka message key: a group, a user, or a conversation.
+	Key string
+	// Fields are JSON object members without the braces, such as
+	// `"groupId":"g1","memberAccount":"u1"`, written into the event after
+	// callbackCommand.
+	Fields []byte
+}
+
+// Decoder reads the body of one webhook command into its subjects (one event each, in
+// order) and the EventTime it carries (Unix milliseconds, 0 when absent). The body is
+// already checked as strict JSON (CheckJSON) with the query's CallbackCommand. Errors
+// are KindBadRequest *Errors that name the field.
+type Decoder func(body []byte) (subjects []Subject, eventTime int64, err error)
+
+// CheckJSON checks that body is one JSON object that every reader reads alike: valid
+// UTF-8, no key twice in an object, no escaped lone surrogate, within MaxJSONDepth,
+// MaxJSONObjectKeys and MaxJSONArrayElements. It takes time linear in the body's
+// length whatever its shape.
+func CheckJSON(body []byte) error {
+	if !utf8.Valid(body) {
+		return Errorf(KindBadRequest, "body is not valid UTF-8")
+	}
+	p := parser{b: body}
+	if p.peek() != '{' {
+		return Errorf(KindBadRequest, "body must be a JSON object")
+	}
+	p.value()
+	if p.err == nil {
+		p.ws()
+		if p.i < len(p.b) {
+			p.fail("invalid character %q after top-level value", p.b[p.i])
+		}
+	}
+	return p.err
+}
+
+// mapWebhook is Map for a route with a Decoder: one event per subject.
+func mapWebhook(cb Callback, route Route) ([]Event, error) {
+	if err := CheckJSON(cb.Body); err != nil {
+		return nil, err
+	}
+	var head struct {
+		CallbackCommand json.RawMessage
+	}
+	if err := json.Unmarshal(cb.Body, &head); err != nil {
+		return nil, Errorf(KindBadRequest, "body: %v", err)
+	}
+	if err := checkCommand(head.CallbackCommand, cb.Query.CallbackCommand, route); err != nil {
+		return nil, err
+	}
+	subjects, eventTime, err := route.Decode(cb.Body)
+	if err != nil {
+		return nil, err
+	}
+	if len(subjects) == 0 {
+		return nil, Errorf(KindBadRequest, "%s has nothing to publish", truncate(cb.Query.CallbackCommand, 64))
+	}
+	common := envelope(cb, route, eventTime)
+	seed := eventIDSeed(cb)
+	events := make([]Event, len(subjects))
+	for i, s := range subjects {
+		e := common
+		e.ID = EventID(seed, i)
+		e.Subject = s
+		events[i] = e
+	}
+	return events, nil
+}
+
+// checkCommand checks the body's CallbackCommand against the query's. The unrouted
+// route (Command "") takes any.
+func checkCommand(raw json.RawMessage, query string, route Route) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return Errorf(KindBadRequest, "CallbackCommand is missing from the body")
+	}
+	var body string
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return Errorf(KindBadRequest, "CallbackCommand must be a string")
+	}
+	if body != query {
+		return Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the query's (%q)",
+			truncate(body, 64), truncate(query, 64))
+	}
+	return nil
+}
+
+// EventTime reads an EventTime as Chat sends it: an integer of Unix milliseconds, or
+// the same digits as a string (as several group webhooks' samples show). Absent or null
+// is 0.
+func EventTime(raw json.RawMessage) (int64, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, err
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, Errorf(KindBadRequest, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string")
+	}
+	return n, nil
+}
+
+// Fields builds a Subject's JSON members from name/value pairs, in order: a value is
+// written as json.Marshal writes it (strings escaped as the events' other strings;
+// json.RawMessage as it came, compacted). Values that are nil, "", or an empty
+// json.RawMessage are left out.
+func Fields(kv ...any) []byte {
+	var b []byte
+	for i := 0; i+1 < len(kv); i += 2 {
+		name, v := kv[i].(string), kv[i+1]
+		switch x := v.(type) {
+		case nil:
+			continue
+		case string:
+			if x == "" {
+				continue
+			}
+		case json.RawMessage:
+			if len(bytes.TrimSpace(x)) == 0 {
+				continue
+			}
+		}
+		val, err := json.Marshal(v)
+		if err != nil {
+			panic(fmt.Sprintf("bridge.Fields: %s: %v", name, err)) // a decoder's bug, never the input's
+		}
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, name)
+		b = append(b, ':')
+		b = append(b, val...)
+	}
+	return b
+}

@@ -1,0 +1,78 @@
+package bridge
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestEventTime(t *testing.T) {
+	for _, tt := range []struct {
+		give string
+		want int64
+		err  bool
+	}{
+		{``, 0, false}, {`null`, 0, false}, {`1670574414123`, 1670574414123, false}, {`"1670574414123"`, 1670574414123, false},
+		{`-1`, 0, true}, {`"-1"`, 0, true}, {`1.5`, 0, true}, {`"x"`, 0, true}, {`true`, 0, true}, {`"1e3"`, 0, true},
+	} {
+		got, err := EventTime(json.RawMessage(tt.give))
+		if got != tt.want || (err != nil) != tt.err {
+			t.Errorf("EventTime(%s) = %d, %v; want %d, error %v", tt.give, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestFields(t *testing.T) {
+	got := string(Fields("groupId", "g<1>", "empty", "", "n", 3, "raw", json.RawMessage(` [ {"a": 1} ] `), "none", nil))
+	want := `"groupId":"g\u003c1\u003e","n":3,"raw":[{"a":1}]`
+	if got != want {
+		t.Fatalf("Fields = %s, want %s", got, want)
+	}
+}
+
+// A command without a route of its own goes to the unrouted route when it is
+// configured: one event keyed by the command, the body as Chat sent it.
+func TestUnroutedRoute(t *testing.T) {
+	r := UnroutedRoute
+	r.Topic = "imbridge.unrouted"
+	routes := NewRoutes(append([]Route{r}, DefaultRoutes...)...)
+	if got, ok := routes.Lookup(CommandBlackListDelete); !ok || got.Name != "blocklist-delete" {
+		t.Fatalf("a routed command went to %q", got.Name)
+	}
+	route, ok := routes.Lookup("Some.NewCommand")
+	if !ok || route.Name != "unrouted" {
+		t.Fatalf("an unknown command: %+v %v", route, ok)
+	}
+	if _, ok := NewRoutes(DefaultRoutes...).Lookup("Some.NewCommand"); ok {
+		t.Fatal("without the unrouted route, an unknown command has a route")
+	}
+	body := `{"CallbackCommand":"Some.NewCommand", "EventTime":"1670574414123","X":{"y":[1,2]}}`
+	cb := Callback{Query: Query{CallbackCommand: "Some.NewCommand", RequestTime: "1669872112"}, AppID: 7, Body: []byte(body),
+		ReceivedAt: time.Date(2022, 12, 1, 5, 21, 52, 345_000_000, time.UTC)}
+	events, err := Map(cb, route)
+	if err != nil || len(events) != 1 {
+		t.Fatalf("Map: %v, %d events", err, len(events))
+	}
+	rec := events[0].AppendRecord(nil)[0]
+	wantValue := `{"eventId":"` + events[0].ID + `","sdkAppId":7,"callbackCommand":"Some.NewCommand",` +
+		`"body":{"CallbackCommand":"Some.NewCommand","EventTime":"1670574414123","X":{"y":[1,2]}},` +
+		`"receivedAt":"2022-12-01T05:21:52.345Z","requestTime":1669872112,"eventTime":1670574414123,"version":1670574414123}`
+	if d := cmp.Diff(wantValue, string(rec.Value)); d != "" || rec.Topic != "imbridge.unrouted" || string(rec.Key) != "Some.NewCommand" ||
+		string(rec.HeaderValue(HeaderType)) != "imbridge.unrouted.v1" {
+		t.Fatalf("record: topic %s key %s type %s, value (-want +got):\n%s", rec.Topic, rec.Key, rec.HeaderValue(HeaderType), d)
+	}
+	for _, bad := range []struct{ body, want string }{
+		{`{"CallbackCommand":"Other"}`, "differs from the query's"},
+		{`{"a":1}`, "CallbackCommand is missing"},
+		{`{"CallbackCommand":"Some.NewCommand","a":1,"a":2}`, "twice"},
+		{`[1]`, "must be a JSON object"},
+	} {
+		cb.Body = []byte(bad.body)
+		if _, err := Map(cb, route); ErrorKind(err) != KindBadRequest || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("Map(%s): %v, want a bad request saying %q", bad.body, err, bad.want)
+		}
+	}
+}
