@@ -129,7 +129,8 @@ var (
 )
 
 // Decode turns a record of an imbridge topic into its typed event: *BlocklistRemoved,
-// *BlocklistAdded, *FriendAdded or *FriendRemoved. It checks ce_specversion (1.0) and ce_type, that
+// *BlocklistAdded, *FriendAdded, *FriendRemoved, *Unrouted, or the type of a webhook
+// route (each embeds Envelope; the key must be the route's key). It checks ce_specversion (1.0) and ce_type, that
 // ce_id equals eventId, that the key equals fromAccount and, when the record carries
 // HeaderVersion, that it equals the value's version. A record without a version (from
 // an imbridge that did not publish one yet) gets the one imbridge would have given it.
@@ -163,6 +164,9 @@ func Decode(key, value []byte, headers []Header) (any, error) {
 		e := &FriendRemoved{}
 		ev, p = e, &e.Pair
 	default:
+		if w, ok := newWebhookEvent(typ); ok {
+			return decodeWebhook(w, key, value, h)
+		}
 		return nil, fmt.Errorf("%w: %q", ErrUnknownType, typ)
 	}
 	if err := json.Unmarshal(value, ev); err != nil {

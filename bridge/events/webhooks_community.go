@@ -1,0 +1,4 @@
+package events
+
+// communityTypes are the event types of bridge's community routes.
+var communityTypes = map[string]func() webhookEvent{}
