@@ -2,8 +2,11 @@ package bridge
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,11 +70,18 @@ func FuzzMap(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf{}"))
 	f.Add([]byte(`{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"\u0000","To_Account":1}]}`))
 	f.Add([]byte(`{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":"friend_response","Admin_Account":"admin","ForceFlag":1,"PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":"b"}]}`))
-	schemas := map[string]string{CommandBlackListDelete: schema.BlocklistRemovedEvent, CommandBlackListAdd: schema.BlocklistAddedEvent,
-		CommandFriendAdd: schema.FriendAddedEvent, CommandFriendDelete: schema.FriendRemovedEvent}
+	// Every route's event schema, by the naming convention (schema.EventSchema); each
+	// route's sample bodies are seeds too (testdata/map/*.input.json).
 	compiled := map[string]*jsonschema.Schema{}
-	for cmd, name := range schemas {
-		compiled[cmd] = schematest.Compile(f, name)
+	for _, r := range DefaultRoutes {
+		compiled[r.Command] = schematest.Compile(f, schema.EventSchema(r.Type))
+	}
+	inputs, _ := filepath.Glob("testdata/map/*.input.json")
+	for _, in := range inputs {
+		var mi struct{ Body json.RawMessage }
+		if b, err := os.ReadFile(in); err == nil && json.Unmarshal(b, &mi) == nil {
+			f.Add([]byte(mi.Body))
+		}
 	}
 	requestBody := schematest.CompileRequestBody(f, "/callback", "post")
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -12,7 +12,10 @@
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).
 package schema
 
-import "embed"
+import (
+	"embed"
+	"strings"
+)
 
 // Files holds every schema document of this folder, by file name.
 //
@@ -32,3 +35,14 @@ const (
 	OpenAPI                 = "openapi.yaml"
 	AsyncAPI                = "asyncapi.yaml"
 )
+
+// EventSchema is the file name of the JSON Schema of an event type's value, by
+// convention: "imbridge.group.member.joined.v1" is "group-member-joined-event.schema.json".
+func EventSchema(eventType string) string {
+	t := strings.TrimSuffix(strings.TrimPrefix(eventType, "imbridge."), ".v1")
+	return strings.ReplaceAll(t, ".", "-") + "-event.schema.json"
+}
+
+// CallbackSchema is the file name of the JSON Schema of a route's request body, by
+// convention: route "group-member-joined" is "group-member-joined-callback.schema.json".
+func CallbackSchema(routeName string) string { return routeName + "-callback.schema.json" }
