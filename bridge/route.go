@@ -87,10 +87,23 @@ func decodeUnrouted(body []byte) ([]Subject, int64, error) {
 	return []Subject{{Key: b.CallbackCommand, Fields: Fields("body", json.RawMessage(compact.Bytes()))}}, et, nil
 }
 
-// Default topics: one per relationship, shared by its additions and removals.
+// Default topics: one per relationship, shared by its additions and removals, and one
+// per area, shared by all of the area's events, so that a consumer reads one subject's
+// history (a group, a user, a conversation) in order from one partition.
 const (
 	TopicBlocklist = "imbridge.blocklist"
 	TopicFriend    = "imbridge.friend"
+	// TopicC2C holds one-to-one message events, keyed by conversation.
+	TopicC2C = "imbridge.c2c"
+	// TopicGroup holds every group event (groups, members, messages, topics,
+	// attributes, owner, and bots mentioned in groups), keyed by GroupId.
+	TopicGroup = "imbridge.group"
+	// TopicState holds online state changes, keyed by user.
+	TopicState = "imbridge.state"
+	// TopicProfile holds profile changes, keyed by user.
+	TopicProfile = "imbridge.profile"
+	// TopicOfficialAccount holds official account events, keyed by the account.
+	TopicOfficialAccount = "imbridge.official"
 )
 
 // Routes looks routes up by command. The zero value routes nothing.
