@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,17 +36,36 @@ func TestLoadConfigDefaults(t *testing.T) {
 		CallbackTokens: []bridge.Secret{"new", "old"}, SignMaxSkew: 60 * time.Second, ReplayCacheSize: 100000, BodyLimit: 1 << 20,
 		MaxInFlightBytes: 32 << 20, MaxPairs: 10000, MaxInFlight: 1024, MaxQueryBytes: 4096, MaxHeaderBytes: 16384,
 		KafkaBrokers: []string{"k1:9092", "k2:9092"},
-		Routes:       []string{"blocklist-delete", "blocklist-add", "friend-add", "friend-delete"},
-		Topics: map[string]string{"blocklist-delete": "imbridge.blocklist", "blocklist-add": "imbridge.blocklist",
-			"friend-add": "imbridge.friend", "friend-delete": "imbridge.friend"},
+		Routes:       routeNames(),
+		Topics:       map[string]string{},
 		Delivery: "spool", SyncTimeout: 1500 * time.Millisecond, SpoolDir: "data/spool", SpoolMaxBytes: 1 << 30, SpoolHighWater: 0.8,
 		DLQAfterAttempts: 5, KafkaRetryBackoffMax: 10 * time.Second, KafkaUnreachableAfter: 5 * time.Minute, DrainTimeout: 20 * time.Second,
 		ShutdownTimeout: 10 * time.Second, HTTPReadHeaderTimeout: 5 * time.Second, HTTPReadTimeout: 10 * time.Second,
 		HTTPWriteTimeout: 10 * time.Second, HTTPIdleTimeout: 120 * time.Second, LogLevel: "info", LogFormat: "json",
 	}
+	for _, r := range bridge.DefaultRoutes {
+		want.Topics[r.Name] = r.Topic
+	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("config (-want +got):\n%s", d)
 	}
+	// Every route is on by default; the relationship chain's topics, one per relationship.
+	relationship := map[string]string{"blocklist-delete": "imbridge.blocklist", "blocklist-add": "imbridge.blocklist",
+		"friend-add": "imbridge.friend", "friend-delete": "imbridge.friend"}
+	for name, topic := range relationship {
+		if got.Topics[name] != topic || !slices.Contains(got.Routes, name) {
+			t.Errorf("route %s: on %v, topic %q; want on, %q", name, slices.Contains(got.Routes, name), got.Topics[name], topic)
+		}
+	}
+}
+
+// routeNames lists the routing table's names, in order.
+func routeNames() []string {
+	var names []string
+	for _, r := range bridge.DefaultRoutes {
+		names = append(names, r.Name)
+	}
+	return names
 }
 
 func TestLoadConfigFlagsWinOverEnv(t *testing.T) {
@@ -137,8 +157,8 @@ func TestLoadConfigErrors(t *testing.T) {
 			`IMBRIDGE_KAFKA_SASL_PASSWORD_FILE="/nonexistent/pw": expected a readable file (no such file or directory)`},
 		{"trusted proxy not an address", nil, append(base, "IMBRIDGE_TRUSTED_PROXIES", "10.0.0.0/8,lb.internal"),
 			`IMBRIDGE_TRUSTED_PROXIES="10.0.0.0/8,lb.internal": expected IP addresses or CIDR prefixes such as 10.0.0.0/8, separated by commas`},
-		{"unknown route", nil, append(base, "IMBRIDGE_ROUTES", "blocklist-delete,group-join"),
-			`IMBRIDGE_ROUTES="blocklist-delete,group-join": expected route names from blocklist-delete, blocklist-add, friend-add, friend-delete`},
+		{"unknown route", nil, append(base, "IMBRIDGE_ROUTES", "blocklist-delete,no-such-route"),
+			`IMBRIDGE_ROUTES="blocklist-delete,no-such-route": expected route names from ` + strings.Join(routeNames(), ", ")},
 		{"dlq is another route's topic", nil, append(base, "IMBRIDGE_DLQ_TOPIC", "imbridge.friend"),
 			`IMBRIDGE_DLQ_TOPIC="imbridge.friend": expected a topic other than the events' own`},
 		{"bad delivery", nil, append(base, "IMBRIDGE_DELIVERY", "async"), `IMBRIDGE_DELIVERY="async": expected spool or sync`},
