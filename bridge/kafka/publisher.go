@@ -184,8 +184,18 @@ const writerBatchBytes = 1 << 30
 // at the door).
 func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error {
 	msgs := make([]kafkago.Message, len(records))
+	n := 0
 	for i := range records {
-		msgs[i] = message(&records[i])
+		n += len(records[i].Headers)
+	}
+	headers := make([]kafkago.Header, 0, n) // one array for the call's headers
+	for i := range records {
+		r := &records[i]
+		from := len(headers)
+		for _, h := range r.Headers {
+			headers = append(headers, kafkago.Header{Key: h.Key, Value: h.Value})
+		}
+		msgs[i] = kafkago.Message{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers[from:len(headers):len(headers)]}
 	}
 	start := time.Now()
 	errs := make(bridge.EventErrors, len(records))
