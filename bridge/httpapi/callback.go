@@ -37,10 +37,11 @@ type callbackHandler struct {
 func (h *callbackHandler) serve(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
+	// A deadline checked between the steps rather than a context with a timer: a timer
+	// per callback costs more than the checks.
+	var deadline time.Time
 	if h.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
-		defer cancel()
+		deadline = time.Now().Add(h.cfg.Timeout)
 	}
 	if n := len(req.URL.RawQuery); n > h.cfg.MaxQueryBytes {
 		return bridge.Errorf(bridge.KindURITooLong, "query string is %d bytes; at most %d are accepted", n, h.cfg.MaxQueryBytes)
@@ -95,7 +96,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		}
 		return writeOK(c)
 	}
-	if err := abandoned(ctx); err != nil {
+	if err := h.abandoned(ctx, deadline); err != nil {
 		return err
 	}
 	cb := bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs}
@@ -111,7 +112,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxEvents, len(events))
-	if err := abandoned(ctx); err != nil {
+	if err := h.abandoned(ctx, deadline); err != nil {
 		return err
 	}
 	if err := h.deps.Delivery.Accept(ctx, events); err != nil {
@@ -124,9 +125,13 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	return writeOK(c)
 }
 
-// abandoned returns an error once ctx has ended.
-func abandoned(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+// abandoned returns an error once ctx has ended or deadline (unless zero) has passed.
+func (h *callbackHandler) abandoned(ctx context.Context, deadline time.Time) error {
+	err := ctx.Err()
+	if err == nil && !deadline.IsZero() && !time.Now().Before(deadline) {
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
 		return &bridge.Error{Kind: bridge.KindUnavailable, Message: "the callback was abandoned before its events were delivered; send it again", Err: err}
 	}
 	return nil
