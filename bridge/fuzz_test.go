@@ -111,9 +111,11 @@ func FuzzMap(f *testing.F) {
 		}
 		again, _ := Map(cb, route)
 		for i, e := range events {
-			for _, acc := range []string{e.FromAccount, e.ToAccount} {
-				if acc == "" || len(acc) > MaxAccountBytes || !utf8.ValidString(acc) || strings.ContainsRune(acc, 0) {
-					t.Fatalf("event %d has account %q", i, acc)
+			if route.Decode == nil { // a webhook route's event has no account pair
+				for _, acc := range []string{e.FromAccount, e.ToAccount} {
+					if acc == "" || len(acc) > MaxAccountBytes || !utf8.ValidString(acc) || strings.ContainsRune(acc, 0) {
+						t.Fatalf("event %d has account %q", i, acc)
+					}
 				}
 			}
 			if again[i].ID != e.ID {
