@@ -7,6 +7,10 @@
 //   - blocklist-removed-event.schema.json, blocklist-added-event.schema.json,
 //     friend-added-event.schema.json, friend-removed-event.schema.json: the value of
 //     each Kafka message, per event type;
+//   - for the community and group-extra routes (bridge's groupCommunityRoutes:
+//     topics, read receipts, attributes, owner, member state, delivery failures,
+//     message extensions), <route>-callback.schema.json and <area>-<what>-event.schema.json
+//     as CallbackSchema and EventSchema name them;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1); the callback's request body is one
 //     of the callback schemas, chosen by CallbackCommand;
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).

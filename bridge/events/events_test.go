@@ -3,6 +3,7 @@ package events_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -60,14 +61,27 @@ func TestDecodeWhatImbridgeProduces(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)
 	}
-	// Every routed type decodes into its own Go type.
+	// Every routed type decodes into its own Go type; a webhook route's from the first
+	// event of its golden callback.
+	webhookTypes := map[string]string{} // Go type -> ce_type
 	for _, r := range bridge.DefaultRoutes {
 		e := event()
 		e.Type, e.CallbackCommand = r.Type, r.Command
+		if r.Decode != nil {
+			e = goldenEvent(t, r)
+		}
 		key, value, headers := record(t, e)
 		got, err := events.Decode(key, value, headers)
 		if err != nil {
 			t.Fatalf("%s: %v", r.Type, err)
+		}
+		if r.Decode != nil {
+			goType := fmt.Sprintf("%T", got)
+			if other, ok := webhookTypes[goType]; ok || goType == "*events.Unrouted" {
+				t.Fatalf("%s decoded as %s, as %s is", r.Type, goType, other)
+			}
+			webhookTypes[goType] = r.Type
+			continue
 		}
 		var typ string
 		switch got.(type) {

@@ -1,0 +1,60 @@
+package events_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/events"
+)
+
+// Each community event type decodes from a record that bridge.Map made of a documented
+// body, field for field, and its record's key is the group.
+func TestDecodeCommunityEvents(t *testing.T) {
+	envelope := func(command string, eventTime int64) events.Envelope {
+		e := events.Envelope{SDKAppID: 7, CallbackCommand: command, ReceivedAt: time.Date(2022, 12, 1, 5, 21, 52, 345_000_000, time.UTC),
+			RequestTime: 1669872112, EventTime: eventTime, Version: 1669872112000}
+		if eventTime > 0 {
+			e.Version = eventTime
+		}
+		return e
+	}
+	tests := []struct {
+		command, body string
+		want          any
+	}{
+		{bridge.CommandAfterCreateTopic,
+			`{"CallbackCommand":"Group.CallbackAfterCreateTopic","GroupId":"g1","TopicId":"g1@TOPIC#t","Operator_Account":"op","Owner_Account":"owner","Type":"Community","Name":"N","UserDefinedDataList":[{"Key":"k","Value":"v"}]}`,
+			&events.GroupTopicCreated{Envelope: envelope(bridge.CommandAfterCreateTopic, 0), GroupID: "g1", TopicID: "g1@TOPIC#t",
+				GroupType: "Community", OperatorAccount: "op", OwnerAccount: "owner", Name: "N", UserDefinedDataList: json.RawMessage(`[{"Key":"k","Value":"v"}]`)}},
+	}
+	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
+	for _, tt := range tests {
+		t.Run(tt.command, func(t *testing.T) {
+			route, ok := routes.Lookup(tt.command)
+			if !ok {
+				t.Fatalf("no route for %s", tt.command)
+			}
+			key, value, headers := asRecord(t, route, tt.command, tt.body)
+			got, err := events.Decode(key, value, headers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The event ID is Map's to choose (Decode refuses a record without one).
+			noID := cmp.Transformer("noEventID", func(e events.Envelope) events.Envelope { e.EventID = ""; return e })
+			if d := cmp.Diff(tt.want, got, noID); d != "" {
+				t.Errorf("decoded (-want +got):\n%s", d)
+			}
+			if string(key) != "g1" {
+				t.Errorf("key %q, want the group g1", key)
+			}
+			if _, err := events.Decode([]byte("other"), value, headers); !errors.Is(err, events.ErrInconsistent) {
+				t.Errorf("a record keyed other than by its group: %v", err)
+			}
+		})
+	}
+}
