@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -10,12 +11,16 @@ import (
 const (
 	// CommandAfterCreateTopic: a community topic was created (TopicId within GroupId).
 	CommandAfterCreateTopic = "Group.CallbackAfterCreateTopic"
+	// CommandAfterTopicDestroyed: community topics were deleted (TopicIdList).
+	CommandAfterTopicDestroyed = "Group.CallbackAfterTopicDestroyed"
 )
 
 // groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
 var groupCommunityRoutes = []Route{
 	{Name: "group-topic-created", Command: CommandAfterCreateTopic, Topic: TopicGroup, Type: "imbridge.group.topic.created.v1",
 		Decode: decodeAfterCreateTopic, Key: "GroupId", Events: "one per callback"},
+	{Name: "group-topic-destroyed", Command: CommandAfterTopicDestroyed, Topic: TopicGroup, Type: "imbridge.group.topic.destroyed.v1",
+		Decode: decodeAfterTopicDestroyed, Key: "GroupId", Events: "one per TopicIdList entry"},
 }
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId
@@ -44,6 +49,277 @@ func decodeAfterCreateTopic(body []byte) ([]Subject, int64, error) {
 	}
 	return []Subject{{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "groupType", groupType,
 		"operatorAccount", operator, "ownerAccount", owner, "name", name, "userDefinedDataList", userData)}}, et, nil
+}
+
+// decodeAfterTopicDestroyed reads Group.CallbackAfterTopicDestroyed: one subject per
+// TopicIdList entry, a non-empty string each.
+func decodeAfterTopicDestroyed(body []byte) ([]Subject, int64, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	var (
+		groupID, groupType string
+		topics             []json.RawMessage
+	)
+	if err := firstBadField(o.key("GroupId", &groupID), o.str("Type", false, &groupType), o.list("TopicIdList", true, &topics)); err != nil {
+		return nil, 0, err
+	}
+	et, err := o.eventTime()
+	if err != nil {
+		return nil, 0, err
+	}
+	subjects := make([]Subject, len(topics))
+	for i, raw := range topics {
+		var topicID string
+		if raw[0] != '"' || json.Unmarshal(raw, &topicID) != nil {
+			return nil, 0, Errorf(KindBadRequest, "TopicIdList[%d] must be a string", i)
+		}
+		if topicID == "" {
+			return nil, 0, Errorf(KindBadRequest, "TopicIdList[%d] is empty", i)
+		}
+		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "groupType", groupType)}
+	}
+	return subjects, et, nil
+}
+
+// decodeAfterTopicInfoChanged reads Group.CallbackAfterTopicInfoChanged. Chat
+// documents no TopicId for it; one is published when the body has it. The changed
+// members are published as sent, "" included.
+func decodeAfterTopicInfoChanged(body []byte) ([]Subject, int64, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	var (
+		groupID, topicID, groupType, operator     string
+		name, introduction, notification, faceURL json.RawMessage
+	)
+	errs := []error{
+		o.key("GroupId", &groupID),
+		o.str("TopicId", false, &topicID),
+		o.str("Type", false, &groupType),
+		o.account("Operator_Account", false, &operator),
+		o.changed("Name", &name),
+		o.changed("Introduction", &introduction),
+		o.changed("Notification", &notification),
+		o.changed("FaceUrl", &faceURL),
+	}
+	et, err := o.eventTime()
+	if err := firstBadField(append(errs, err)...); err != nil {
+		return nil, 0, err
+	}
+	return []Subject{{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "groupType", groupType,
+		"operatorAccount", operator, "name", name, "introduction", introduction, "notification", notification,
+		"faceUrl", faceURL)}}, et, nil
+}
+
+// decodeAfterReadReceipt reads Group.CallbackAfterReadReceipt: one subject per
+// GroupMsgReceiptList entry, each with its MsgSeq; ReadReceiptMembers become the
+// readers' UserIDs.
+func decodeAfterReadReceipt(body []byte) ([]Subject, int64, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	var (
+		groupID, groupType string
+		receipts           []json.RawMessage
+	)
+	if err := firstBadField(o.key("GroupId", &groupID), o.str("Type", false, &groupType), o.list("GroupMsgReceiptList", true, &receipts)); err != nil {
+		return nil, 0, err
+	}
+	et, err := o.eventTime()
+	if err != nil {
+		return nil, 0, err
+	}
+	subjects := make([]Subject, len(receipts))
+	for i, raw := range receipts {
+		r, err := readExactObject(raw, fmt.Sprintf("GroupMsgReceiptList[%d]", i))
+		if err != nil {
+			return nil, 0, err
+		}
+		var (
+			msgSeq, readNum, unreadNum *int64
+			members                    []json.RawMessage
+		)
+		if err := firstBadField(r.integer("MsgSeq", true, &msgSeq), r.integer("ReadNum", false, &readNum),
+			r.integer("UnreadNum", false, &unreadNum), r.list("ReadReceiptMembers", false, &members)); err != nil {
+			return nil, 0, err
+		}
+		var readers any // left out when absent
+		if members != nil {
+			accounts, err := memberAccounts(members, r.name("ReadReceiptMembers"))
+			if err != nil {
+				return nil, 0, err
+			}
+			readers = accounts
+		}
+		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType, "msgSeq", *msgSeq,
+			"readNum", intOrAbsent(readNum), "unreadNum", intOrAbsent(unreadNum), "readReceiptMembers", readers)}
+	}
+	return subjects, et, nil
+}
+
+// memberAccounts reads the elements of an array of {"Member_Account": ...} objects at
+// path into the accounts, in order.
+func memberAccounts(elems []json.RawMessage, path string) ([]string, error) {
+	accounts := make([]string, len(elems))
+	for i, e := range elems {
+		m, err := readExactObject(e, fmt.Sprintf("%s[%d]", path, i))
+		if err != nil {
+			return nil, err
+		}
+		if err := m.account("Member_Account", true, &accounts[i]); err != nil {
+			return nil, err
+		}
+	}
+	return accounts, nil
+}
+
+// decodeAfterGroupAttrChanged reads Group.CallbackAfterGroupAttrChanged: GroupAttr
+// (the attributes' {key, value} objects) is kept as sent.
+func decodeAfterGroupAttrChanged(body []byte) ([]Subject, int64, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	var (
+		groupID, groupType, operator, option string
+		attrs                                json.RawMessage
+	)
+	errs := []error{
+		o.key("GroupId", &groupID),
+		o.str("Type", false, &groupType),
+		o.account("Operator_Account", false, &operator),
+		o.str("OptionType", false, &option),
+		o.array("GroupAttr", &attrs),
+	}
+	et, err := o.eventTime()
+	if err := firstBadField(append(errs, err)...); err != nil {
+		return nil, 0, err
+	}
+	return []Subject{{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType, "operatorAccount", operator,
+		"optionType", option, "groupAttr", attrs)}}, et, nil
+}
+
+// decodeAfterChangeGroupOwner reads Group.CallbackAfterChangeGroupOwner:
+// NewOwner_Account is required.
+func decodeAfterChangeGroupOwner(body []byte) ([]Subject, int64, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	var groupID, groupType, operator, oldOwner, newOwner string
+	errs := []error{
+		o.key("GroupId", &groupID),
+		o.str("Type", false, &groupType),
+		o.account("Operator_Account", false, &operator),
+		o.account("OldOwner_Account", false, &oldOwner),
+		o.account("NewOwner_Account", true, &newOwner),
+	}
+	et, err := o.eventTime()
+	if err := firstBadField(append(errs, err)...); err != nil {
+		return nil, 0, err
+	}
+	return []Subject{{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType, "operatorAccount", operator,
+		"oldOwnerAccount", oldOwner, "newOwnerAccount", newOwner)}}, et, nil
+}
+
+// decodeOnMemberStateChange reads Group.CallbackOnMemberStateChange: one subject per
+// MemberList entry; EventType is required.
+func decodeOnMemberStateChange(body []byte) ([]Subject, int64, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	var (
+		groupID, eventType, cause string
+		list                      []json.RawMessage
+	)
+	errs := []error{
+		o.key("GroupId", &groupID),
+		o.str("EventType", true, &eventType),
+		o.str("EventCause", false, &cause),
+		o.list("MemberList", true, &list),
+	}
+	et, err := o.eventTime()
+	if err := firstBadField(append(errs, err)...); err != nil {
+		return nil, 0, err
+	}
+	members, err := memberAccounts(list, "MemberList")
+	if err != nil {
+		return nil, 0, err
+	}
+	subjects := make([]Subject, len(members))
+	for i, m := range members {
+		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "eventType", eventType, "eventCause", cause,
+			"memberAccount", m)}
+	}
+	return subjects, et, nil
+}
+
+// decodeSendMsgException reads Group.CallbackSendMsgException: the message that could
+// not be delivered (MsgBody and CloudCustomData kept as sent) and why (ErrorCode,
+// ErrorInfo).
+func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	var (
+		groupID, groupType, from, operator, errorInfo string
+		random, onlineOnly, errorCode                 *int64
+		msgBody, customData                           json.RawMessage
+	)
+	errs := []error{
+		o.key("GroupId", &groupID),
+		o.str("Type", false, &groupType),
+		o.account("From_Account", false, &from),
+		o.account("Operator_Account", false, &operator),
+		o.integer("Random", false, &random),
+		o.integer("OnlineOnlyFlag", false, &onlineOnly),
+		o.array("MsgBody", &msgBody),
+		o.changed("CloudCustomData", &customData),
+		o.integer("ErrorCode", false, &errorCode),
+		o.str("ErrorInfo", false, &errorInfo),
+	}
+	et, err := o.eventTime()
+	if err := firstBadField(append(errs, err)...); err != nil {
+		return nil, 0, err
+	}
+	return []Subject{{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType, "fromAccount", from,
+		"operatorAccount", operator, "random", intOrAbsent(random), "onlineOnlyFlag", intOrAbsent(onlineOnly),
+		"msgBody", msgBody, "cloudCustomData", customData, "errorCode", intOrAbsent(errorCode),
+		"errorInfo", errorInfo)}}, et, nil
+}
+
+// decodeAfterGroupMsgExtension reads Group.CallbackAfterGroupMsgExtension: the message
+// (MsgSeq, required) whose extensions were set, deleted or cleared (OperateType 1, 2,
+// 3); ExtensionList is kept as sent.
+func decodeAfterGroupMsgExtension(body []byte) ([]Subject, int64, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return nil, 0, err
+	}
+	var (
+		groupID              string
+		msgSeq, operate, seq *int64
+		extensions           json.RawMessage
+	)
+	errs := []error{
+		o.key("GroupId", &groupID),
+		o.integer("MsgSeq", true, &msgSeq),
+		o.integer("OperateType", false, &operate),
+		o.array("ExtensionList", &extensions),
+		o.integer("Seq", false, &seq),
+	}
+	et, err := o.eventTime()
+	if err := firstBadField(append(errs, err)...); err != nil {
+		return nil, 0, err
+	}
+	return []Subject{{Key: groupID, Fields: Fields("groupId", groupID, "msgSeq", *msgSeq, "operateType", intOrAbsent(operate),
+		"extensionList", extensions, "seq", intOrAbsent(seq))}}, et, nil
 }
 
 // exactObject is a JSON object of a webhook body read member by member under the exact
@@ -171,17 +447,24 @@ func (o exactObject) array(n string, dst *json.RawMessage) error {
 	return nil
 }
 
-// list reads a member that must be a non-empty array, element by element.
-func (o exactObject) list(n string, dst *[]json.RawMessage) error {
+// list reads an array member element by element; required refuses it absent or
+// empty, else absent leaves dst nil.
+func (o exactObject) list(n string, required bool, dst *[]json.RawMessage) error {
 	v := o.raw(n)
 	if v == nil {
-		return Errorf(KindBadRequest, "%s is missing", o.name(n))
+		if required {
+			return Errorf(KindBadRequest, "%s is missing", o.name(n))
+		}
+		return nil
 	}
 	if v[0] != '[' || json.Unmarshal(v, dst) != nil {
 		return Errorf(KindBadRequest, "%s must be an array", o.name(n))
 	}
-	if len(*dst) == 0 {
+	if required && len(*dst) == 0 {
 		return Errorf(KindBadRequest, "%s is empty", o.name(n))
+	}
+	if *dst == nil {
+		*dst = []json.RawMessage{}
 	}
 	return nil
 }

@@ -7,11 +7,14 @@ import "encoding/json"
 const (
 	// TypeGroupTopicCreated is GroupTopicCreated's type.
 	TypeGroupTopicCreated = "imbridge.group.topic.created.v1"
+	// TypeGroupTopicDestroyed is GroupTopicDestroyed's type.
+	TypeGroupTopicDestroyed = "imbridge.group.topic.destroyed.v1"
 )
 
 // communityTypes are the event types of bridge's community routes.
 var communityTypes = map[string]func() webhookEvent{
-	TypeGroupTopicCreated: func() webhookEvent { return &GroupTopicCreated{} },
+	TypeGroupTopicCreated:   func() webhookEvent { return &GroupTopicCreated{} },
+	TypeGroupTopicDestroyed: func() webhookEvent { return &GroupTopicDestroyed{} },
 }
 
 // GroupTopicCreated is a topic created in a community (Group.CallbackAfterCreateTopic).
@@ -28,3 +31,14 @@ type GroupTopicCreated struct {
 }
 
 func (e *GroupTopicCreated) key() string { return e.GroupID }
+
+// GroupTopicDestroyed is a community topic deleted (Group.CallbackAfterTopicDestroyed:
+// one event per deleted topic).
+type GroupTopicDestroyed struct {
+	Envelope
+	GroupID   string `json:"groupId"`
+	TopicID   string `json:"topicId"`
+	GroupType string `json:"groupType,omitempty"`
+}
+
+func (e *GroupTopicDestroyed) key() string { return e.GroupID }

@@ -31,6 +31,9 @@ func TestDecodeCommunityEvents(t *testing.T) {
 			`{"CallbackCommand":"Group.CallbackAfterCreateTopic","GroupId":"g1","TopicId":"g1@TOPIC#t","Operator_Account":"op","Owner_Account":"owner","Type":"Community","Name":"N","UserDefinedDataList":[{"Key":"k","Value":"v"}]}`,
 			&events.GroupTopicCreated{Envelope: envelope(bridge.CommandAfterCreateTopic, 0), GroupID: "g1", TopicID: "g1@TOPIC#t",
 				GroupType: "Community", OperatorAccount: "op", OwnerAccount: "owner", Name: "N", UserDefinedDataList: json.RawMessage(`[{"Key":"k","Value":"v"}]`)}},
+		{bridge.CommandAfterTopicDestroyed,
+			`{"CallbackCommand":"Group.CallbackAfterTopicDestroyed","GroupId":"g1","Type":"Community","TopicIdList":["g1@TOPIC#t"],"EventTime":"1670574414123"}`,
+			&events.GroupTopicDestroyed{Envelope: envelope(bridge.CommandAfterTopicDestroyed, 1670574414123), GroupID: "g1", TopicID: "g1@TOPIC#t", GroupType: "Community"}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
