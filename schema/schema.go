@@ -11,6 +11,9 @@
 //     topics, read receipts, attributes, owner, member state, delivery failures,
 //     message extensions), <route>-callback.schema.json and <area>-<what>-event.schema.json
 //     as CallbackSchema and EventSchema name them;
+//   - for the one-to-one message routes (c2c-*: sent, recalled, conversation read,
+//     message extensions), c2c-<what>-callback.schema.json and
+//     c2c-<what>-event.schema.json, named the same way;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1); the callback's request body is one
 //     of the callback schemas, chosen by CallbackCommand;
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).

@@ -1,0 +1,112 @@
+package events_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/events"
+)
+
+// goldenBody is the body of a route's golden callback, bridge/testdata/map/<name>.input.json.
+func goldenBody(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "testdata", "map", name+".input.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in struct{ Body json.RawMessage }
+	if err := json.Unmarshal(raw, &in); err != nil {
+		t.Fatal(err)
+	}
+	return string(in.Body)
+}
+
+func routeNamed(t *testing.T, name string) bridge.Route {
+	t.Helper()
+	for _, r := range bridge.DefaultRoutes {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("no route %s", name)
+	return bridge.Route{}
+}
+
+func i64(v int64) *int64   { return &v }
+func u32(v uint32) *uint32 { return &v }
+func u64(v uint64) *uint64 { return &v }
+
+func TestDecodeC2C(t *testing.T) {
+	tests := []struct {
+		route string
+		want  any
+		key   string
+	}{
+		{"c2c-message-sent", &events.C2CMessageSent{FromAccount: "jared", ToAccount: "Jonh", MsgKey: "48374_2837546_1557481126",
+			MsgSeq: u32(48374), MsgRandom: u32(2837546), MsgTime: i64(1557481126), OnlineOnlyFlag: i64(1), SendMsgResult: i64(0),
+			ErrorInfo: "send msg succeed", UnreadMsgNum: i64(7),
+			MsgBody:         json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"red packet"}}]`),
+			CloudCustomData: json.RawMessage(`"your cloud custom data"`)}, `["Jonh","jared"]`},
+		{"c2c-message-recalled", &events.C2CMessageRecalled{FromAccount: "jared", ToAccount: "Jonh", MsgKey: "48374_2837546_1557481126",
+			UnreadMsgNum: i64(7)}, `["Jonh","jared"]`},
+		{"c2c-conversation-read", &events.C2CConversationRead{ReportAccount: "jared", PeerAccount: "Jonh", LastReadTime: i64(1614754606),
+			UnreadMsgNum: i64(7)}, `["Jonh","jared"]`},
+		{"c2c-message-extension-changed", &events.C2CMessageExtensionChanged{FromAccount: "user1", ToAccount: "user2",
+			MsgKey: "93847636_1287657_1764688415", OperateType: 1,
+			ExtensionList: json.RawMessage(`[{"Key":"k1","Value":"v1","Seq":1},{"Key":"k2","Value":"v2","Seq":1},{"Key":"k3","Value":"v3","Seq":1}]`),
+			Seq:           u64(1)}, `["user1","user2"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.route, func(t *testing.T) {
+			route := routeNamed(t, tt.route)
+			key, value, headers := asRecord(t, route, route.Command, goldenBody(t, tt.route))
+			if string(key) != tt.key {
+				t.Fatalf("key %s, want %s", key, tt.key)
+			}
+			ev, err := events.Decode(key, value, headers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The envelope is checked by the other Decode tests; here, the route's fields.
+			if d := cmp.Diff(tt.want, ev, cmp.FilterPath(func(p cmp.Path) bool {
+				return p.Last().String() == ".Envelope"
+			}, cmp.Ignore())); d != "" {
+				t.Fatalf("decoded (-want +got):\n%s", d)
+			}
+			if env := envelopeOf(ev); env.CallbackCommand != route.Command || env.SDKAppID != 7 || env.Version == 0 {
+				t.Fatalf("envelope %+v", env)
+			}
+			if _, err := events.Decode([]byte(`["a","b"]`), value, headers); err == nil {
+				t.Fatal("a record with another conversation's key decoded")
+			}
+		})
+	}
+}
+
+func envelopeOf(ev any) events.Envelope {
+	switch e := ev.(type) {
+	case *events.C2CMessageSent:
+		return e.Envelope
+	case *events.C2CMessageRecalled:
+		return e.Envelope
+	case *events.C2CConversationRead:
+		return e.Envelope
+	case *events.C2CMessageExtensionChanged:
+		return e.Envelope
+	}
+	return events.Envelope{}
+}
+
+// The key a consumer computes is the key imbridge wrote.
+func TestConversationKeyAgrees(t *testing.T) {
+	for _, p := range [][2]string{{"alice", "bob"}, {"bob", "alice"}, {`x"<&>`, "\u2028"}, {"张三", "Z"}} {
+		if got, want := events.ConversationKey(p[0], p[1]), bridge.ConversationKey(p[0], p[1]); got != want {
+			t.Errorf("%q: events %s, bridge %s", p, got, want)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package bridge
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestConversationKey(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want string
+	}{
+		{"alice", "bob", `["alice","bob"]`},
+		{"bob", "alice", `["alice","bob"]`},
+		{"Jonh", "jared", `["Jonh","jared"]`}, // bytewise: upper case first
+		{"a", "a", `["a","a"]`},
+		{`x"y`, "<z>", `["\u003cz\u003e","x\"y"]`},
+		{"张三", "z", `["z","张三"]`},
+	}
+	for _, tt := range tests {
+		if got := ConversationKey(tt.a, tt.b); got != tt.want {
+			t.Errorf("ConversationKey(%q, %q) = %s, want %s", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+// Both directions of one conversation get one key, whatever the command.
+func TestC2CRoutesKeyByConversation(t *testing.T) {
+	routes := NewRoutes(DefaultRoutes...)
+	bodies := map[string][]string{
+		CommandC2CAfterSendMsg: {
+			`{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"b","To_Account":"a","MsgKey":"k"}`,
+			`{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k"}`,
+		},
+		CommandC2CAfterMsgWithDraw: {`{"CallbackCommand":"C2C.CallbackAfterMsgWithDraw","From_Account":"b","To_Account":"a","MsgKey":"k"}`},
+		CommandC2CAfterMsgReport:   {`{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"b","Peer_Account":"a"}`},
+		CommandC2CAfterMsgExtension: {
+			`{"CallbackCommand":"C2C.CallbackAfterC2CMsgExtension","From_Account":"a","To_Account":"b","MsgKey":"k","OperateType":3}`,
+		},
+	}
+	for cmd, bs := range bodies {
+		route, ok := routes.Lookup(cmd)
+		if !ok || route.Topic != TopicC2C {
+			t.Fatalf("%s: route %+v", cmd, route)
+		}
+		for _, b := range bs {
+			evs, err := Map(Callback{Query: Query{CallbackCommand: cmd}, AppID: 1, Body: []byte(b)}, route)
+			if err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			if len(evs) != 1 || string(evs[0].Key()) != `["a","b"]` {
+				t.Fatalf("%s: %d events, key %s", b, len(evs), evs[0].Key())
+			}
+		}
+	}
+}
+
+func TestC2CRoutesReject(t *testing.T) {
+	long := strings.Repeat("a", 33)
+	tests := []struct {
+		cmd, give, want string
+	}{
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","To_Account":"b","MsgKey":"k"}`, "From_Account is missing"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","from_account":"a","To_Account":"b","MsgKey":"k"}`, "From_Account is missing"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":null,"MsgKey":"k"}`, "To_Account is missing"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"","To_Account":"b","MsgKey":"k"}`, "From_Account is empty"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"` + long + `","MsgKey":"k"}`, "To_Account is 33 bytes; at most 32 are allowed"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a\u0000","To_Account":"b","MsgKey":"k"}`, "From_Account contains a NUL character"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":1,"To_Account":"b","MsgKey":"k"}`, "From_Account must be a string"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b"}`, "MsgKey is missing"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgSeq":-1}`, "MsgSeq must be an integer from 0 to 4294967295"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgTime":"1"}`, "MsgTime must be an integer"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgBody":{}}`, "MsgBody must be an array"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","EventTime":"x"}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
+		{CommandC2CAfterMsgWithDraw, `{"CallbackCommand":"C2C.CallbackAfterMsgWithDraw","From_Account":"a","To_Account":"b","MsgKey":""}`, "MsgKey is empty"},
+		{CommandC2CAfterMsgReport, `{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"a"}`, "Peer_Account is missing"},
+		{CommandC2CAfterMsgReport, `{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"a","Peer_Account":"b","LastReadTime":1.5}`, "LastReadTime must be an integer"},
+		{CommandC2CAfterMsgExtension, `{"CallbackCommand":"C2C.CallbackAfterC2CMsgExtension","From_Account":"a","To_Account":"b","MsgKey":"k"}`, "OperateType is missing"},
+		{CommandC2CAfterMsgExtension, `{"CallbackCommand":"C2C.CallbackAfterC2CMsgExtension","From_Account":"a","To_Account":"b","MsgKey":"k","OperateType":1,"ExtensionList":"x"}`, "ExtensionList must be an array"},
+	}
+	routes := NewRoutes(DefaultRoutes...)
+	for _, tt := range tests {
+		route, _ := routes.Lookup(tt.cmd)
+		_, err := Map(Callback{Query: Query{CallbackCommand: tt.cmd}, AppID: 1, Body: []byte(tt.give)}, route)
+		if ErrorKind(err) != KindBadRequest || err.Error() != tt.want {
+			t.Errorf("%s: %v, want bad_request %q", tt.give, err, tt.want)
+		}
+	}
+}
+
+// The EventTime of a one-to-one webhook is read as a number or as a string of digits.
+func TestC2CEventTimeForms(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandC2CAfterMsgWithDraw)
+	for _, et := range []string{`1670574414123`, `"1670574414123"`} {
+		body := `{"CallbackCommand":"C2C.CallbackAfterMsgWithDraw","From_Account":"a","To_Account":"b","MsgKey":"k","EventTime":` + et + `}`
+		evs, err := Map(Callback{Query: Query{CallbackCommand: CommandC2CAfterMsgWithDraw}, AppID: 1, Body: []byte(body)}, route)
+		if err != nil || evs[0].EventTime != 1670574414123 {
+			t.Fatalf("EventTime %s: %+v, %v", et, evs, err)
+		}
+	}
+}
