@@ -13,6 +13,9 @@ const (
 	CommandAfterCreateTopic = "Group.CallbackAfterCreateTopic"
 	// CommandAfterTopicDestroyed: community topics were deleted (TopicIdList).
 	CommandAfterTopicDestroyed = "Group.CallbackAfterTopicDestroyed"
+	// CommandAfterTopicInfoChanged: a topic's name, introduction, notice or avatar
+	// changed; Chat documents GroupId only, not the topic.
+	CommandAfterTopicInfoChanged = "Group.CallbackAfterTopicInfoChanged"
 )
 
 // groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
@@ -21,6 +24,8 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeAfterCreateTopic, Key: "GroupId", Events: "one per callback"},
 	{Name: "group-topic-destroyed", Command: CommandAfterTopicDestroyed, Topic: TopicGroup, Type: "imbridge.group.topic.destroyed.v1",
 		Decode: decodeAfterTopicDestroyed, Key: "GroupId", Events: "one per TopicIdList entry"},
+	{Name: "group-topic-changed", Command: CommandAfterTopicInfoChanged, Topic: TopicGroup, Type: "imbridge.group.topic.changed.v1",
+		Decode: decodeAfterTopicInfoChanged, Key: "GroupId", Events: "one per callback"},
 }
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId

@@ -9,12 +9,15 @@ const (
 	TypeGroupTopicCreated = "imbridge.group.topic.created.v1"
 	// TypeGroupTopicDestroyed is GroupTopicDestroyed's type.
 	TypeGroupTopicDestroyed = "imbridge.group.topic.destroyed.v1"
+	// TypeGroupTopicChanged is GroupTopicChanged's type.
+	TypeGroupTopicChanged = "imbridge.group.topic.changed.v1"
 )
 
 // communityTypes are the event types of bridge's community routes.
 var communityTypes = map[string]func() webhookEvent{
 	TypeGroupTopicCreated:   func() webhookEvent { return &GroupTopicCreated{} },
 	TypeGroupTopicDestroyed: func() webhookEvent { return &GroupTopicDestroyed{} },
+	TypeGroupTopicChanged:   func() webhookEvent { return &GroupTopicChanged{} },
 }
 
 // GroupTopicCreated is a topic created in a community (Group.CallbackAfterCreateTopic).
@@ -42,3 +45,21 @@ type GroupTopicDestroyed struct {
 }
 
 func (e *GroupTopicDestroyed) key() string { return e.GroupID }
+
+// GroupTopicChanged is a community topic whose name, introduction, notice or avatar
+// changed (Group.CallbackAfterTopicInfoChanged). Only the changed fields are set; a
+// pointer to "" is a field changed to empty. TopicID is empty unless Chat sent it: its
+// documentation of the callback names no topic.
+type GroupTopicChanged struct {
+	Envelope
+	GroupID         string  `json:"groupId"`
+	TopicID         string  `json:"topicId,omitempty"`
+	GroupType       string  `json:"groupType,omitempty"`
+	OperatorAccount string  `json:"operatorAccount,omitempty"`
+	Name            *string `json:"name,omitempty"`
+	Introduction    *string `json:"introduction,omitempty"`
+	Notification    *string `json:"notification,omitempty"`
+	FaceURL         *string `json:"faceUrl,omitempty"`
+}
+
+func (e *GroupTopicChanged) key() string { return e.GroupID }

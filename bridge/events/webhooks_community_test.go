@@ -34,6 +34,10 @@ func TestDecodeCommunityEvents(t *testing.T) {
 		{bridge.CommandAfterTopicDestroyed,
 			`{"CallbackCommand":"Group.CallbackAfterTopicDestroyed","GroupId":"g1","Type":"Community","TopicIdList":["g1@TOPIC#t"],"EventTime":"1670574414123"}`,
 			&events.GroupTopicDestroyed{Envelope: envelope(bridge.CommandAfterTopicDestroyed, 1670574414123), GroupID: "g1", TopicID: "g1@TOPIC#t", GroupType: "Community"}},
+		{bridge.CommandAfterTopicInfoChanged,
+			`{"CallbackCommand":"Group.CallbackAfterTopicInfoChanged","GroupId":"g1","Type":"Community","Operator_Account":"op","Name":"N","Notification":""}`,
+			&events.GroupTopicChanged{Envelope: envelope(bridge.CommandAfterTopicInfoChanged, 0), GroupID: "g1", GroupType: "Community",
+				OperatorAccount: "op", Name: changedTo("N"), Notification: changedTo("")}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
@@ -61,3 +65,6 @@ func TestDecodeCommunityEvents(t *testing.T) {
 		})
 	}
 }
+
+// changedTo is a changed field's value.
+func changedTo(s string) *string { return &s }
