@@ -14,6 +14,10 @@
 //   - for the one-to-one message routes (c2c-*: sent, recalled, conversation read,
 //     message extensions), c2c-<what>-callback.schema.json and
 //     c2c-<what>-event.schema.json, named the same way;
+//   - for the group routes (bridge's groupRoutes: created, members joined, exited or
+//     changed, messages sent or recalled, destroyed, info changed, full),
+//     group-<what>-callback.schema.json and group-<what>-event.schema.json, named the
+//     same way;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1); the callback's request body is one
 //     of the callback schemas, chosen by CallbackCommand;
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).
