@@ -1,0 +1,58 @@
+package bridge
+
+import (
+	"strings"
+	"testing"
+)
+
+// The group decoders refuse, naming the field, what Chat's documentation does not
+// allow, and read member names exactly.
+func TestGroupRoutesReject(t *testing.T) {
+	long := strings.Repeat("a", MaxAccountBytes+1)
+	tests := []struct {
+		command, body, want string
+	}{
+		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup"}`, "GroupId is missing"},
+		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","groupid":"g"}`, "GroupId is missing"},
+		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":1}`, "GroupId must be a string"},
+		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","EventTime":"x"}`, "EventTime must be"},
+		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","MemberList":[{"Member_Account":""}]}`, "MemberList[0].Member_Account is missing"},
+		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","Owner_Account":"` + long + `"}`, "Owner_Account is 33 bytes; at most 32 are allowed"},
+		{CommandGroupMemberJoined, `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g"}`, "NewMemberList is missing"},
+		{CommandGroupMemberJoined, `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":[]}`, "NewMemberList is empty"},
+		{CommandGroupMemberJoined, `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":["a"]}`, "NewMemberList[0] must be an object"},
+		{CommandGroupMemberExited, `{"CallbackCommand":"Group.CallbackAfterMemberExit","GroupId":"g","ExitMemberList":[{"member_account":"a"}]}`, "ExitMemberList[0].Member_Account is missing"},
+		{CommandGroupMemberExited, `{"CallbackCommand":"Group.CallbackAfterMemberExit","GroupId":"g","ExitMemberList":[{"Member_Account":"a\u0000"}]}`, "ExitMemberList[0].Member_Account contains a NUL character"},
+		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g"}`, "MsgSeq is missing"},
+		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":-1}`, "MsgSeq must be a non-negative integer"},
+		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":1,"Random":4294967296}`, "Random must be an integer from 0 to 4294967295"},
+		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":1,"MsgBody":{}}`, "MsgBody must be an array"},
+		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":1,"CloudCustomData":{}}`, "CloudCustomData must be a string"},
+		{CommandGroupInfoChanged, `{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Notification":1}`, "Notification must be a string"},
+		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g","MsgSeqList":[{}]}`, "MsgSeqList[0].MsgSeq is missing"},
+		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g","MsgSeqList":[{"MsgSeq":"1"}]}`, "MsgSeqList[0].MsgSeq must be a non-negative integer"},
+		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g"}`, "MsgSeqList is missing"},
+		{CommandGroupFull, `{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"g","TopicId":[]}`, "TopicId must be a string"},
+		{CommandGroupMemberChanged, `{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g"}`, "Member_Account is missing"},
+		{CommandGroupMemberChanged, `{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Member_Account":"a","Modified_Account":"b"}`,
+			"Member_Account and Modified_Account name different members"},
+	}
+	routes := NewRoutes(DefaultRoutes...)
+	for _, tt := range tests {
+		route, _ := routes.Lookup(tt.command)
+		_, err := Map(Callback{Query: Query{CallbackCommand: tt.command}, AppID: 1, Body: []byte(tt.body)}, route)
+		if ErrorKind(err) != KindBadRequest || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want a bad request saying %q", tt.body, err, tt.want)
+		}
+	}
+}
+
+// A group info change to "" is published as "", not left out.
+func TestGroupInfoChangedKeepsEmpty(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandGroupInfoChanged)
+	body := `{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Notification":""}`
+	events, err := Map(Callback{Query: Query{CallbackCommand: CommandGroupInfoChanged}, AppID: 1, Body: []byte(body)}, route)
+	if err != nil || string(events[0].Subject.Fields) != `"groupId":"g","notification":""` || events[0].Subject.Key != "g" {
+		t.Fatalf("Map = %+v, %v", events, err)
+	}
+}
