@@ -16,6 +16,9 @@ const (
 	// CommandAfterTopicInfoChanged: a topic's name, introduction, notice or avatar
 	// changed; Chat documents GroupId only, not the topic.
 	CommandAfterTopicInfoChanged = "Group.CallbackAfterTopicInfoChanged"
+	// CommandAfterReadReceipt: read receipts of group messages changed
+	// (GroupMsgReceiptList, one entry per MsgSeq).
+	CommandAfterReadReceipt = "Group.CallbackAfterReadReceipt"
 )
 
 // groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
@@ -26,6 +29,8 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeAfterTopicDestroyed, Key: "GroupId", Events: "one per TopicIdList entry"},
 	{Name: "group-topic-changed", Command: CommandAfterTopicInfoChanged, Topic: TopicGroup, Type: "imbridge.group.topic.changed.v1",
 		Decode: decodeAfterTopicInfoChanged, Key: "GroupId", Events: "one per callback"},
+	{Name: "group-receipt", Command: CommandAfterReadReceipt, Topic: TopicGroup, Type: "imbridge.group.receipt.v1",
+		Decode: decodeAfterReadReceipt, Key: "GroupId", Events: "one per GroupMsgReceiptList entry"},
 }
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId

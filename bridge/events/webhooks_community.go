@@ -11,6 +11,8 @@ const (
 	TypeGroupTopicDestroyed = "imbridge.group.topic.destroyed.v1"
 	// TypeGroupTopicChanged is GroupTopicChanged's type.
 	TypeGroupTopicChanged = "imbridge.group.topic.changed.v1"
+	// TypeGroupReceipt is GroupReceipt's type.
+	TypeGroupReceipt = "imbridge.group.receipt.v1"
 )
 
 // communityTypes are the event types of bridge's community routes.
@@ -18,6 +20,7 @@ var communityTypes = map[string]func() webhookEvent{
 	TypeGroupTopicCreated:   func() webhookEvent { return &GroupTopicCreated{} },
 	TypeGroupTopicDestroyed: func() webhookEvent { return &GroupTopicDestroyed{} },
 	TypeGroupTopicChanged:   func() webhookEvent { return &GroupTopicChanged{} },
+	TypeGroupReceipt:        func() webhookEvent { return &GroupReceipt{} },
 }
 
 // GroupTopicCreated is a topic created in a community (Group.CallbackAfterCreateTopic).
@@ -63,3 +66,18 @@ type GroupTopicChanged struct {
 }
 
 func (e *GroupTopicChanged) key() string { return e.GroupID }
+
+// GroupReceipt is the read receipt of one group message (Group.CallbackAfterReadReceipt:
+// one event per receipt entry).
+type GroupReceipt struct {
+	Envelope
+	GroupID   string `json:"groupId"`
+	GroupType string `json:"groupType,omitempty"`
+	MsgSeq    int64  `json:"msgSeq"`
+	ReadNum   *int64 `json:"readNum,omitempty"`
+	UnreadNum *int64 `json:"unreadNum,omitempty"`
+	// ReadReceiptMembers are the UserIDs of members who read the message.
+	ReadReceiptMembers []string `json:"readReceiptMembers,omitempty"`
+}
+
+func (e *GroupReceipt) key() string { return e.GroupID }

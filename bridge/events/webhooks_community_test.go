@@ -38,6 +38,10 @@ func TestDecodeCommunityEvents(t *testing.T) {
 			`{"CallbackCommand":"Group.CallbackAfterTopicInfoChanged","GroupId":"g1","Type":"Community","Operator_Account":"op","Name":"N","Notification":""}`,
 			&events.GroupTopicChanged{Envelope: envelope(bridge.CommandAfterTopicInfoChanged, 0), GroupID: "g1", GroupType: "Community",
 				OperatorAccount: "op", Name: changedTo("N"), Notification: changedTo("")}},
+		{bridge.CommandAfterReadReceipt,
+			`{"CallbackCommand":"Group.CallbackAfterReadReceipt","GroupId":"g1","Type":"Public","GroupMsgReceiptList":[{"MsgSeq":7,"ReadNum":1,"UnreadNum":0,"ReadReceiptMembers":[{"Member_Account":"u0"}]}],"EventTime":1670574414123}`,
+			&events.GroupReceipt{Envelope: envelope(bridge.CommandAfterReadReceipt, 1670574414123), GroupID: "g1", GroupType: "Public",
+				MsgSeq: 7, ReadNum: count(1), UnreadNum: count(0), ReadReceiptMembers: []string{"u0"}}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
@@ -68,3 +72,6 @@ func TestDecodeCommunityEvents(t *testing.T) {
 
 // changedTo is a changed field's value.
 func changedTo(s string) *string { return &s }
+
+// count is an optional count's value.
+func count(n int64) *int64 { return &n }
