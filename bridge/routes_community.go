@@ -19,6 +19,9 @@ const (
 	// CommandAfterReadReceipt: read receipts of group messages changed
 	// (GroupMsgReceiptList, one entry per MsgSeq).
 	CommandAfterReadReceipt = "Group.CallbackAfterReadReceipt"
+	// CommandAfterGroupAttrChanged: a group's custom attributes were set, modified,
+	// cleared or deleted.
+	CommandAfterGroupAttrChanged = "Group.CallbackAfterGroupAttrChanged"
 )
 
 // groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
@@ -31,6 +34,8 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeAfterTopicInfoChanged, Key: "GroupId", Events: "one per callback"},
 	{Name: "group-receipt", Command: CommandAfterReadReceipt, Topic: TopicGroup, Type: "imbridge.group.receipt.v1",
 		Decode: decodeAfterReadReceipt, Key: "GroupId", Events: "one per GroupMsgReceiptList entry"},
+	{Name: "group-attributes-changed", Command: CommandAfterGroupAttrChanged, Topic: TopicGroup, Type: "imbridge.group.attributes.changed.v1",
+		Decode: decodeAfterGroupAttrChanged, Key: "GroupId", Events: "one per callback"},
 }
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId

@@ -13,14 +13,17 @@ const (
 	TypeGroupTopicChanged = "imbridge.group.topic.changed.v1"
 	// TypeGroupReceipt is GroupReceipt's type.
 	TypeGroupReceipt = "imbridge.group.receipt.v1"
+	// TypeGroupAttributesChanged is GroupAttributesChanged's type.
+	TypeGroupAttributesChanged = "imbridge.group.attributes.changed.v1"
 )
 
 // communityTypes are the event types of bridge's community routes.
 var communityTypes = map[string]func() webhookEvent{
-	TypeGroupTopicCreated:   func() webhookEvent { return &GroupTopicCreated{} },
-	TypeGroupTopicDestroyed: func() webhookEvent { return &GroupTopicDestroyed{} },
-	TypeGroupTopicChanged:   func() webhookEvent { return &GroupTopicChanged{} },
-	TypeGroupReceipt:        func() webhookEvent { return &GroupReceipt{} },
+	TypeGroupTopicCreated:      func() webhookEvent { return &GroupTopicCreated{} },
+	TypeGroupTopicDestroyed:    func() webhookEvent { return &GroupTopicDestroyed{} },
+	TypeGroupTopicChanged:      func() webhookEvent { return &GroupTopicChanged{} },
+	TypeGroupReceipt:           func() webhookEvent { return &GroupReceipt{} },
+	TypeGroupAttributesChanged: func() webhookEvent { return &GroupAttributesChanged{} },
 }
 
 // GroupTopicCreated is a topic created in a community (Group.CallbackAfterCreateTopic).
@@ -81,3 +84,18 @@ type GroupReceipt struct {
 }
 
 func (e *GroupReceipt) key() string { return e.GroupID }
+
+// GroupAttributesChanged is a change of a group's custom attributes
+// (Group.CallbackAfterGroupAttrChanged).
+type GroupAttributesChanged struct {
+	Envelope
+	GroupID         string `json:"groupId"`
+	GroupType       string `json:"groupType,omitempty"`
+	OperatorAccount string `json:"operatorAccount,omitempty"`
+	// OptionType is set, modify, clear or delete; an open set.
+	OptionType string `json:"optionType,omitempty"`
+	// GroupAttr is the attributes concerned as Chat sent them ({key, value} objects).
+	GroupAttr json.RawMessage `json:"groupAttr,omitempty"`
+}
+
+func (e *GroupAttributesChanged) key() string { return e.GroupID }

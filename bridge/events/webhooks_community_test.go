@@ -42,6 +42,10 @@ func TestDecodeCommunityEvents(t *testing.T) {
 			`{"CallbackCommand":"Group.CallbackAfterReadReceipt","GroupId":"g1","Type":"Public","GroupMsgReceiptList":[{"MsgSeq":7,"ReadNum":1,"UnreadNum":0,"ReadReceiptMembers":[{"Member_Account":"u0"}]}],"EventTime":1670574414123}`,
 			&events.GroupReceipt{Envelope: envelope(bridge.CommandAfterReadReceipt, 1670574414123), GroupID: "g1", GroupType: "Public",
 				MsgSeq: 7, ReadNum: count(1), UnreadNum: count(0), ReadReceiptMembers: []string{"u0"}}},
+		{bridge.CommandAfterGroupAttrChanged,
+			`{"CallbackCommand":"Group.CallbackAfterGroupAttrChanged","GroupId":"g1","Type":"Public","Operator_Account":"op","OptionType":"modify","GroupAttr":[{"key":"k","value":"v"}],"EventTime":"1670574414123"}`,
+			&events.GroupAttributesChanged{Envelope: envelope(bridge.CommandAfterGroupAttrChanged, 1670574414123), GroupID: "g1", GroupType: "Public",
+				OperatorAccount: "op", OptionType: "modify", GroupAttr: json.RawMessage(`[{"key":"k","value":"v"}]`)}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
