@@ -15,7 +15,7 @@ type Delivery struct {
 	Forwarder *Forwarder
 	// HighWater is the fraction of the spool's MaxBytes above which Ready fails, so
 	// that traffic moves to other instances before this one refuses callbacks.
-	// Zero means 0.8.
+	// Zero means DefaultHighWater (0.8).
 	HighWater float64
 	// Limits, when not nil, refuses a callback with a record over its topic's
 	// max.message.bytes before anything is stored (see bridge.EncodeRecords).
@@ -23,6 +23,9 @@ type Delivery struct {
 }
 
 var _ bridge.Delivery = (*Delivery)(nil)
+
+// DefaultHighWater is Delivery.HighWater's default.
+const DefaultHighWater = 0.8
 
 // Accept implements bridge.Delivery: it encodes the events once, as the records the
 // forwarder will publish, and appends them. A full spool, a closed spool and a failed
@@ -64,7 +67,7 @@ func (d *Delivery) Ready(context.Context) error {
 	}
 	hw := d.HighWater
 	if hw == 0 {
-		hw = 0.8
+		hw = DefaultHighWater
 	}
 	st := d.Spool.Stats()
 	if limit := int64(hw * float64(d.Spool.MaxBytes())); st.Bytes > limit {

@@ -21,7 +21,7 @@ type ForwarderConfig struct {
 	DeadLetterTopic string
 	// MaxAttempts is how many permanent failures (missing topic, message too large) an
 	// event gets before it is dead-lettered. Retryable errors are retried forever.
-	// Default 5.
+	// Default DefaultMaxAttempts (5).
 	MaxAttempts int
 	// MaxEvents and MaxBytes bound one window of records published together (MaxBytes
 	// against each record's exact bridge.Record.Size). Order does not depend on them: the
@@ -30,7 +30,7 @@ type ForwarderConfig struct {
 	MaxEvents int
 	MaxBytes  int
 	// BackoffMin and BackoffMax bound the capped exponential backoff between attempts.
-	// Defaults 100ms and 10s.
+	// Defaults 100ms and DefaultBackoffMax (10s).
 	BackoffMin, BackoffMax time.Duration
 	// PublishTimeout bounds one Publish call. Default 30s.
 	PublishTimeout time.Duration
@@ -41,9 +41,16 @@ type ForwarderConfig struct {
 	Now func() time.Time
 }
 
+// Defaults of ForwarderConfig.
+const (
+	DefaultMaxAttempts      = 5
+	DefaultBackoffMax       = 10 * time.Second
+	DefaultUnreachableAfter = 5 * time.Minute
+)
+
 func (c *ForwarderConfig) setDefaults() {
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 5
+		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.MaxEvents <= 0 {
 		c.MaxEvents = 1000
@@ -55,13 +62,13 @@ func (c *ForwarderConfig) setDefaults() {
 		c.BackoffMin = 100 * time.Millisecond
 	}
 	if c.BackoffMax <= 0 {
-		c.BackoffMax = 10 * time.Second
+		c.BackoffMax = DefaultBackoffMax
 	}
 	if c.PublishTimeout <= 0 {
 		c.PublishTimeout = 30 * time.Second
 	}
 	if c.UnreachableAfter <= 0 {
-		c.UnreachableAfter = 5 * time.Minute
+		c.UnreachableAfter = DefaultUnreachableAfter
 	}
 	if c.Now == nil {
 		c.Now = time.Now

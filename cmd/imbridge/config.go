@@ -18,6 +18,7 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/httpapi"
 	"github.com/imbridge/imbridge/bridge/kafka"
+	"github.com/imbridge/imbridge/bridge/spool"
 )
 
 // Config is the effective configuration of `imbridge serve`: defaults, then the
@@ -72,69 +73,23 @@ type Config struct {
 	// SecretFlags are the flags that carried a secret on the command line, where any
 	// user of the machine can read it: each is warned about at start.
 	SecretFlags []string
+
+	// effective is every setting as given or defaulted, for the start-up line.
+	effective []effectiveSetting
 }
 
-// MarshalLogObject implements zapcore.ObjectMarshaler for the start-up log line:
-// durations as text, tokens as <secret>.
+// MarshalLogObject implements zapcore.ObjectMarshaler for the start-up log line: every
+// setting of the settings table, in its order, under its variable's name in lower case
+// without IMBRIDGE_, as given (or its default); secrets as <secret> when set.
 func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
-	enc.AddString("listen", c.Listen)
-	enc.AddString("callback_path", c.CallbackPath)
-	enc.AddString("admin_listen", c.AdminListen)
-	proxies := make([]string, len(c.TrustedProxies))
-	for i, p := range c.TrustedProxies {
-		proxies[i] = p.String()
+	for _, v := range c.effective {
+		enc.AddString(v.key, v.value)
 	}
-	enc.AddString("trusted_proxies", strings.Join(proxies, ","))
-	enc.AddUint64("sdkappid", c.SDKAppID)
-	enc.AddInt("callback_tokens", len(c.CallbackTokens))
-	enc.AddBool("allow_unsigned", c.AllowUnsigned)
-	enc.AddBool("dev_mode", c.DevMode)
-	enc.AddString("sign_max_skew", c.SignMaxSkew.String())
-	enc.AddBool("replay_filter", c.ReplayFilter)
-	enc.AddInt("replay_cache_size", c.ReplayCacheSize)
-	enc.AddInt64("body_limit", c.BodyLimit)
-	enc.AddInt("max_pairs", c.MaxPairs)
-	enc.AddInt("max_in_flight", c.MaxInFlight)
-	enc.AddInt64("max_in_flight_bytes", c.MaxInFlightBytes)
-	enc.AddInt("max_query_bytes", c.MaxQueryBytes)
-	enc.AddInt("max_header_bytes", c.MaxHeaderBytes)
-	enc.AddString("kafka_brokers", strings.Join(c.KafkaBrokers, ","))
-	enc.AddBool("kafka_tls", c.Kafka.TLS)
-	enc.AddString("kafka_tls_ca_file", c.Kafka.CAFile)
-	enc.AddString("kafka_tls_cert_file", c.Kafka.CertFile)
-	enc.AddString("kafka_tls_key_file", c.Kafka.KeyFile)
-	enc.AddString("kafka_tls_server_name", c.Kafka.ServerName)
-	enc.AddString("kafka_sasl_mechanism", c.Kafka.SASLMechanism)
-	enc.AddBool("kafka_sasl_plain_without_tls", c.Kafka.PlainWithoutTLS)
-	enc.AddString("kafka_sasl_username", c.Kafka.Username)
-	enc.AddBool("kafka_sasl_password_set", c.Kafka.Password != "")
-	enc.AddString("routes", strings.Join(c.Routes, ","))
-	for _, r := range bridge.DefaultRoutes {
-		enc.AddString("topic_"+strings.ReplaceAll(r.Name, "-", "_"), c.Topics[r.Name])
-	}
-	enc.AddString("topic_unrouted", c.UnroutedTopic)
-	enc.AddString("delivery", c.Delivery)
-	enc.AddString("sync_timeout", c.SyncTimeout.String())
-	enc.AddString("spool_dir", c.SpoolDir)
-	enc.AddInt64("spool_max_bytes", c.SpoolMaxBytes)
-	enc.AddFloat64("spool_high_water", c.SpoolHighWater)
-	enc.AddString("dlq_topic", c.DLQTopic)
-	enc.AddInt("dlq_after_attempts", c.DLQAfterAttempts)
-	enc.AddString("kafka_retry_backoff_max", c.KafkaRetryBackoffMax.String())
-	enc.AddString("kafka_unreachable_after", c.KafkaUnreachableAfter.String())
-	enc.AddString("drain_timeout", c.DrainTimeout.String())
-	enc.AddString("shutdown_timeout", c.ShutdownTimeout.String())
-	enc.AddString("tls_cert_file", c.TLSCertFile)
-	enc.AddString("tls_key_file", c.TLSKeyFile)
-	enc.AddString("http_read_header_timeout", c.HTTPReadHeaderTimeout.String())
-	enc.AddString("http_read_timeout", c.HTTPReadTimeout.String())
-	enc.AddString("http_write_timeout", c.HTTPWriteTimeout.String())
-	enc.AddString("http_idle_timeout", c.HTTPIdleTimeout.String())
-	enc.AddBool("pprof", c.Pprof)
-	enc.AddString("log_level", c.LogLevel)
-	enc.AddString("log_format", c.LogFormat)
 	return nil
 }
+
+// effectiveSetting is a setting's value as the start-up line shows it.
+type effectiveSetting struct{ key, value string }
 
 // routes is the routing table with the configured topics.
 func (c *Config) routes() []bridge.Route {
@@ -297,16 +252,16 @@ var generalSettings = []setting{
 	{env: "IMBRIDGE_DEV_MODE", flag: "dev-mode", def: "false", meta: "BOOL",
 		usage: "accept the placeholder tokens of imbridge's examples (" + strings.Join(placeholderTokens, ", ") + "), for trying imbridge out on one machine; refused otherwise",
 		set:   boolSetter(func(c *Config) *bool { return &c.DevMode })},
-	{env: "IMBRIDGE_SIGN_MAX_SKEW", flag: "sign-max-skew", def: "60s", meta: "DURATION",
+	{env: "IMBRIDGE_SIGN_MAX_SKEW", flag: "sign-max-skew", def: bridge.DefaultMaxSkew.String(), meta: "DURATION",
 		usage: "largest accepted distance between RequestTime and now; a signed URL can be replayed, with any body, for as long",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.SignMaxSkew })},
 	{env: "IMBRIDGE_REPLAY_FILTER", flag: "replay-filter", def: "false", meta: "BOOL",
 		usage: "answer an exact replay of a signed callback answered OK (same SDKAppID, RequestTime, command and body) within twice IMBRIDGE_SIGN_MAX_SKEW with OK and publish nothing; identical genuine callbacks within one second are then dropped too",
 		set:   boolSetter(func(c *Config) *bool { return &c.ReplayFilter })},
-	{env: "IMBRIDGE_REPLAY_CACHE_SIZE", flag: "replay-cache-size", def: "100000", meta: "N",
+	{env: "IMBRIDGE_REPLAY_CACHE_SIZE", flag: "replay-cache-size", def: strconv.Itoa(bridge.DefaultReplayCacheSize), meta: "N",
 		usage: "replay filter: most callbacks remembered (about 100 bytes each); beyond it the oldest are forgotten early",
 		set:   intSetter(1, func(c *Config) *int { return &c.ReplayCacheSize })},
-	{env: "IMBRIDGE_BODY_LIMIT", flag: "body-limit", def: "1048576", meta: "BYTES",
+	{env: "IMBRIDGE_BODY_LIMIT", flag: "body-limit", def: strconv.Itoa(httpapi.DefaultBodyLimit), meta: "BYTES",
 		usage: "largest accepted callback body; larger ones are answered 413",
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -316,13 +271,13 @@ var generalSettings = []setting{
 			c.BodyLimit = n
 			return nil
 		}},
-	{env: "IMBRIDGE_MAX_PAIRS", flag: "max-pairs", def: "10000", meta: "N",
+	{env: "IMBRIDGE_MAX_PAIRS", flag: "max-pairs", def: strconv.Itoa(bridge.DefaultMaxPairs), meta: "N",
 		usage: "most PairList entries in one callback; more are answered 413",
 		set:   intSetter(1, func(c *Config) *int { return &c.MaxPairs })},
-	{env: "IMBRIDGE_MAX_IN_FLIGHT", flag: "max-in-flight", def: "1024", meta: "N",
+	{env: "IMBRIDGE_MAX_IN_FLIGHT", flag: "max-in-flight", def: strconv.Itoa(httpapi.DefaultMaxInFlight), meta: "N",
 		usage: "callbacks handled at once; beyond it a callback is answered 503 at once",
 		set:   intSetter(1, func(c *Config) *int { return &c.MaxInFlight })},
-	{env: "IMBRIDGE_MAX_IN_FLIGHT_BYTES", flag: "max-in-flight-bytes", def: "33554432", meta: "BYTES",
+	{env: "IMBRIDGE_MAX_IN_FLIGHT_BYTES", flag: "max-in-flight-bytes", def: strconv.Itoa(httpapi.DefaultMaxInFlightBytes), meta: "BYTES",
 		usage: "bytes of callback bodies held at once (each counted as its Content-Length rounded up to a power of two); beyond it a callback is answered 503 at once",
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -332,7 +287,7 @@ var generalSettings = []setting{
 			c.MaxInFlightBytes = n
 			return nil
 		}},
-	{env: "IMBRIDGE_MAX_QUERY_BYTES", flag: "max-query-bytes", def: "4096", meta: "BYTES",
+	{env: "IMBRIDGE_MAX_QUERY_BYTES", flag: "max-query-bytes", def: strconv.Itoa(httpapi.DefaultMaxQueryBytes), meta: "BYTES",
 		usage: "longest callback query string; longer ones are answered 414",
 		set:   intSetter(256, func(c *Config) *int { return &c.MaxQueryBytes })},
 	{env: "IMBRIDGE_HTTP_MAX_HEADER_BYTES", flag: "http-max-header-bytes", def: "16384", meta: "BYTES",
@@ -404,7 +359,7 @@ var deliverySettings = []setting{
 			c.Delivery = v
 			return nil
 		}},
-	{env: "IMBRIDGE_SYNC_TIMEOUT", flag: "sync-timeout", def: "1.5s", meta: "DURATION",
+	{env: "IMBRIDGE_SYNC_TIMEOUT", flag: "sync-timeout", def: bridge.DefaultSyncTimeout.String(), meta: "DURATION",
 		usage: "sync mode: how long a callback waits for Kafka's acknowledgement before it is answered 503 (Chat waits 2s)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.SyncTimeout })},
 	{env: "IMBRIDGE_SPOOL_DIR", flag: "spool-dir", def: "data/spool", meta: "DIR",
@@ -416,7 +371,7 @@ var deliverySettings = []setting{
 			c.SpoolDir = v
 			return nil
 		}},
-	{env: "IMBRIDGE_SPOOL_MAX_BYTES", flag: "spool-max-bytes", def: "1073741824", meta: "BYTES",
+	{env: "IMBRIDGE_SPOOL_MAX_BYTES", flag: "spool-max-bytes", def: strconv.Itoa(spool.DefaultMaxBytes), meta: "BYTES",
 		usage: "spool mode: most bytes of events waiting for Kafka; beyond it callbacks are answered 503",
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -426,7 +381,7 @@ var deliverySettings = []setting{
 			c.SpoolMaxBytes = n
 			return nil
 		}},
-	{env: "IMBRIDGE_SPOOL_HIGH_WATER", flag: "spool-high-water", def: "0.8", meta: "FRACTION",
+	{env: "IMBRIDGE_SPOOL_HIGH_WATER", flag: "spool-high-water", def: strconv.FormatFloat(spool.DefaultHighWater, 'g', -1, 64), meta: "FRACTION",
 		usage: "spool mode: /readyz fails while the spool holds more than this fraction of IMBRIDGE_SPOOL_MAX_BYTES",
 		set: func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
@@ -448,13 +403,13 @@ var deliverySettings = []setting{
 			c.DLQTopic = v
 			return nil
 		}},
-	{env: "IMBRIDGE_DLQ_AFTER_ATTEMPTS", flag: "dlq-after-attempts", def: "5", meta: "N",
+	{env: "IMBRIDGE_DLQ_AFTER_ATTEMPTS", flag: "dlq-after-attempts", def: strconv.Itoa(spool.DefaultMaxAttempts), meta: "N",
 		usage: "spool mode: permanent failures of an event before it goes to the dead-letter topic",
 		set:   intSetter(1, func(c *Config) *int { return &c.DLQAfterAttempts })},
-	{env: "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX", flag: "kafka-retry-backoff-max", def: "10s", meta: "DURATION",
+	{env: "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX", flag: "kafka-retry-backoff-max", def: spool.DefaultBackoffMax.String(), meta: "DURATION",
 		usage: "spool mode: longest wait between attempts to publish (exponential from 100ms)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaRetryBackoffMax })},
-	{env: "IMBRIDGE_KAFKA_UNREACHABLE_AFTER", flag: "kafka-unreachable-after", def: "5m", meta: "DURATION",
+	{env: "IMBRIDGE_KAFKA_UNREACHABLE_AFTER", flag: "kafka-unreachable-after", def: spool.DefaultUnreachableAfter.String(), meta: "DURATION",
 		usage: "spool mode: /readyz fails once publishing has failed for this long",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaUnreachableAfter })},
 	{env: "IMBRIDGE_DRAIN_TIMEOUT", flag: "drain-timeout", def: "20s", meta: "DURATION",
@@ -636,6 +591,13 @@ func loadConfigFor(command string, args []string, lookup func(string) (string, b
 		if s.secret && strings.HasPrefix(from[i], "--") && values[i] != "" {
 			c.SecretFlags = append(c.SecretFlags, from[i])
 		}
+	}
+	for i, s := range settings {
+		v := values[i]
+		if s.secret && v != "" {
+			v = "<secret>"
+		}
+		c.effective = append(c.effective, effectiveSetting{strings.ToLower(strings.TrimPrefix(s.env, "IMBRIDGE_")), v})
 	}
 	return c, c.Validate()
 }
