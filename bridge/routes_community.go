@@ -22,6 +22,9 @@ const (
 	// CommandAfterGroupAttrChanged: a group's custom attributes were set, modified,
 	// cleared or deleted.
 	CommandAfterGroupAttrChanged = "Group.CallbackAfterGroupAttrChanged"
+	// CommandAfterChangeGroupOwner: a group's ownership was transferred
+	// (OldOwner_Account to NewOwner_Account).
+	CommandAfterChangeGroupOwner = "Group.CallbackAfterChangeGroupOwner"
 )
 
 // groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
@@ -36,6 +39,8 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeAfterReadReceipt, Key: "GroupId", Events: "one per GroupMsgReceiptList entry"},
 	{Name: "group-attributes-changed", Command: CommandAfterGroupAttrChanged, Topic: TopicGroup, Type: "imbridge.group.attributes.changed.v1",
 		Decode: decodeAfterGroupAttrChanged, Key: "GroupId", Events: "one per callback"},
+	{Name: "group-owner-changed", Command: CommandAfterChangeGroupOwner, Topic: TopicGroup, Type: "imbridge.group.owner.changed.v1",
+		Decode: decodeAfterChangeGroupOwner, Key: "GroupId", Events: "one per callback"},
 }
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId

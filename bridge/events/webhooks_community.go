@@ -15,6 +15,8 @@ const (
 	TypeGroupReceipt = "imbridge.group.receipt.v1"
 	// TypeGroupAttributesChanged is GroupAttributesChanged's type.
 	TypeGroupAttributesChanged = "imbridge.group.attributes.changed.v1"
+	// TypeGroupOwnerChanged is GroupOwnerChanged's type.
+	TypeGroupOwnerChanged = "imbridge.group.owner.changed.v1"
 )
 
 // communityTypes are the event types of bridge's community routes.
@@ -24,6 +26,7 @@ var communityTypes = map[string]func() webhookEvent{
 	TypeGroupTopicChanged:      func() webhookEvent { return &GroupTopicChanged{} },
 	TypeGroupReceipt:           func() webhookEvent { return &GroupReceipt{} },
 	TypeGroupAttributesChanged: func() webhookEvent { return &GroupAttributesChanged{} },
+	TypeGroupOwnerChanged:      func() webhookEvent { return &GroupOwnerChanged{} },
 }
 
 // GroupTopicCreated is a topic created in a community (Group.CallbackAfterCreateTopic).
@@ -99,3 +102,15 @@ type GroupAttributesChanged struct {
 }
 
 func (e *GroupAttributesChanged) key() string { return e.GroupID }
+
+// GroupOwnerChanged is a group's ownership transferred (Group.CallbackAfterChangeGroupOwner).
+type GroupOwnerChanged struct {
+	Envelope
+	GroupID         string `json:"groupId"`
+	GroupType       string `json:"groupType,omitempty"`
+	OperatorAccount string `json:"operatorAccount,omitempty"`
+	OldOwnerAccount string `json:"oldOwnerAccount,omitempty"`
+	NewOwnerAccount string `json:"newOwnerAccount"`
+}
+
+func (e *GroupOwnerChanged) key() string { return e.GroupID }

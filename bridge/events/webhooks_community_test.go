@@ -46,6 +46,10 @@ func TestDecodeCommunityEvents(t *testing.T) {
 			`{"CallbackCommand":"Group.CallbackAfterGroupAttrChanged","GroupId":"g1","Type":"Public","Operator_Account":"op","OptionType":"modify","GroupAttr":[{"key":"k","value":"v"}],"EventTime":"1670574414123"}`,
 			&events.GroupAttributesChanged{Envelope: envelope(bridge.CommandAfterGroupAttrChanged, 1670574414123), GroupID: "g1", GroupType: "Public",
 				OperatorAccount: "op", OptionType: "modify", GroupAttr: json.RawMessage(`[{"key":"k","value":"v"}]`)}},
+		{bridge.CommandAfterChangeGroupOwner,
+			`{"CallbackCommand":"Group.CallbackAfterChangeGroupOwner","GroupId":"g1","Type":"Public","Operator_Account":"admin","OldOwner_Account":"u1","NewOwner_Account":"u2","EventTime":"1670574414123"}`,
+			&events.GroupOwnerChanged{Envelope: envelope(bridge.CommandAfterChangeGroupOwner, 1670574414123), GroupID: "g1", GroupType: "Public",
+				OperatorAccount: "admin", OldOwnerAccount: "u1", NewOwnerAccount: "u2"}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
