@@ -25,6 +25,9 @@ const (
 	// CommandAfterChangeGroupOwner: a group's ownership was transferred
 	// (OldOwner_Account to NewOwner_Account).
 	CommandAfterChangeGroupOwner = "Group.CallbackAfterChangeGroupOwner"
+	// CommandOnMemberStateChange: members of an audio-video group went offline or
+	// came back online (MemberList).
+	CommandOnMemberStateChange = "Group.CallbackOnMemberStateChange"
 )
 
 // groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
@@ -41,6 +44,8 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeAfterGroupAttrChanged, Key: "GroupId", Events: "one per callback"},
 	{Name: "group-owner-changed", Command: CommandAfterChangeGroupOwner, Topic: TopicGroup, Type: "imbridge.group.owner.changed.v1",
 		Decode: decodeAfterChangeGroupOwner, Key: "GroupId", Events: "one per callback"},
+	{Name: "group-member-state-changed", Command: CommandOnMemberStateChange, Topic: TopicGroup, Type: "imbridge.group.member.state.changed.v1",
+		Decode: decodeOnMemberStateChange, Key: "GroupId", Events: "one per MemberList entry"},
 }
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId

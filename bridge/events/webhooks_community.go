@@ -17,16 +17,19 @@ const (
 	TypeGroupAttributesChanged = "imbridge.group.attributes.changed.v1"
 	// TypeGroupOwnerChanged is GroupOwnerChanged's type.
 	TypeGroupOwnerChanged = "imbridge.group.owner.changed.v1"
+	// TypeGroupMemberStateChanged is GroupMemberStateChanged's type.
+	TypeGroupMemberStateChanged = "imbridge.group.member.state.changed.v1"
 )
 
 // communityTypes are the event types of bridge's community routes.
 var communityTypes = map[string]func() webhookEvent{
-	TypeGroupTopicCreated:      func() webhookEvent { return &GroupTopicCreated{} },
-	TypeGroupTopicDestroyed:    func() webhookEvent { return &GroupTopicDestroyed{} },
-	TypeGroupTopicChanged:      func() webhookEvent { return &GroupTopicChanged{} },
-	TypeGroupReceipt:           func() webhookEvent { return &GroupReceipt{} },
-	TypeGroupAttributesChanged: func() webhookEvent { return &GroupAttributesChanged{} },
-	TypeGroupOwnerChanged:      func() webhookEvent { return &GroupOwnerChanged{} },
+	TypeGroupTopicCreated:       func() webhookEvent { return &GroupTopicCreated{} },
+	TypeGroupTopicDestroyed:     func() webhookEvent { return &GroupTopicDestroyed{} },
+	TypeGroupTopicChanged:       func() webhookEvent { return &GroupTopicChanged{} },
+	TypeGroupReceipt:            func() webhookEvent { return &GroupReceipt{} },
+	TypeGroupAttributesChanged:  func() webhookEvent { return &GroupAttributesChanged{} },
+	TypeGroupOwnerChanged:       func() webhookEvent { return &GroupOwnerChanged{} },
+	TypeGroupMemberStateChanged: func() webhookEvent { return &GroupMemberStateChanged{} },
 }
 
 // GroupTopicCreated is a topic created in a community (Group.CallbackAfterCreateTopic).
@@ -114,3 +117,17 @@ type GroupOwnerChanged struct {
 }
 
 func (e *GroupOwnerChanged) key() string { return e.GroupID }
+
+// GroupMemberStateChanged is a member of an audio-video group gone offline or back
+// online (Group.CallbackOnMemberStateChange: one event per member).
+type GroupMemberStateChanged struct {
+	Envelope
+	GroupID string `json:"groupId"`
+	// EventType is Offline or Online; EventCause HeartbeatInterrupt, HeartbeatRecover,
+	// Join or Quit. Both are open sets.
+	EventType     string `json:"eventType"`
+	EventCause    string `json:"eventCause,omitempty"`
+	MemberAccount string `json:"memberAccount"`
+}
+
+func (e *GroupMemberStateChanged) key() string { return e.GroupID }

@@ -50,6 +50,10 @@ func TestDecodeCommunityEvents(t *testing.T) {
 			`{"CallbackCommand":"Group.CallbackAfterChangeGroupOwner","GroupId":"g1","Type":"Public","Operator_Account":"admin","OldOwner_Account":"u1","NewOwner_Account":"u2","EventTime":"1670574414123"}`,
 			&events.GroupOwnerChanged{Envelope: envelope(bridge.CommandAfterChangeGroupOwner, 1670574414123), GroupID: "g1", GroupType: "Public",
 				OperatorAccount: "admin", OldOwnerAccount: "u1", NewOwnerAccount: "u2"}},
+		{bridge.CommandOnMemberStateChange,
+			`{"CallbackCommand":"Group.CallbackOnMemberStateChange","GroupId":"g1","EventType":"Online","EventCause":"Join","MemberList":[{"Member_Account":"u1"}]}`,
+			&events.GroupMemberStateChanged{Envelope: envelope(bridge.CommandOnMemberStateChange, 0), GroupID: "g1", EventType: "Online",
+				EventCause: "Join", MemberAccount: "u1"}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
