@@ -172,13 +172,23 @@ type groupHead struct {
 	EventTime int64
 }
 
-// readGroupHead checks the body as a JSON object and reads GroupId, Type and EventTime.
-func readGroupHead(body []byte) (groupObject, groupHead, error) {
+// readGroupHead checks the body as a JSON object whose CallbackCommand is command, by
+// its exact name (mapWebhook's check of the command also takes "callbackcommand"), and
+// reads GroupId, Type and EventTime.
+func readGroupHead(body []byte, command string) (groupObject, groupHead, error) {
 	o, err := readGroupObject(body, "body")
 	if err != nil {
 		return nil, groupHead{}, err
 	}
 	var h groupHead
+	switch c, err := o.str("CallbackCommand"); {
+	case err != nil:
+		return nil, h, err
+	case c == "":
+		return nil, h, Errorf(KindBadRequest, "CallbackCommand is missing from the body")
+	case c != command:
+		return nil, h, Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the route's (%q)", truncate(c, 64), command)
+	}
 	if h.GroupID, err = o.groupID(); err != nil {
 		return nil, h, err
 	}
@@ -202,7 +212,7 @@ type groupCreated struct {
 }
 
 func decodeGroupCreated(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
+	o, h, err := readGroupHead(body, CommandGroupCreated)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -238,8 +248,8 @@ type groupMembership struct {
 	Members  []string
 }
 
-func decodeGroupMembership(body []byte, howName, listName string) (groupMembership, error) {
-	o, h, err := readGroupHead(body)
+func decodeGroupMembership(body []byte, command, howName, listName string) (groupMembership, error) {
+	o, h, err := readGroupHead(body, command)
 	if err != nil {
 		return groupMembership{}, err
 	}
@@ -255,7 +265,7 @@ func decodeGroupMembership(body []byte, howName, listName string) (groupMembersh
 }
 
 func decodeGroupMemberJoined(body []byte) ([]Subject, int64, error) {
-	b, err := decodeGroupMembership(body, "JoinType", "NewMemberList")
+	b, err := decodeGroupMembership(body, CommandGroupMemberJoined, "JoinType", "NewMemberList")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -268,7 +278,7 @@ func decodeGroupMemberJoined(body []byte) ([]Subject, int64, error) {
 }
 
 func decodeGroupMemberExited(body []byte) ([]Subject, int64, error) {
-	b, err := decodeGroupMembership(body, "ExitType", "ExitMemberList")
+	b, err := decodeGroupMembership(body, CommandGroupMemberExited, "ExitType", "ExitMemberList")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -294,7 +304,7 @@ type groupMessage struct {
 }
 
 func decodeGroupMessageSent(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
+	o, h, err := readGroupHead(body, CommandGroupMessageSent)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -358,7 +368,7 @@ type groupDestroyed struct {
 }
 
 func decodeGroupDestroyed(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
+	o, h, err := readGroupHead(body, CommandGroupDestroyed)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -385,7 +395,7 @@ type groupInfoChanged struct {
 }
 
 func decodeGroupInfoChanged(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
+	o, h, err := readGroupHead(body, CommandGroupInfoChanged)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -416,7 +426,7 @@ type groupRecall struct {
 }
 
 func decodeGroupMessageRecalled(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
+	o, h, err := readGroupHead(body, CommandGroupMessageRecall)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -466,7 +476,7 @@ type groupFull struct {
 }
 
 func decodeGroupFull(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
+	o, h, err := readGroupHead(body, CommandGroupFull)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -492,7 +502,7 @@ type groupMemberChanged struct {
 }
 
 func decodeGroupMemberChanged(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
+	o, h, err := readGroupHead(body, CommandGroupMemberChanged)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -12,6 +12,8 @@ func TestGroupRoutesReject(t *testing.T) {
 	tests := []struct {
 		command, body, want string
 	}{
+		{CommandGroupCreated, `{"callbackcommand":"Group.CallbackAfterCreateGroup","GroupId":"g"}`, "CallbackCommand is missing from the body"},
+		{CommandGroupCreated, `{"CallbackCommand":"Other","callbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g"}`, "CallbackCommand in the body"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup"}`, "GroupId is missing"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","groupid":"g"}`, "GroupId is missing"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":1}`, "GroupId must be a string"},
