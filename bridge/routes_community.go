@@ -28,6 +28,9 @@ const (
 	// CommandOnMemberStateChange: members of an audio-video group went offline or
 	// came back online (MemberList).
 	CommandOnMemberStateChange = "Group.CallbackOnMemberStateChange"
+	// CommandSendMsgException: a group message could not be delivered to the
+	// group's members (ErrorCode, ErrorInfo say why).
+	CommandSendMsgException = "Group.CallbackSendMsgException"
 )
 
 // groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
@@ -46,6 +49,8 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeAfterChangeGroupOwner, Key: "GroupId", Events: "one per callback"},
 	{Name: "group-member-state-changed", Command: CommandOnMemberStateChange, Topic: TopicGroup, Type: "imbridge.group.member.state.changed.v1",
 		Decode: decodeOnMemberStateChange, Key: "GroupId", Events: "one per MemberList entry"},
+	{Name: "group-message-failed", Command: CommandSendMsgException, Topic: TopicGroup, Type: "imbridge.group.message.failed.v1",
+		Decode: decodeSendMsgException, Key: "GroupId", Events: "one per callback"},
 }
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId

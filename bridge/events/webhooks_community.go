@@ -19,6 +19,8 @@ const (
 	TypeGroupOwnerChanged = "imbridge.group.owner.changed.v1"
 	// TypeGroupMemberStateChanged is GroupMemberStateChanged's type.
 	TypeGroupMemberStateChanged = "imbridge.group.member.state.changed.v1"
+	// TypeGroupMessageFailed is GroupMessageFailed's type.
+	TypeGroupMessageFailed = "imbridge.group.message.failed.v1"
 )
 
 // communityTypes are the event types of bridge's community routes.
@@ -30,6 +32,7 @@ var communityTypes = map[string]func() webhookEvent{
 	TypeGroupAttributesChanged:  func() webhookEvent { return &GroupAttributesChanged{} },
 	TypeGroupOwnerChanged:       func() webhookEvent { return &GroupOwnerChanged{} },
 	TypeGroupMemberStateChanged: func() webhookEvent { return &GroupMemberStateChanged{} },
+	TypeGroupMessageFailed:      func() webhookEvent { return &GroupMessageFailed{} },
 }
 
 // GroupTopicCreated is a topic created in a community (Group.CallbackAfterCreateTopic).
@@ -131,3 +134,22 @@ type GroupMemberStateChanged struct {
 }
 
 func (e *GroupMemberStateChanged) key() string { return e.GroupID }
+
+// GroupMessageFailed is a group message that could not be delivered to the group's
+// members (Group.CallbackSendMsgException); ErrorCode and ErrorInfo say why.
+type GroupMessageFailed struct {
+	Envelope
+	GroupID         string `json:"groupId"`
+	GroupType       string `json:"groupType,omitempty"`
+	FromAccount     string `json:"fromAccount,omitempty"`
+	OperatorAccount string `json:"operatorAccount,omitempty"`
+	Random          *int64 `json:"random,omitempty"`
+	OnlineOnlyFlag  *int64 `json:"onlineOnlyFlag,omitempty"`
+	// MsgBody is the message body as Chat sent it: an array of {MsgType, MsgContent}.
+	MsgBody         json.RawMessage `json:"msgBody,omitempty"`
+	CloudCustomData *string         `json:"cloudCustomData,omitempty"`
+	ErrorCode       *int64          `json:"errorCode,omitempty"`
+	ErrorInfo       string          `json:"errorInfo,omitempty"`
+}
+
+func (e *GroupMessageFailed) key() string { return e.GroupID }

@@ -54,6 +54,12 @@ func TestDecodeCommunityEvents(t *testing.T) {
 			`{"CallbackCommand":"Group.CallbackOnMemberStateChange","GroupId":"g1","EventType":"Online","EventCause":"Join","MemberList":[{"Member_Account":"u1"}]}`,
 			&events.GroupMemberStateChanged{Envelope: envelope(bridge.CommandOnMemberStateChange, 0), GroupID: "g1", EventType: "Online",
 				EventCause: "Join", MemberAccount: "u1"}},
+		{bridge.CommandSendMsgException,
+			`{"CallbackCommand":"Group.CallbackSendMsgException","GroupId":"g1","Type":"Public","From_Account":"u1","Operator_Account":"admin","Random":5,"OnlineOnlyFlag":0,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}],"CloudCustomData":"c","ErrorCode":10023,"ErrorInfo":"limit","EventTime":1670574414123}`,
+			&events.GroupMessageFailed{Envelope: envelope(bridge.CommandSendMsgException, 1670574414123), GroupID: "g1", GroupType: "Public",
+				FromAccount: "u1", OperatorAccount: "admin", Random: count(5), OnlineOnlyFlag: count(0),
+				MsgBody: json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]`), CloudCustomData: changedTo("c"),
+				ErrorCode: count(10023), ErrorInfo: "limit"}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
