@@ -31,6 +31,9 @@ const (
 	// CommandSendMsgException: a group message could not be delivered to the
 	// group's members (ErrorCode, ErrorInfo say why).
 	CommandSendMsgException = "Group.CallbackSendMsgException"
+	// CommandAfterGroupMsgExtension: key-value extensions of a group message
+	// (MsgSeq) were set, deleted or cleared.
+	CommandAfterGroupMsgExtension = "Group.CallbackAfterGroupMsgExtension"
 )
 
 // groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
@@ -51,6 +54,8 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeOnMemberStateChange, Key: "GroupId", Events: "one per MemberList entry"},
 	{Name: "group-message-failed", Command: CommandSendMsgException, Topic: TopicGroup, Type: "imbridge.group.message.failed.v1",
 		Decode: decodeSendMsgException, Key: "GroupId", Events: "one per callback"},
+	{Name: "group-message-extension-changed", Command: CommandAfterGroupMsgExtension, Topic: TopicGroup, Type: "imbridge.group.message.extension.changed.v1",
+		Decode: decodeAfterGroupMsgExtension, Key: "GroupId", Events: "one per callback"},
 }
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId

@@ -21,18 +21,21 @@ const (
 	TypeGroupMemberStateChanged = "imbridge.group.member.state.changed.v1"
 	// TypeGroupMessageFailed is GroupMessageFailed's type.
 	TypeGroupMessageFailed = "imbridge.group.message.failed.v1"
+	// TypeGroupMessageExtensionChanged is GroupMessageExtensionChanged's type.
+	TypeGroupMessageExtensionChanged = "imbridge.group.message.extension.changed.v1"
 )
 
 // communityTypes are the event types of bridge's community routes.
 var communityTypes = map[string]func() webhookEvent{
-	TypeGroupTopicCreated:       func() webhookEvent { return &GroupTopicCreated{} },
-	TypeGroupTopicDestroyed:     func() webhookEvent { return &GroupTopicDestroyed{} },
-	TypeGroupTopicChanged:       func() webhookEvent { return &GroupTopicChanged{} },
-	TypeGroupReceipt:            func() webhookEvent { return &GroupReceipt{} },
-	TypeGroupAttributesChanged:  func() webhookEvent { return &GroupAttributesChanged{} },
-	TypeGroupOwnerChanged:       func() webhookEvent { return &GroupOwnerChanged{} },
-	TypeGroupMemberStateChanged: func() webhookEvent { return &GroupMemberStateChanged{} },
-	TypeGroupMessageFailed:      func() webhookEvent { return &GroupMessageFailed{} },
+	TypeGroupTopicCreated:            func() webhookEvent { return &GroupTopicCreated{} },
+	TypeGroupTopicDestroyed:          func() webhookEvent { return &GroupTopicDestroyed{} },
+	TypeGroupTopicChanged:            func() webhookEvent { return &GroupTopicChanged{} },
+	TypeGroupReceipt:                 func() webhookEvent { return &GroupReceipt{} },
+	TypeGroupAttributesChanged:       func() webhookEvent { return &GroupAttributesChanged{} },
+	TypeGroupOwnerChanged:            func() webhookEvent { return &GroupOwnerChanged{} },
+	TypeGroupMemberStateChanged:      func() webhookEvent { return &GroupMemberStateChanged{} },
+	TypeGroupMessageFailed:           func() webhookEvent { return &GroupMessageFailed{} },
+	TypeGroupMessageExtensionChanged: func() webhookEvent { return &GroupMessageExtensionChanged{} },
 }
 
 // GroupTopicCreated is a topic created in a community (Group.CallbackAfterCreateTopic).
@@ -153,3 +156,18 @@ type GroupMessageFailed struct {
 }
 
 func (e *GroupMessageFailed) key() string { return e.GroupID }
+
+// GroupMessageExtensionChanged is a change of a group message's key-value extensions
+// (Group.CallbackAfterGroupMsgExtension): OperateType 1 set, 2 deleted, 3 cleared.
+type GroupMessageExtensionChanged struct {
+	Envelope
+	GroupID     string `json:"groupId"`
+	MsgSeq      int64  `json:"msgSeq"`
+	OperateType *int64 `json:"operateType,omitempty"`
+	// ExtensionList is the keys concerned as Chat sent them ({Key, Value, Seq}).
+	ExtensionList json.RawMessage `json:"extensionList,omitempty"`
+	// Seq is the message's extension version after the change.
+	Seq *int64 `json:"seq,omitempty"`
+}
+
+func (e *GroupMessageExtensionChanged) key() string { return e.GroupID }

@@ -60,6 +60,10 @@ func TestDecodeCommunityEvents(t *testing.T) {
 				FromAccount: "u1", OperatorAccount: "admin", Random: count(5), OnlineOnlyFlag: count(0),
 				MsgBody: json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]`), CloudCustomData: changedTo("c"),
 				ErrorCode: count(10023), ErrorInfo: "limit"}},
+		{bridge.CommandAfterGroupMsgExtension,
+			`{"CallbackCommand":"Group.CallbackAfterGroupMsgExtension","GroupId":"g1","MsgSeq":10,"OperateType":3,"ExtensionList":[],"Seq":58,"EventTime":1764688329047}`,
+			&events.GroupMessageExtensionChanged{Envelope: envelope(bridge.CommandAfterGroupMsgExtension, 1764688329047), GroupID: "g1", MsgSeq: 10,
+				OperateType: count(3), ExtensionList: json.RawMessage(`[]`), Seq: count(58)}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
