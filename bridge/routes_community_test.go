@@ -1,0 +1,57 @@
+package bridge
+
+import (
+	"strings"
+	"testing"
+)
+
+// The community decoders refuse what Chat does not send, each error naming the field.
+func TestCommunityDecodersRefuse(t *testing.T) {
+	long := strings.Repeat("a", 33)
+	tests := []struct {
+		command, give, want string
+	}{
+		{CommandAfterCreateTopic, `{"TopicId":"t"}`, "GroupId is missing"},
+		{CommandAfterCreateTopic, `{"GroupId":null,"TopicId":"t"}`, "GroupId is missing"},
+		{CommandAfterCreateTopic, `{"GroupId":"","TopicId":"t"}`, "GroupId is empty"},
+		{CommandAfterCreateTopic, `{"GroupId":1,"TopicId":"t"}`, "GroupId must be a string"},
+		{CommandAfterCreateTopic, `{"GroupId":"g\u0000","TopicId":"t"}`, "GroupId contains a NUL character"},
+		{CommandAfterCreateTopic, `{"groupid":"g","TopicId":"t"}`, "GroupId is missing"},
+		{CommandAfterCreateTopic, `{"GroupId":"g"}`, "TopicId is missing"},
+		{CommandAfterCreateTopic, `{"GroupId":"g","TopicId":"t","Operator_Account":"` + long + `"}`, "Operator_Account is 33 bytes; at most 32 are allowed"},
+		{CommandAfterCreateTopic, `{"GroupId":"g","TopicId":"t","UserDefinedDataList":{}}`, "UserDefinedDataList must be an array"},
+		{CommandAfterCreateTopic, `{"GroupId":"g","TopicId":"t","EventTime":"+1"}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
+		{CommandAfterCreateTopic, `{"GroupId":"g","TopicId":"t","EventTime":-1}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
+		{CommandAfterTopicDestroyed, `{"GroupId":"g"}`, "TopicIdList is missing"},
+		{CommandAfterTopicDestroyed, `{"GroupId":"g","TopicIdList":[]}`, "TopicIdList is empty"},
+		{CommandAfterTopicDestroyed, `{"GroupId":"g","TopicIdList":["t",1]}`, "TopicIdList[1] must be a string"},
+		{CommandAfterTopicDestroyed, `{"GroupId":"g","TopicIdList":[""]}`, "TopicIdList[0] is empty"},
+		{CommandAfterTopicInfoChanged, `{"GroupId":"g","Name":5}`, "Name must be a string"},
+		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"ReadNum":1}]}`, "GroupMsgReceiptList[0].MsgSeq is missing"},
+		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"MsgSeq":"1"}]}`, "GroupMsgReceiptList[0].MsgSeq must be an integer"},
+		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"MsgSeq":1.5}]}`, "GroupMsgReceiptList[0].MsgSeq must be an integer"},
+		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[1]}`, "GroupMsgReceiptList[0] must be an object"},
+		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"MsgSeq":1,"ReadReceiptMembers":[{}]}]}`, "GroupMsgReceiptList[0].ReadReceiptMembers[0].Member_Account is missing"},
+		{CommandAfterGroupAttrChanged, `{"GroupId":"g","GroupAttr":"k=v"}`, "GroupAttr must be an array"},
+		{CommandAfterChangeGroupOwner, `{"GroupId":"g","OldOwner_Account":"a"}`, "NewOwner_Account is missing"},
+		{CommandOnMemberStateChange, `{"GroupId":"g","MemberList":[{"Member_Account":"a"}]}`, "EventType is missing"},
+		{CommandOnMemberStateChange, `{"GroupId":"g","EventType":"Offline"}`, "MemberList is missing"},
+		{CommandOnMemberStateChange, `{"GroupId":"g","EventType":"Offline","MemberList":[{"Member_Account":""}]}`, "MemberList[0].Member_Account is empty"},
+		{CommandSendMsgException, `{"GroupId":"g","MsgBody":{"MsgType":"TIMTextElem"}}`, "MsgBody must be an array"},
+		{CommandSendMsgException, `{"GroupId":"g","CloudCustomData":{}}`, "CloudCustomData must be a string"},
+		{CommandSendMsgException, `{"GroupId":"g","ErrorCode":"10023"}`, "ErrorCode must be an integer"},
+		{CommandAfterGroupMsgExtension, `{"GroupId":"g","OperateType":1}`, "MsgSeq is missing"},
+	}
+	routes := NewRoutes(DefaultRoutes...)
+	for _, tt := range tests {
+		route, ok := routes.Lookup(tt.command)
+		if !ok {
+			t.Fatalf("no route for %s", tt.command)
+		}
+		body := `{"CallbackCommand":"` + tt.command + `",` + strings.TrimPrefix(tt.give, "{")
+		_, err := Map(Callback{Query: Query{CallbackCommand: tt.command}, AppID: 1, Body: []byte(body)}, route)
+		if ErrorKind(err) != KindBadRequest || err.Error() != tt.want {
+			t.Errorf("%s %s: %v, want %q", tt.command, tt.give, err, tt.want)
+		}
+	}
+}
