@@ -73,7 +73,7 @@ func unmarshalFields(body []byte, prefix string, v any) error {
 		if err := json.Unmarshal(raw, rv.Field(i).Addr().Interface()); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				return Errorf(KindBadRequest, "%s%s must be %s", prefix, name, fieldTypeWords(te.Type.String()))
+				return Errorf(KindBadRequest, "%s%s must be %s", prefix, name, fieldTypeWords(rt.Field(i).Type.String()))
 			}
 			return Errorf(KindBadRequest, "%s%s: %v", prefix, name, err)
 		}
@@ -91,6 +91,8 @@ func fieldTypeWords(goType string) string {
 		return "an integer"
 	case "uint64":
 		return "a non-negative integer"
+	case "[]*string":
+		return "an array of strings"
 	default:
 		return "of the documented type"
 	}

@@ -18,6 +18,9 @@
 //     changed, messages sent or recalled, destroyed, info changed, full),
 //     group-<what>-callback.schema.json and group-<what>-event.schema.json, named the
 //     same way;
+//   - for the user and account routes (state-changed, profile-updated,
+//     official-info-changed, bot-group-message), <route>-callback.schema.json and
+//     <route>-event.schema.json, named the same way;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1); the callback's request body is one
 //     of the callback schemas, chosen by CallbackCommand;
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).
