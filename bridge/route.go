@@ -67,16 +67,15 @@ var UnroutedRoute = Route{Name: "unrouted", Command: "", Type: "imbridge.unroute
 	Key: "CallbackCommand", Events: "one per callback"}
 
 func decodeUnrouted(body []byte) ([]Subject, int64, error) {
-	var b struct {
-		CallbackCommand string
-		EventTime       json.RawMessage
+	top, err := Members(body)
+	if err != nil {
+		return nil, 0, err
 	}
-	if err := json.Unmarshal(body, &b); err != nil {
-		return nil, 0, Errorf(KindBadRequest, "body: %v", err)
-	}
+	var command string
+	_ = json.Unmarshal(top["CallbackCommand"], &command) // checked by mapWebhook
 	// An EventTime in a form imbridge does not know is kept in the body, not refused:
 	// the command is unknown.
-	et, err := EventTime(b.EventTime)
+	et, err := EventTime(top["EventTime"])
 	if err != nil {
 		et = 0
 	}
@@ -84,7 +83,7 @@ func decodeUnrouted(body []byte) ([]Subject, int64, error) {
 	if err := json.Compact(&compact, body); err != nil {
 		return nil, 0, Errorf(KindBadRequest, "body: %v", err)
 	}
-	return []Subject{{Key: b.CallbackCommand, Fields: Fields("body", json.RawMessage(compact.Bytes()))}}, et, nil
+	return []Subject{{Key: command, Fields: Fields("body", json.RawMessage(compact.Bytes()))}}, et, nil
 }
 
 // Default topics: one per relationship, shared by its additions and removals, and one

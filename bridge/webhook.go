@@ -54,13 +54,11 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if err := CheckJSON(cb.Body); err != nil {
 		return nil, err
 	}
-	var head struct {
-		CallbackCommand json.RawMessage
+	top, err := Members(cb.Body)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(cb.Body, &head); err != nil {
-		return nil, Errorf(KindBadRequest, "body: %v", err)
-	}
-	if err := checkCommand(head.CallbackCommand, cb.Query.CallbackCommand, route); err != nil {
+	if err := checkCommand(top["CallbackCommand"], cb.Query.CallbackCommand, route); err != nil {
 		return nil, err
 	}
 	subjects, eventTime, err := route.Decode(cb.Body)
@@ -82,8 +80,19 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	return events, nil
 }
 
-// checkCommand checks the body's CallbackCommand against the query's. The unrouted
-// route (Command "") takes any.
+// Members returns the members of a JSON object body by their exact names (encoding/json
+// would also match "callbackcommand" to a field CallbackCommand, which JSON Schema and
+// other readers would not). Decoders read the fields they need from it.
+func Members(body []byte) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, Errorf(KindBadRequest, "body: %v", err)
+	}
+	return m, nil
+}
+
+// checkCommand checks the body's CallbackCommand against the query's and, for a route
+// of its own, the route's command.
 func checkCommand(raw json.RawMessage, query string, route Route) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return Errorf(KindBadRequest, "CallbackCommand is missing from the body")
@@ -95,6 +104,9 @@ func checkCommand(raw json.RawMessage, query string, route Route) error {
 	if body != query {
 		return Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the query's (%q)",
 			truncate(body, 64), truncate(query, 64))
+	}
+	if route.Command != "" && body != route.Command {
+		return Errorf(KindBadRequest, "CallbackCommand %q is not %s", truncate(body, 64), route.Command)
 	}
 	return nil
 }
@@ -114,7 +126,7 @@ func EventTime(raw json.RawMessage) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || s == "" || s[0] < '0' || s[0] > '9' {
 		return 0, Errorf(KindBadRequest, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string")
 	}
 	return n, nil

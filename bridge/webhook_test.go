@@ -17,6 +17,7 @@ func TestEventTime(t *testing.T) {
 	}{
 		{``, 0, false}, {`null`, 0, false}, {`1670574414123`, 1670574414123, false}, {`"1670574414123"`, 1670574414123, false},
 		{`-1`, 0, true}, {`"-1"`, 0, true}, {`1.5`, 0, true}, {`"x"`, 0, true}, {`true`, 0, true}, {`"1e3"`, 0, true},
+		{`"+5"`, 0, true}, {`"-0"`, 0, true}, {`""`, 0, true}, {`" 5"`, 0, true},
 	} {
 		got, err := EventTime(json.RawMessage(tt.give))
 		if got != tt.want || (err != nil) != tt.err {
@@ -66,6 +67,7 @@ func TestUnroutedRoute(t *testing.T) {
 	}
 	for _, bad := range []struct{ body, want string }{
 		{`{"CallbackCommand":"Other"}`, "differs from the query's"},
+		{`{"callbackcommand":"Some.NewCommand"}`, "CallbackCommand is missing"},
 		{`{"a":1}`, "CallbackCommand is missing"},
 		{`{"CallbackCommand":"Some.NewCommand","a":1,"a":2}`, "twice"},
 		{`[1]`, "must be a JSON object"},

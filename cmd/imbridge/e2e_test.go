@@ -372,7 +372,7 @@ func testServeRejectedPublishNothingAndRepeatsKeepIDs(t *testing.T, mode string)
 		}
 	}
 	// Unrouted commands are answered OK and publish nothing either.
-	if status, body := post(t, p.signedURL("Group.CallbackAfterNewMemberJoin", e2eToken, now), `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin"}`); status != 200 || body != okAnswer {
+	if status, body := post(t, p.signedURL("Group.CallbackBeforeSendMsg", e2eToken, now), `{"CallbackCommand":"Group.CallbackBeforeSendMsg"}`); status != 200 || body != okAnswer {
 		t.Fatalf("unrouted: %d %s", status, body)
 	}
 
