@@ -61,7 +61,7 @@ var groupCommunityRoutes = []Route{
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId
 // are required; UserDefinedDataList is kept as sent.
 func decodeAfterCreateTopic(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandAfterCreateTopic)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -89,7 +89,7 @@ func decodeAfterCreateTopic(body []byte) ([]Subject, int64, error) {
 // decodeAfterTopicDestroyed reads Group.CallbackAfterTopicDestroyed: one subject per
 // TopicIdList entry, a non-empty string each.
 func decodeAfterTopicDestroyed(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandAfterTopicDestroyed)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -122,7 +122,7 @@ func decodeAfterTopicDestroyed(body []byte) ([]Subject, int64, error) {
 // documents no TopicId for it; one is published when the body has it. The changed
 // members are published as sent, "" included.
 func decodeAfterTopicInfoChanged(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandAfterTopicInfoChanged)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -153,7 +153,7 @@ func decodeAfterTopicInfoChanged(body []byte) ([]Subject, int64, error) {
 // GroupMsgReceiptList entry, each with its MsgSeq; ReadReceiptMembers become the
 // readers' UserIDs.
 func decodeAfterReadReceipt(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandAfterReadReceipt)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -215,7 +215,7 @@ func memberAccounts(elems []json.RawMessage, path string) ([]string, error) {
 // decodeAfterGroupAttrChanged reads Group.CallbackAfterGroupAttrChanged: GroupAttr
 // (the attributes' {key, value} objects) is kept as sent.
 func decodeAfterGroupAttrChanged(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandAfterGroupAttrChanged)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -241,7 +241,7 @@ func decodeAfterGroupAttrChanged(body []byte) ([]Subject, int64, error) {
 // decodeAfterChangeGroupOwner reads Group.CallbackAfterChangeGroupOwner:
 // NewOwner_Account is required.
 func decodeAfterChangeGroupOwner(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandAfterChangeGroupOwner)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -264,7 +264,7 @@ func decodeAfterChangeGroupOwner(body []byte) ([]Subject, int64, error) {
 // decodeOnMemberStateChange reads Group.CallbackOnMemberStateChange: one subject per
 // MemberList entry; EventType is required.
 func decodeOnMemberStateChange(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandOnMemberStateChange)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -298,7 +298,7 @@ func decodeOnMemberStateChange(body []byte) ([]Subject, int64, error) {
 // not be delivered (MsgBody and CloudCustomData kept as sent) and why (ErrorCode,
 // ErrorInfo).
 func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandSendMsgException)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -333,7 +333,7 @@ func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
 // (MsgSeq, required) whose extensions were set, deleted or cleared (OperateType 1, 2,
 // 3); ExtensionList is kept as sent.
 func decodeAfterGroupMsgExtension(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
+	o, err := readBody(body, CommandAfterGroupMsgExtension)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -364,6 +364,24 @@ func decodeAfterGroupMsgExtension(body []byte) ([]Subject, int64, error) {
 type exactObject struct {
 	path    string // "" for the body
 	members map[string]json.RawMessage
+}
+
+// readBody reads a webhook body as an exactObject whose CallbackCommand member, under
+// that exact name, is command: encoding/json, which mapWebhook checks the command
+// with, would also take "callbackcommand".
+func readBody(body []byte, command string) (exactObject, error) {
+	o, err := readExactObject(body, "")
+	if err != nil {
+		return o, err
+	}
+	var got string
+	if err := o.str("CallbackCommand", true, &got); err != nil {
+		return o, err
+	}
+	if got != command {
+		return o, Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the query's (%q)", truncate(got, 64), command)
+	}
+	return o, nil
 }
 
 // readExactObject reads raw, already checked by CheckJSON, as an object at path.

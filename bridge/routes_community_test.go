@@ -55,3 +55,20 @@ func TestCommunityDecodersRefuse(t *testing.T) {
 		}
 	}
 }
+
+// The community decoders read CallbackCommand under its exact name, as every other
+// member: a body naming it in other letter cases is refused.
+func TestCommunityDecodersExactCommand(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandAfterGroupAttrChanged)
+	tests := []struct{ give, want string }{
+		{`{"callbackcommand":"Group.CallbackAfterGroupAttrChanged","GroupId":"g"}`, "CallbackCommand is missing"},
+		{`{"CallbackCommand":"Other","CALLBACKCOMMAND":"Group.CallbackAfterGroupAttrChanged","GroupId":"g"}`,
+			`CallbackCommand in the body ("Other") differs from the query's ("Group.CallbackAfterGroupAttrChanged")`},
+	}
+	for _, tt := range tests {
+		_, err := Map(Callback{Query: Query{CallbackCommand: CommandAfterGroupAttrChanged}, AppID: 1, Body: []byte(tt.give)}, route)
+		if ErrorKind(err) != KindBadRequest || err.Error() != tt.want {
+			t.Errorf("%s: %v, want %q", tt.give, err, tt.want)
+		}
+	}
+}
