@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 )
 
 // Command names of the community and group-extra webhooks.
@@ -61,7 +60,7 @@ var groupCommunityRoutes = []Route{
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId
 // are required; UserDefinedDataList is kept as sent.
 func decodeAfterCreateTopic(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandAfterCreateTopic)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -89,7 +88,7 @@ func decodeAfterCreateTopic(body []byte) ([]Subject, int64, error) {
 // decodeAfterTopicDestroyed reads Group.CallbackAfterTopicDestroyed: one subject per
 // TopicIdList entry, a non-empty string each.
 func decodeAfterTopicDestroyed(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandAfterTopicDestroyed)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -122,7 +121,7 @@ func decodeAfterTopicDestroyed(body []byte) ([]Subject, int64, error) {
 // documents no TopicId for it; one is published when the body has it. The changed
 // members are published as sent, "" included.
 func decodeAfterTopicInfoChanged(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandAfterTopicInfoChanged)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -153,7 +152,7 @@ func decodeAfterTopicInfoChanged(body []byte) ([]Subject, int64, error) {
 // GroupMsgReceiptList entry, each with its MsgSeq; ReadReceiptMembers become the
 // readers' UserIDs.
 func decodeAfterReadReceipt(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandAfterReadReceipt)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -215,7 +214,7 @@ func memberAccounts(elems []json.RawMessage, path string) ([]string, error) {
 // decodeAfterGroupAttrChanged reads Group.CallbackAfterGroupAttrChanged: GroupAttr
 // (the attributes' {key, value} objects) is kept as sent.
 func decodeAfterGroupAttrChanged(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandAfterGroupAttrChanged)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -241,7 +240,7 @@ func decodeAfterGroupAttrChanged(body []byte) ([]Subject, int64, error) {
 // decodeAfterChangeGroupOwner reads Group.CallbackAfterChangeGroupOwner:
 // NewOwner_Account is required.
 func decodeAfterChangeGroupOwner(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandAfterChangeGroupOwner)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -264,7 +263,7 @@ func decodeAfterChangeGroupOwner(body []byte) ([]Subject, int64, error) {
 // decodeOnMemberStateChange reads Group.CallbackOnMemberStateChange: one subject per
 // MemberList entry; EventType is required.
 func decodeOnMemberStateChange(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandOnMemberStateChange)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -298,7 +297,7 @@ func decodeOnMemberStateChange(body []byte) ([]Subject, int64, error) {
 // not be delivered (MsgBody and CloudCustomData kept as sent) and why (ErrorCode,
 // ErrorInfo).
 func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandSendMsgException)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -333,7 +332,7 @@ func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
 // (MsgSeq, required) whose extensions were set, deleted or cleared (OperateType 1, 2,
 // 3); ExtensionList is kept as sent.
 func decodeAfterGroupMsgExtension(body []byte) ([]Subject, int64, error) {
-	o, err := readBody(body, CommandAfterGroupMsgExtension)
+	o, err := readExactObject(body, "")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -364,24 +363,6 @@ func decodeAfterGroupMsgExtension(body []byte) ([]Subject, int64, error) {
 type exactObject struct {
 	path    string // "" for the body
 	members map[string]json.RawMessage
-}
-
-// readBody reads a webhook body as an exactObject whose CallbackCommand member, under
-// that exact name, is command: encoding/json, which mapWebhook checks the command
-// with, would also take "callbackcommand".
-func readBody(body []byte, command string) (exactObject, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return o, err
-	}
-	var got string
-	if err := o.str("CallbackCommand", true, &got); err != nil {
-		return o, err
-	}
-	if got != command {
-		return o, Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the query's (%q)", truncate(got, 64), command)
-	}
-	return o, nil
 }
 
 // readExactObject reads raw, already checked by CheckJSON, as an object at path.
@@ -522,20 +503,8 @@ func (o exactObject) list(n string, required bool, dst *[]json.RawMessage) error
 	return nil
 }
 
-// eventTime reads EventTime with EventTime: an integer, or a string of digits only.
-func (o exactObject) eventTime() (int64, error) {
-	v := o.raw("EventTime")
-	if v == nil {
-		return 0, nil
-	}
-	if v[0] == '"' {
-		var s string
-		if json.Unmarshal(v, &s) != nil || s == "" || strings.Trim(s, "0123456789") != "" {
-			return 0, Errorf(KindBadRequest, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string")
-		}
-	}
-	return EventTime(v)
-}
+// eventTime reads EventTime with EventTime: an integer, or those digits as a string.
+func (o exactObject) eventTime() (int64, error) { return EventTime(o.raw("EventTime")) }
 
 // intOrAbsent turns an absent optional value into nil for Fields.
 func intOrAbsent(p *int64) any {

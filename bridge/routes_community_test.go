@@ -61,7 +61,7 @@ func TestCommunityDecodersRefuse(t *testing.T) {
 func TestCommunityDecodersExactCommand(t *testing.T) {
 	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandAfterGroupAttrChanged)
 	tests := []struct{ give, want string }{
-		{`{"callbackcommand":"Group.CallbackAfterGroupAttrChanged","GroupId":"g"}`, "CallbackCommand is missing"},
+		{`{"callbackcommand":"Group.CallbackAfterGroupAttrChanged","GroupId":"g"}`, "CallbackCommand is missing from the body"},
 		{`{"CallbackCommand":"Other","CALLBACKCOMMAND":"Group.CallbackAfterGroupAttrChanged","GroupId":"g"}`,
 			`CallbackCommand in the body ("Other") differs from the query's ("Group.CallbackAfterGroupAttrChanged")`},
 	}
