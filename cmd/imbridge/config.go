@@ -88,6 +88,19 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	return nil
 }
 
+// shortDuration writes d as time.Duration.String does, without zero units at the end
+// ("5m", not "5m0s"), as the settings table shows defaults.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // effectiveSetting is a setting's value as the start-up line shows it.
 type effectiveSetting struct{ key, value string }
 
@@ -252,7 +265,7 @@ var generalSettings = []setting{
 	{env: "IMBRIDGE_DEV_MODE", flag: "dev-mode", def: "false", meta: "BOOL",
 		usage: "accept the placeholder tokens of imbridge's examples (" + strings.Join(placeholderTokens, ", ") + "), for trying imbridge out on one machine; refused otherwise",
 		set:   boolSetter(func(c *Config) *bool { return &c.DevMode })},
-	{env: "IMBRIDGE_SIGN_MAX_SKEW", flag: "sign-max-skew", def: bridge.DefaultMaxSkew.String(), meta: "DURATION",
+	{env: "IMBRIDGE_SIGN_MAX_SKEW", flag: "sign-max-skew", def: shortDuration(bridge.DefaultMaxSkew), meta: "DURATION",
 		usage: "largest accepted distance between RequestTime and now; a signed URL can be replayed, with any body, for as long",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.SignMaxSkew })},
 	{env: "IMBRIDGE_REPLAY_FILTER", flag: "replay-filter", def: "false", meta: "BOOL",
@@ -359,7 +372,7 @@ var deliverySettings = []setting{
 			c.Delivery = v
 			return nil
 		}},
-	{env: "IMBRIDGE_SYNC_TIMEOUT", flag: "sync-timeout", def: bridge.DefaultSyncTimeout.String(), meta: "DURATION",
+	{env: "IMBRIDGE_SYNC_TIMEOUT", flag: "sync-timeout", def: shortDuration(bridge.DefaultSyncTimeout), meta: "DURATION",
 		usage: "sync mode: how long a callback waits for Kafka's acknowledgement before it is answered 503 (Chat waits 2s)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.SyncTimeout })},
 	{env: "IMBRIDGE_SPOOL_DIR", flag: "spool-dir", def: "data/spool", meta: "DIR",
@@ -406,10 +419,10 @@ var deliverySettings = []setting{
 	{env: "IMBRIDGE_DLQ_AFTER_ATTEMPTS", flag: "dlq-after-attempts", def: strconv.Itoa(spool.DefaultMaxAttempts), meta: "N",
 		usage: "spool mode: permanent failures of an event before it goes to the dead-letter topic",
 		set:   intSetter(1, func(c *Config) *int { return &c.DLQAfterAttempts })},
-	{env: "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX", flag: "kafka-retry-backoff-max", def: spool.DefaultBackoffMax.String(), meta: "DURATION",
+	{env: "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX", flag: "kafka-retry-backoff-max", def: shortDuration(spool.DefaultBackoffMax), meta: "DURATION",
 		usage: "spool mode: longest wait between attempts to publish (exponential from 100ms)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaRetryBackoffMax })},
-	{env: "IMBRIDGE_KAFKA_UNREACHABLE_AFTER", flag: "kafka-unreachable-after", def: spool.DefaultUnreachableAfter.String(), meta: "DURATION",
+	{env: "IMBRIDGE_KAFKA_UNREACHABLE_AFTER", flag: "kafka-unreachable-after", def: shortDuration(spool.DefaultUnreachableAfter), meta: "DURATION",
 		usage: "spool mode: /readyz fails once publishing has failed for this long",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaUnreachableAfter })},
 	{env: "IMBRIDGE_DRAIN_TIMEOUT", flag: "drain-timeout", def: "20s", meta: "DURATION",
