@@ -26,6 +26,7 @@ type mapInput struct {
 // metadata rather than value; Value is the JSON value as published.
 type goldenEvent struct {
 	Topic   string          `json:"topic"`
+	Key     string          `json:"key"`
 	Type    string          `json:"type"`
 	Source  string          `json:"source"`
 	Time    time.Time       `json:"time"`
@@ -73,7 +74,7 @@ func TestMapGolden(t *testing.T) {
 			}
 			got := make([]goldenEvent, len(events))
 			for i, e := range events {
-				got[i] = goldenEvent{Topic: e.Topic, Type: e.Type, Source: e.Source, Time: e.Time, Version: e.Version(), Value: e.AppendJSON(nil)}
+				got[i] = goldenEvent{Topic: e.Topic, Key: string(e.Key()), Type: e.Type, Source: e.Source, Time: e.Time, Version: e.Version(), Value: e.AppendJSON(nil)}
 			}
 			gotJSON, _ := json.MarshalIndent(got, "", "  ")
 			golden := strings.TrimSuffix(in, ".input.json") + ".golden.json"
