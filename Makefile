@@ -81,7 +81,7 @@ bench: build ## the benchmark table: ceiling, spool and sync mode against a loca
 bench-micro: ## hot-path micro benchmarks with allocations, COUNT times each for benchstat
 	$(GO) test ./bridge/... -run '^$$' -bench . -benchmem -count $(or $(COUNT),6)
 
-kafka-up: ## start the development broker on 127.0.0.1:19092 with imbridge's topics (imbridge.blocklist, imbridge.friend)
+kafka-up: ## start the development broker on 127.0.0.1:19092 with imbridge's default topics (README's route table)
 	KAFKA_LOCAL_PORT=$(DEV_KAFKA_PORT) $(KAFKA) up
 
 kafka-down: ## stop the development broker and delete its data

@@ -124,7 +124,7 @@ func TestComposeFile(t *testing.T) {
 	}
 	topics := p.Services["topics"]
 	if d, ok := topics.DependsOn["kafka"]; !ok || d.Condition != types.ServiceConditionHealthy || len(topics.Command) != 1 ||
-		!strings.Contains(topics.Command[0], "for t in imbridge.blocklist imbridge.friend;") {
+		!strings.Contains(topics.Command[0], "for t in "+strings.Join(defaultTopics(), " ")+";") {
 		t.Fatalf("topics service: %+v %v", topics.DependsOn, topics.Command)
 	}
 	kcat := p.Services["kcat"]

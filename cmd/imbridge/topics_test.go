@@ -24,13 +24,16 @@ func defaultTopics() []string {
 	return slices.Compact(ts)
 }
 
-// The topics serve publishes to by default are the ones make dev (deploy/kafka/kafka.sh)
-// and compose create, and the ones compose and Kubernetes configure: one per
-// relationship, each shared by its additions and removals.
+// The topics serve publishes to by default are the ones make dev (deploy/kafka/kafka.sh),
+// the development cluster (cluster.sh) and compose create, and the ones compose and
+// Kubernetes configure: one per relationship, each shared by its additions and removals,
+// and one per area.
 func TestDefaultTopicsEverywhere(t *testing.T) {
 	want := defaultTopics()
-	if !slices.Equal(want, []string{"imbridge.blocklist", "imbridge.friend"}) {
-		t.Fatalf("default topics %v, want one for the blocklist and one for friends", want)
+	for _, relationship := range []string{"imbridge.blocklist", "imbridge.friend"} {
+		if !slices.Contains(want, relationship) {
+			t.Fatalf("default topics %v: no %s for a relationship's additions and removals", want, relationship)
+		}
 	}
 	effective := func(where string, env map[string]string) {
 		t.Helper()
@@ -42,21 +45,23 @@ func TestDefaultTopicsEverywhere(t *testing.T) {
 		}
 	}
 
-	raw, err := os.ReadFile("../../deploy/kafka/kafka.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`(?m)^topics=\$\{KAFKA_LOCAL_TOPICS-([^}]*)\}$`).FindSubmatch(raw)
-	if m == nil {
-		t.Fatal("deploy/kafka/kafka.sh: no default topics line")
-	}
-	var local []string
-	for _, f := range strings.Fields(string(m[1])) {
-		name, _, _ := strings.Cut(f, ":")
-		local = append(local, name)
-	}
-	if slices.Sort(local); !slices.Equal(local, want) {
-		t.Errorf("deploy/kafka/kafka.sh creates %v by default (make dev), want %v", local, want)
+	for script, variable := range map[string]string{"kafka.sh": "KAFKA_LOCAL_TOPICS", "cluster.sh": "KAFKA_CLUSTER_TOPICS"} {
+		raw, err := os.ReadFile("../../deploy/kafka/" + script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile(`(?m)^topics=\$\{` + variable + `-([^}]*)\}$`).FindSubmatch(raw)
+		if m == nil {
+			t.Fatalf("deploy/kafka/%s: no default topics line", script)
+		}
+		var local []string
+		for _, f := range strings.Fields(string(m[1])) {
+			name, _, _ := strings.Cut(f, ":")
+			local = append(local, name)
+		}
+		if slices.Sort(local); !slices.Equal(local, want) {
+			t.Errorf("deploy/kafka/%s creates %v by default, want %v", script, local, want)
+		}
 	}
 
 	opts, err := cli.NewProjectOptions([]string{"../../docker-compose.yml"}, cli.WithName("imbridge"))
@@ -79,7 +84,7 @@ func TestDefaultTopicsEverywhere(t *testing.T) {
 	}
 	effective("docker-compose.yml", env)
 
-	raw, err = os.ReadFile("../../deploy/k8s/statefulset.yaml")
+	raw, err := os.ReadFile("../../deploy/k8s/statefulset.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
