@@ -1,0 +1,91 @@
+package events_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/events"
+)
+
+// published returns the records imbridge publishes for a callback of command with
+// body, as a consumer reads them: key, value, headers.
+func published(command, body string) [][3]any {
+	var route bridge.Route
+	for _, r := range bridge.DefaultRoutes {
+		if r.Command == command {
+			route = r
+		}
+	}
+	evs, err := bridge.Map(bridge.Callback{Query: bridge.Query{CallbackCommand: command, RequestTime: "1669872112"},
+		AppID: 1400000000, Body: []byte(body), ReceivedAt: time.Date(2022, 12, 1, 5, 21, 52, 0, time.UTC)}, route)
+	if err != nil {
+		panic(err)
+	}
+	var out [][3]any
+	for _, r := range bridge.Records(evs) {
+		var hs []events.Header
+		for _, h := range r.Headers {
+			hs = append(hs, events.Header{Key: h.Key, Value: h.Value})
+		}
+		out = append(out, [3]any{r.Key, r.Value, hs})
+	}
+	return out
+}
+
+// A consumer of imbridge.group keeps each group's members: every event of one group
+// arrives in one partition (key GroupId), and Newer orders them across replicas.
+func ExampleDecode_groupMembers() {
+	members := map[string]map[string]int64{} // group -> member -> version of the join
+	records := append(
+		published("Group.CallbackAfterNewMemberJoin", `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"@TGS#1","JoinType":"Apply","NewMemberList":[{"Member_Account":"jared"},{"Member_Account":"tommy"}],"EventTime":"1670574414123"}`),
+		published("Group.CallbackAfterMemberExit", `{"CallbackCommand":"Group.CallbackAfterMemberExit","GroupId":"@TGS#1","ExitType":"Quit","ExitMemberList":[{"Member_Account":"tommy"}],"EventTime":1670574415000}`)...)
+	for _, r := range records {
+		ev, err := events.Decode(r[0].([]byte), r[1].([]byte), r[2].([]events.Header))
+		if err != nil {
+			panic(err)
+		}
+		switch e := ev.(type) {
+		case *events.GroupMemberJoined:
+			if members[e.GroupID] == nil {
+				members[e.GroupID] = map[string]int64{}
+			}
+			if events.Newer(e.Version, members[e.GroupID][e.MemberAccount]) {
+				members[e.GroupID][e.MemberAccount] = e.Version
+			}
+		case *events.GroupMemberExited:
+			if events.Newer(e.Version, members[e.GroupID][e.MemberAccount]) {
+				delete(members[e.GroupID], e.MemberAccount)
+			}
+		}
+	}
+	fmt.Println(slices.Sorted(maps.Keys(members["@TGS#1"])))
+	// Output: [jared]
+}
+
+// A consumer of imbridge.c2c reads one conversation's messages, both directions, from
+// one partition: the key is the two accounts, sorted (events.ConversationKey).
+func ExampleDecode_c2cMessages() {
+	r := published("C2C.CallbackAfterSendMsg", `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"jared","To_Account":"Jonh","MsgSeq":48374,"MsgRandom":2837546,"MsgTime":1557481126,"MsgKey":"48374_2837546_1557481126","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"red packet"}}],"SendMsgResult":0}`)[0]
+	ev, err := events.Decode(r[0].([]byte), r[1].([]byte), r[2].([]events.Header))
+	if err != nil {
+		panic(err)
+	}
+	m := ev.(*events.C2CMessageSent)
+	fmt.Println(string(r[0].([]byte)) == events.ConversationKey(m.FromAccount, m.ToAccount), m.FromAccount, "->", m.ToAccount, string(m.MsgBody))
+	// Output: true jared -> Jonh [{"MsgType":"TIMTextElem","MsgContent":{"Text":"red packet"}}]
+}
+
+// A consumer of imbridge.state keeps who is online, by user (the key).
+func ExampleDecode_onlineState() {
+	r := published("State.StateChange", `{"CallbackCommand":"State.StateChange","EventTime":1629883332497,"Info":{"Action":"Login","To_Account":"testuser316","Reason":"Register"}}`)[0]
+	ev, err := events.Decode(r[0].([]byte), r[1].([]byte), r[2].([]events.Header))
+	if err != nil {
+		panic(err)
+	}
+	s := ev.(*events.StateChanged)
+	fmt.Println(s.ToAccount, s.Action, s.Reason, s.Version)
+	// Output: testuser316 Login Register 1629883332497
+}
