@@ -70,7 +70,7 @@ func unmarshalFields(body []byte, prefix string, v any) error {
 		if !ok {
 			continue
 		}
-		if err := json.Unmarshal(raw, rv.Field(i).Addr().Interface()); err != nil {
+		if err := unmarshalMember(raw, rv.Field(i).Addr().Interface()); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
 				return Errorf(KindBadRequest, "%s%s must be %s", prefix, name, fieldTypeWords(rt.Field(i).Type.String()))

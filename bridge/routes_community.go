@@ -461,7 +461,7 @@ func (o exactObject) integer(n string, required bool, dst **int64) error {
 		return nil
 	}
 	var i int64
-	if v[0] == '"' || json.Unmarshal(v, &i) != nil {
+	if v[0] == '"' || unmarshalMember(v, &i) != nil {
 		return Errorf(KindBadRequest, "%s must be an integer", o.name(n))
 	}
 	*dst = &i

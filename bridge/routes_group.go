@@ -66,7 +66,7 @@ func (o groupObject) decode(name, kind string, v any) error {
 	if !o.present(name) {
 		return nil
 	}
-	if err := json.Unmarshal(o[name], v); err != nil {
+	if err := unmarshalMember(o[name], v); err != nil {
 		return Errorf(KindBadRequest, "%s must be %s", name, kind)
 	}
 	return nil
@@ -515,11 +515,11 @@ func decodeGroupMemberChanged(body []byte) ([]Subject, int64, error) {
 		return nil, 0, err
 	}
 	modified, err := o.account("Modified_Account", false)
+	// Member_Account, the name of the newer copy of the documentation, wins when a body
+	// carries both.
 	switch {
 	case err != nil:
 		return nil, 0, err
-	case member != "" && modified != "" && member != modified:
-		return nil, 0, Errorf(KindBadRequest, "Member_Account and Modified_Account name different members")
 	case member == "" && modified == "":
 		return nil, 0, Errorf(KindBadRequest, "Member_Account is missing")
 	case member == "":

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/big"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 )
@@ -119,17 +122,31 @@ func EventTime(raw json.RawMessage) (int64, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return 0, nil
 	}
-	s := string(raw)
+	bad := Errorf(KindBadRequest, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string")
 	if raw[0] == '"' {
+		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, err
+			return 0, bad
 		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || s == "" || s[0] < '0' || s[0] > '9' {
+			return 0, bad
+		}
+		return n, nil
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || s == "" || s[0] < '0' || s[0] > '9' {
-		return 0, Errorf(KindBadRequest, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string")
+	// A JSON number: an integer, also when written with a fraction of zero or an
+	// exponent (12.0, 1.2e3), as JSON Schema's "integer" takes it.
+	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		if n < 0 {
+			return 0, bad
+		}
+		return n, nil
 	}
-	return n, nil
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f < 0 || f != math.Trunc(f) || f > 1<<53 {
+		return 0, bad
+	}
+	return int64(f), nil
 }
 
 // Fields builds a Subject's JSON members from name/value pairs, in order: a value is
@@ -164,4 +181,56 @@ func Fields(kv ...any) []byte {
 		b = append(b, val...)
 	}
 	return b
+}
+
+// unmarshalMember is json.Unmarshal for one member of a webhook body, except that an
+// integer may be written as JSON Schema's "integer" allows it: with a fraction of zero or
+// an exponent (305.0, 3.05e2). A value out of the target's range is an error, as for
+// json.Unmarshal. Decoders read every member through it, so that what the callback
+// schemas accept and what the decoders accept agree.
+func unmarshalMember(raw json.RawMessage, v any) error {
+	err := json.Unmarshal(raw, v)
+	if err == nil {
+		return nil
+	}
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) {
+		return err
+	}
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		if rv.Elem().Kind() == reflect.Pointer {
+			if rv.Elem().IsNil() {
+				rv.Elem().Set(reflect.New(rv.Elem().Type().Elem()))
+			}
+			rv = rv.Elem()
+			continue
+		}
+		break
+	}
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return err
+	}
+	f, _, perr := big.ParseFloat(string(t), 10, 128, big.ToNearestEven)
+	if perr != nil || !f.IsInt() {
+		return err
+	}
+	target := rv.Elem()
+	switch target.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, acc := f.Int64()
+		if acc != big.Exact || target.OverflowInt(n) {
+			return err
+		}
+		target.SetInt(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, acc := f.Uint64()
+		if acc != big.Exact || f.Sign() < 0 || target.OverflowUint(n) {
+			return err
+		}
+		target.SetUint(n)
+	default:
+		return err
+	}
+	return nil
 }

@@ -16,7 +16,7 @@ func TestEventTime(t *testing.T) {
 		err  bool
 	}{
 		{``, 0, false}, {`null`, 0, false}, {`1670574414123`, 1670574414123, false}, {`"1670574414123"`, 1670574414123, false},
-		{`-1`, 0, true}, {`"-1"`, 0, true}, {`1.5`, 0, true}, {`"x"`, 0, true}, {`true`, 0, true}, {`"1e3"`, 0, true},
+		{`12.0`, 12, false}, {`1.2e3`, 1200, false}, {`-1`, 0, true}, {`"-1"`, 0, true}, {`1.5`, 0, true}, {`"12.0"`, 0, true}, {`"x"`, 0, true}, {`true`, 0, true}, {`"1e3"`, 0, true},
 		{`"+5"`, 0, true}, {`"-0"`, 0, true}, {`""`, 0, true}, {`" 5"`, 0, true},
 	} {
 		got, err := EventTime(json.RawMessage(tt.give))
