@@ -98,20 +98,30 @@ func envelope(cb Callback, route Route, eventTime int64) Event {
 // RequestTime and the raw body, each length-prefixed so that no two different
 // callbacks share an encoding.
 func eventIDSeed(cb Callback) [sha256.Size]byte {
-	// One buffer for the whole input, on the stack for Chat's usual bodies.
-	var stack [1024]byte
-	buf := stack[:0]
 	var app [20]byte
 	appID := strconv.AppendUint(app[:0], cb.AppID, 10)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(len(appID)))
-	buf = append(buf, appID...)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(len(cb.Query.CallbackCommand)))
-	buf = append(buf, cb.Query.CallbackCommand...)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(len(cb.Query.RequestTime)))
-	buf = append(buf, cb.Query.RequestTime...)
-	buf = binary.BigEndian.AppendUint64(buf, uint64(len(cb.Body)))
-	buf = append(buf, cb.Body...)
-	return sha256.Sum256(buf)
+	parts := [...][]byte{appID, []byte(cb.Query.CallbackCommand), []byte(cb.Query.RequestTime), cb.Body}
+	// One buffer on the stack for Chat's usual bodies; a large body is hashed as it
+	// is, never copied.
+	var stack [1024]byte
+	if n := 4*8 + len(appID) + len(cb.Query.CallbackCommand) + len(cb.Query.RequestTime) + len(cb.Body); n <= len(stack) {
+		buf := stack[:0]
+		for _, part := range parts {
+			buf = binary.BigEndian.AppendUint64(buf, uint64(len(part)))
+			buf = append(buf, part...)
+		}
+		return sha256.Sum256(buf)
+	}
+	h := sha256.New()
+	var n [8]byte
+	for _, part := range parts {
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	var seed [sha256.Size]byte
+	h.Sum(seed[:0])
+	return seed
 }
 
 // EventID derives the ID of the index-th event of a callback from the callback's seed:

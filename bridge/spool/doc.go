@@ -24,7 +24,7 @@
 // republishing, never losing. A failed write cuts the segment back to its last
 // committed byte; the writer retries until the disk takes writes again.
 //
-// Committed entries reach the reader in memory (up to 32 MiB of them); the disk is read
+// Committed entries reach the reader in memory (up to 4 MiB of them); the disk is read
 // back only after a restart, or when the reader fell further behind than that.
 //
 // # Recovery

@@ -111,7 +111,7 @@ type memEntry struct {
 
 // memMaxBytes bounds the entries waiting in memory for the reader; beyond it the reader
 // reads them back from disk (it has fallen behind).
-const memMaxBytes = 32 << 20
+const memMaxBytes = 4 << 20
 
 type pendingRecord struct {
 	seq uint64

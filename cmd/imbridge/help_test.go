@@ -21,7 +21,7 @@ func TestHelpListsRoutes(t *testing.T) {
 	}
 	help := stdout.String()
 	var listed, want []string
-	for _, m := range regexp.MustCompile(`(?m)^  ([A-Za-z]+\.Callback\w+) +(\S+) +(\S+)$`).FindAllStringSubmatch(help, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^  ([A-Za-z0-9]+\.[A-Za-z0-9]+) +(imbridge\.\S+) +(imbridge\.\S+)$`).FindAllStringSubmatch(help, -1) {
 		listed = append(listed, strings.Join(m[1:], " "))
 	}
 	for _, r := range bridge.DefaultRoutes {
@@ -30,7 +30,7 @@ func TestHelpListsRoutes(t *testing.T) {
 	if !slices.Equal(listed, want) {
 		t.Fatalf("--help lists %q, want %q:\n%s", listed, want, help)
 	}
-	if n := len(regexp.MustCompile(`\w+\.Callback\w+`).FindAllString(help, -1)); n != len(want) {
+	if n := len(regexp.MustCompile(`\b(Sns|C2C|Group|State|Profile|OfficialAccount|Bot)\.\w+`).FindAllString(help, -1)); n != len(want) {
 		t.Fatalf("--help names %d commands, want the %d routes:\n%s", n, len(want), help)
 	}
 }

@@ -31,6 +31,7 @@ func TestServeWarnsAboutMissingTopics(t *testing.T) {
 	blocklist := kafkatest.CreateTopic(t, brokers, "present", 1)
 	missing := "imbridge.missing." + strings.ReplaceAll(t.Name(), "/", ".")
 	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","),
+		"IMBRIDGE_ROUTES=blocklist-delete,blocklist-add,friend-add,friend-delete",
 		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+blocklist, "IMBRIDGE_TOPIC_BLOCKLIST_ADD="+blocklist,
 		"IMBRIDGE_TOPIC_FRIEND_ADD="+missing, "IMBRIDGE_TOPIC_FRIEND_DELETE="+missing)
 	const msg = "the topic of a switched-on route does not exist: create it, or its events wait in the spool (sync mode: its callbacks are answered 503)"

@@ -43,16 +43,22 @@ func usage() string {
 	var b strings.Builder
 	b.WriteString(`Usage: imbridge COMMAND [flags]
 
-imbridge receives Tencent Cloud Chat's relationship-chain callbacks, verifies them and
-publishes one Kafka event per From/To pair. The callbacks it routes, with their default
-topics and event types:
+imbridge receives Tencent Cloud Chat's notification webhooks, verifies them and
+publishes them to Kafka: one event per pair, member, message or callback (the README's
+route table says which). The callbacks it routes, with their default topics and event
+types:
 
 `)
+	width := 0
 	for _, r := range bridge.DefaultRoutes {
-		fmt.Fprintf(&b, "  %-28s %-19s %s\n", r.Command, r.Topic, r.Type)
+		width = max(width, len(r.Command))
+	}
+	for _, r := range bridge.DefaultRoutes {
+		fmt.Fprintf(&b, "  %-*s %-18s %s\n", width, r.Command, r.Topic, r.Type)
 	}
 	b.WriteString(`
-Any other command is answered OK and publishes nothing.
+Any other command is answered OK and publishes nothing, unless IMBRIDGE_TOPIC_UNROUTED
+names a topic for it.
 
 Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
