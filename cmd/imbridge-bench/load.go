@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,13 +21,17 @@ import (
 
 // Load describes one run of signed Sns.CallbackBlackListDelete callbacks.
 type Load struct {
-	URL         string        // callback URL without query
-	AppID       string        // SdkAppid
-	Token       string        // callback token
-	Connections int           // concurrent keep-alive connections
-	Rate        float64       // callbacks per second; 0 means as fast as possible
-	Pairs       int           // pairs per callback
-	Duration    time.Duration // how long to send
+	URL         string  // callback URL without query
+	AppID       string  // SdkAppid
+	Token       string  // callback token
+	Connections int     // concurrent keep-alive connections
+	Rate        float64 // callbacks per second; 0 means as fast as possible
+	Pairs       int     // pairs per callback
+	// MessageBytes, when above 0, sends one-to-one message callbacks
+	// (C2C.CallbackAfterSendMsg, one event each, Pairs taken as 1) whose text is this
+	// many bytes, instead of blocklist removals.
+	MessageBytes int
+	Duration     time.Duration // how long to send
 }
 
 // Result is what one run measured.
@@ -60,6 +65,20 @@ func newRunID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// commandMessage is the command of message loads.
+const commandMessage = "C2C.CallbackAfterSendMsg"
+
+// messageBody is a one-to-one message callback from the run's account of key to the
+// receiver of callback seq, with a text of size bytes.
+func messageBody(run string, key, seq, size int) []byte {
+	from, to := accounts(run, key, seq, 0)
+	msgKey := strconv.Itoa(seq) + "_" + strconv.Itoa(key)
+	return []byte(`{"CallbackCommand":"` + commandMessage + `","From_Account":"` + from + `","To_Account":"` + to +
+		`","MsgSeq":` + strconv.Itoa(seq%(1<<31)) + `,"MsgRandom":` + strconv.Itoa(key) + `,"MsgTime":1669872112,"MsgKey":"` + msgKey +
+		`","OnlineOnlyFlag":0,"SendMsgResult":0,"ErrorInfo":"send msg succeed","UnreadMsgNum":1,` +
+		`"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"` + strings.Repeat("m", size) + `"}}],"CloudCustomData":""}`)
+}
+
 func body(run string, key, seq, pairs int) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[`)
@@ -76,8 +95,20 @@ func body(run string, key, seq, pairs int) []byte {
 
 func (l Load) signedURL(now time.Time) string {
 	rt := strconv.FormatInt(now.Unix(), 10)
-	return l.URL + "?SdkAppid=" + l.AppID + "&CallbackCommand=Sns.CallbackBlackListDelete&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI" +
+	command := "Sns.CallbackBlackListDelete"
+	if l.MessageBytes > 0 {
+		command = commandMessage
+	}
+	return l.URL + "?SdkAppid=" + l.AppID + "&CallbackCommand=" + command + "&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI" +
 		"&RequestTime=" + rt + "&Sign=" + bridge.Sign(l.Token, rt)
+}
+
+// body is the callback body of job j.
+func (l Load) body(run string, j job) []byte {
+	if l.MessageBytes > 0 {
+		return messageBody(run, j.key, j.seq, l.MessageBytes)
+	}
+	return body(run, j.key, j.seq, l.Pairs)
 }
 
 type job struct {
@@ -197,7 +228,7 @@ func (l Load) Run(ctx context.Context, run string, progress io.Writer) *Result {
 
 // send posts one callback and returns its status (-1 for a 200 with a wrong body).
 func (l Load) send(client *http.Client, run string, j job) (int, error) {
-	resp, err := client.Post(l.signedURL(j.intended), "application/json", bytes.NewReader(body(run, j.key, j.seq, l.Pairs)))
+	resp, err := client.Post(l.signedURL(j.intended), "application/json", bytes.NewReader(l.body(run, j)))
 	if err != nil {
 		return 0, err
 	}

@@ -185,6 +185,7 @@ func loadFlags(fs *flag.FlagSet, l *Load) {
 	fs.IntVar(&l.Connections, "connections", 64, "concurrent keep-alive connections")
 	fs.Float64Var(&l.Rate, "rate", 0, "callbacks per second (open loop, latency from the intended send time); 0: as fast as possible")
 	fs.IntVar(&l.Pairs, "pairs", 3, "pairs per callback")
+	fs.IntVar(&l.MessageBytes, "message-bytes", 0, "send one-to-one message callbacks (C2C.CallbackAfterSendMsg) with a text of this many bytes instead of blocklist removals; imbridge must route c2c-message-sent to --topic")
 	fs.DurationVar(&l.Duration, "duration", 10*time.Second, "how long to send")
 }
 

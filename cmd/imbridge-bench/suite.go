@@ -185,7 +185,7 @@ func suiteCmd(args []string, stdout, stderr io.Writer) int {
 
 	for _, mode := range []string{"spool", "sync"} {
 		dir, _ := os.MkdirTemp("", "imbridge-bench-spool")
-		p, err := startBridge(*bin, []string{"IMBRIDGE_DELIVERY=" + mode, "IMBRIDGE_SDKAPPID=1400187352", "IMBRIDGE_ROUTES=blocklist-delete",
+		p, err := startBridge(*bin, []string{"IMBRIDGE_DELIVERY=" + mode, "IMBRIDGE_SDKAPPID=1400187352", "IMBRIDGE_ROUTES=blocklist-delete,c2c-message-sent", "IMBRIDGE_TOPIC_C2C_MESSAGE_SENT=" + *topic,
 			"IMBRIDGE_CALLBACK_TOKEN=" + base.Token, "IMBRIDGE_KAFKA_BROKERS=" + *brokers,
 			"IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + *topic, "IMBRIDGE_SPOOL_DIR=" + filepath.Join(dir, "spool")}, logFile)
 		if err != nil {
@@ -223,6 +223,11 @@ func suiteCmd(args []string, stdout, stderr io.Writer) int {
 			big.Pairs, big.Rate, big.Connections = 1000, 20, 16
 			t.big = scenario("spool, 1000 pairs, 16 conns, 20/s", big)
 			rows = append(rows, t.big)
+			// The largest message Chat sends (12 KB of text) as a one-to-one message
+			// callback: one event each, its content carried as sent.
+			msg := base
+			msg.Pairs, msg.MessageBytes, msg.Rate, msg.Connections = 1, 12<<10, 200, 16
+			rows = append(rows, scenario("spool, C2C message of 12 KiB, 16 conns, 200/s", msg))
 		} else {
 			fixed := base
 			fixed.Rate = 1000
