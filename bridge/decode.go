@@ -507,8 +507,8 @@ func (p *parser) topLevel(d *doc) {
 		case "EventTime":
 			switch c := p.peek(); {
 			case c == '-' || (c >= '0' && c <= '9'):
-				n, err := strconv.ParseInt(string(p.number()), 10, 64)
-				if err != nil || n < 0 {
+				n, ok := JSONInteger(p.number())
+				if !ok || n < 0 {
 					d.badEventTime = true
 				}
 				d.body.EventTime = n
@@ -538,8 +538,8 @@ func (d *doc) friendField(p *parser, key string) {
 	case "ForceFlag":
 		switch c := p.peek(); {
 		case c == '-' || (c >= '0' && c <= '9'):
-			n, perr := strconv.ParseInt(string(p.number()), 10, 64)
-			if perr != nil || n < 0 {
+			n, ok := JSONInteger(p.number())
+			if !ok || n < 0 {
 				err = Errorf(KindBadRequest, "ForceFlag must be a non-negative integer")
 			}
 			d.body.ForceFlag = n

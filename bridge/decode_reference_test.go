@@ -56,8 +56,8 @@ func referenceDecodePairList(body []byte, maxPairs int, friendAdd bool) (PairLis
 		b.CallbackCommand = *raw.CallbackCommand
 	}
 	if len(raw.EventTime) > 0 && string(raw.EventTime) != "null" {
-		n, err := strconv.ParseInt(string(raw.EventTime), 10, 64)
-		if err != nil || n < 0 {
+		n, ok := JSONInteger(raw.EventTime)
+		if !ok || n < 0 {
 			return PairListBody{}, Errorf(KindBadRequest, "EventTime must be a non-negative integer (Unix milliseconds)")
 		}
 		b.EventTime = n
@@ -82,8 +82,8 @@ func referenceDecodePairList(body []byte, maxPairs int, friendAdd bool) (PairLis
 			}
 		}
 		if !rawNull(raw.ForceFlag) {
-			n, err := strconv.ParseInt(string(raw.ForceFlag), 10, 64)
-			if err != nil || n < 0 {
+			n, ok := JSONInteger(raw.ForceFlag)
+			if !ok || n < 0 {
 				return PairListBody{}, Errorf(KindBadRequest, "ForceFlag must be a non-negative integer")
 			}
 			b.ForceFlag = n

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/big"
 	"reflect"
 	"strconv"
@@ -134,19 +133,26 @@ func EventTime(raw json.RawMessage) (int64, error) {
 		}
 		return n, nil
 	}
-	// A JSON number: an integer, also when written with a fraction of zero or an
-	// exponent (12.0, 1.2e3), as JSON Schema's "integer" takes it.
-	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-		if n < 0 {
-			return 0, bad
-		}
-		return n, nil
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || f < 0 || f != math.Trunc(f) || f > 1<<53 {
+	n, ok := JSONInteger(raw)
+	if !ok || n < 0 {
 		return 0, bad
 	}
-	return int64(f), nil
+	return n, nil
+}
+
+// JSONInteger reads a JSON number token as an int64, also when written with a fraction
+// of zero or an exponent (12.0, 1.2e3), as JSON Schema's "integer" takes it. It reports
+// false for a fraction, a value out of int64's range, or anything else.
+func JSONInteger(token []byte) (int64, bool) {
+	if n, err := strconv.ParseInt(string(token), 10, 64); err == nil {
+		return n, true
+	}
+	f, _, err := big.ParseFloat(string(token), 10, 128, big.ToNearestEven)
+	if err != nil || !f.IsInt() {
+		return 0, false
+	}
+	n, acc := f.Int64()
+	return n, acc == big.Exact
 }
 
 // Fields builds a Subject's JSON members from name/value pairs, in order: a value is
