@@ -224,10 +224,13 @@ func EncodeRecords(events []Event, limits TopicLimits) ([]Record, error) {
 	for i := range records {
 		r := &records[i]
 		if size, limit := r.Size()+RecordBatchOverhead, limits.MaxMessageBytes(r.Topic); size > limit {
-			e := &events[i]
+			what := "the event for " + events[i].FromAccount + "/" + events[i].ToAccount
+			if events[i].Subject.Fields != nil {
+				what = "the event with key " + truncate(events[i].Subject.Key, 64)
+			}
 			return nil, &Error{Kind: KindTooLarge, Message: fmt.Sprintf(
-				"the event for %s/%s would be a %d-byte Kafka message, over the %d bytes that topic %s accepts (max.message.bytes)",
-				e.FromAccount, e.ToAccount, size, limit, r.Topic)}
+				"%s would be a %d-byte Kafka message, over the %d bytes that topic %s accepts (max.message.bytes)",
+				what, size, limit, r.Topic)}
 		}
 	}
 	return records, nil

@@ -63,12 +63,30 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if err := checkCommand(top["CallbackCommand"], cb.Query.CallbackCommand, route); err != nil {
 		return nil, err
 	}
+	// A callback that lists subjects copies these into each of its events: bounded, so
+	// that one body cannot make records many times its size.
+	for _, name := range SharedMembers {
+		if route.Command == "" {
+			break // the unrouted route copies nothing
+		}
+		var s string
+		if raw, ok := top[name]; ok && json.Unmarshal(raw, &s) == nil && len(s) > MaxSharedMemberBytes {
+			return nil, Errorf(KindBadRequest, "%s is %d bytes; at most %d are accepted", name, len(s), MaxSharedMemberBytes)
+		}
+	}
 	subjects, eventTime, err := route.Decode(cb.Body)
 	if err != nil {
 		return nil, err
 	}
 	if len(subjects) == 0 {
 		return nil, Errorf(KindBadRequest, "%s has nothing to publish", truncate(cb.Query.CallbackCommand, 64))
+	}
+	maxEvents := cb.MaxPairs
+	if maxEvents <= 0 {
+		maxEvents = DefaultMaxPairs
+	}
+	if len(subjects) > maxEvents {
+		return nil, Errorf(KindTooLarge, "%s lists %d subjects; at most %d are accepted", truncate(cb.Query.CallbackCommand, 64), len(subjects), maxEvents)
 	}
 	common := envelope(cb, route, eventTime)
 	seed := eventIDSeed(cb)
@@ -81,6 +99,14 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	}
 	return events, nil
 }
+
+// SharedMembers are the top-level members of webhook bodies that a callback listing
+// several subjects (members, messages, receipts) copies into each of its events; each
+// is at most MaxSharedMemberBytes long. Chat's group and topic IDs are far shorter.
+var SharedMembers = []string{"GroupId", "TopicId", "Type", "JoinType", "ExitType", "EventType", "EventCause", "Official_Account"}
+
+// MaxSharedMemberBytes bounds each of SharedMembers.
+const MaxSharedMemberBytes = 128
 
 // Members returns the members of a JSON object body by their exact names (encoding/json
 // would also match "callbackcommand" to a field CallbackCommand, which JSON Schema and

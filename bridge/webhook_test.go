@@ -78,3 +78,32 @@ func TestUnroutedRoute(t *testing.T) {
 		}
 	}
 }
+
+// A callback that lists subjects cannot make records many times its size: the members
+// every event copies are bounded, and so is the number of events (the pair limit).
+func TestWebhookAmplificationBounded(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandGroupMemberJoined)
+	members := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"Member_Account":"m` + string(rune('a'+i%26)) + `"}`)
+		}
+		return b.String()
+	}
+	cb := Callback{Query: Query{CallbackCommand: CommandGroupMemberJoined}, AppID: 1, MaxPairs: 5}
+	cb.Body = []byte(`{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"` + strings.Repeat("G", 400<<10) + `","NewMemberList":[` + members(2) + `]}`)
+	if _, err := Map(cb, route); ErrorKind(err) != KindBadRequest || !strings.Contains(err.Error(), "GroupId is 409600 bytes; at most 128") {
+		t.Fatalf("a 400 KiB GroupId: %v", err)
+	}
+	cb.Body = []byte(`{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":[` + members(6) + `]}`)
+	if _, err := Map(cb, route); ErrorKind(err) != KindTooLarge || !strings.Contains(err.Error(), "lists 6 subjects; at most 5") {
+		t.Fatalf("6 members with a limit of 5: %v", err)
+	}
+	cb.Body = []byte(`{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":[` + members(5) + `]}`)
+	if events, err := Map(cb, route); err != nil || len(events) != 5 {
+		t.Fatalf("5 members: %d events, %v", len(events), err)
+	}
+}

@@ -285,7 +285,7 @@ var generalSettings = []setting{
 			return nil
 		}},
 	{env: "IMBRIDGE_MAX_PAIRS", flag: "max-pairs", def: strconv.Itoa(bridge.DefaultMaxPairs), meta: "N",
-		usage: "most PairList entries in one callback; more are answered 413",
+		usage: "most PairList entries in one callback, and most events one webhook callback may give (members, messages, receipts); more are answered 413",
 		set:   intSetter(1, func(c *Config) *int { return &c.MaxPairs })},
 	{env: "IMBRIDGE_MAX_IN_FLIGHT", flag: "max-in-flight", def: strconv.Itoa(httpapi.DefaultMaxInFlight), meta: "N",
 		usage: "callbacks handled at once; beyond it a callback is answered 503 at once",
