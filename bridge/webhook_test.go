@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/imbridge/imbridge/schema"
+	"github.com/imbridge/imbridge/schema/schematest"
 )
 
 func TestEventTime(t *testing.T) {
@@ -64,6 +67,9 @@ func TestUnroutedRoute(t *testing.T) {
 	if d := cmp.Diff(wantValue, string(rec.Value)); d != "" || rec.Topic != "imbridge.unrouted" || string(rec.Key) != "Some.NewCommand" ||
 		string(rec.HeaderValue(HeaderType)) != "imbridge.unrouted.v1" {
 		t.Fatalf("record: topic %s key %s type %s, value (-want +got):\n%s", rec.Topic, rec.Key, rec.HeaderValue(HeaderType), d)
+	}
+	if err := schematest.Validate(schematest.Compile(t, schema.EventSchema(UnroutedRoute.Type)), rec.Value); err != nil {
+		t.Fatalf("the unrouted event does not match its schema: %v", err)
 	}
 	for _, bad := range []struct{ body, want string }{
 		{`{"CallbackCommand":"Other"}`, "differs from the query's"},
