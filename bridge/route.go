@@ -59,6 +59,24 @@ var relationshipRoutes = []Route{
 	{Name: "friend-delete", Command: CommandFriendDelete, Topic: TopicFriend, Type: "imbridge.friend.removed.v1", Key: "From_Account", Events: "one per PairList entry"},
 }
 
+// KnownCommand reports whether command is one of Chat's documented webhook commands:
+// a route's (switched on or not) or one imbridge has no route for yet. Metrics label
+// callbacks with such a command by it, and every other command as "other", so that
+// clients cannot add series.
+func KnownCommand(command string) bool {
+	for _, r := range DefaultRoutes {
+		if r.Command == command {
+			return true
+		}
+	}
+	return slices.Contains(unroutedCommands, command)
+}
+
+// unroutedCommands are documented webhook commands without a route: the official
+// account's messages (their samples are cut off in the stored documentation) and the
+// API rate alarm.
+var unroutedCommands = []string{"OfficialAccount.CallbackAfterSendMsg", "OfficialAccount.CallbackAfterMsgWithDraw", "Alert.RequestOverLimit"}
+
 // UnroutedRoute takes every verified callback whose command has no route, when its
 // topic is configured (IMBRIDGE_TOPIC_UNROUTED; off by default): one event per
 // callback, keyed by the command, carrying the body as Chat sent it under "body", so

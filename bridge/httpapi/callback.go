@@ -56,8 +56,8 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	// Metrics label: only commands of the routing table, so clients cannot add series.
 	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
-	if ok && route.Command != "" { // the unrouted route's commands stay "other"
-		c.Set(ctxCommandLabel, route.Command)
+	if bridge.KnownCommand(q.CallbackCommand) { // switched on or off, routed or unrouted
+		c.Set(ctxCommandLabel, q.CallbackCommand)
 	}
 	now := h.deps.Now()
 	appID, err := h.deps.Verifier.Verify(q.SDKAppID, q.Sign, q.RequestTime, now)

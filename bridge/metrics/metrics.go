@@ -1,7 +1,8 @@
 // Package metrics is the Prometheus adapter: imbridge's collectors, registered on a
 // registry of their own, and the methods through which the HTTP adapter and the Kafka
 // adapter report to them. Every label value comes from a bounded set: configured topics,
-// routed commands, fixed outcome and reason names; never from the request.
+// Chat's documented commands (bridge.KnownCommand), fixed outcome and reason names; never
+// from the request.
 package metrics
 
 import (
@@ -37,7 +38,7 @@ func New(version string) *Metrics {
 		registry: r,
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imbridge_callbacks_total",
-			Help: "Callbacks answered, by routed command (other for the rest) and outcome: ok, unrouted, replayed, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, uri_too_long, unsupported, internal, other.",
+			Help: "Callbacks answered, by Chat's documented command (other for the rest; a command whose route is off counts as itself with outcome unrouted) and outcome: ok, unrouted, replayed, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, uri_too_long, unsupported, internal, other.",
 		}, []string{"command", "outcome"}),
 		answerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "imbridge_callback_duration_seconds",

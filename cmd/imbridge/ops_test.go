@@ -42,10 +42,13 @@ func metricValue(body, series string) string {
 func TestMetricsEndpoint(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, "metrics", 1)
-	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic)
+	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic,
+		"IMBRIDGE_ROUTES=blocklist-delete,blocklist-add,friend-add,friend-delete")
 	now := time.Now()
 	post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, now), seedBody)
 	post(t, p.signedURL("Some.Client.Chosen.Command", e2eToken, now), `{"CallbackCommand":"Some.Client.Chosen.Command"}`)
+	// A documented command whose route is off is counted by its command.
+	post(t, p.signedURL("State.StateChange", e2eToken, now), `{"CallbackCommand":"State.StateChange","Info":{"Action":"Login","To_Account":"u"}}`)
 	post(t, p.signedURL(bridge.CommandBlackListDelete, "wrong", now), seedBody)
 	post(t, strings.Replace(p.signedURL(bridge.CommandBlackListDelete, e2eToken, now), e2eAppID, "1", 1), seedBody)
 	kafkatest.WaitCount(t, brokers, topic, 3, 20*time.Second)
@@ -58,11 +61,12 @@ func TestMetricsEndpoint(t *testing.T) {
 	want := map[string]string{
 		`imbridge_callbacks_total{command="Sns.CallbackBlackListDelete",outcome="ok"}`:           "1",
 		`imbridge_callbacks_total{command="other",outcome="unrouted"}`:                           "1",
+		`imbridge_callbacks_total{command="State.StateChange",outcome="unrouted"}`:               "1",
 		`imbridge_callbacks_total{command="Sns.CallbackBlackListDelete",outcome="unauthorized"}`: "1",
 		`imbridge_callbacks_total{command="Sns.CallbackBlackListDelete",outcome="forbidden"}`:    "1",
 		`imbridge_signature_failures_total{reason="mismatch"}`:                                   "1",
 		`imbridge_callback_duration_seconds_count{outcome="ok"}`:                                 "1",
-		`imbridge_request_time_skew_seconds_count`:                                               "2", // not the wrong signature's
+		`imbridge_request_time_skew_seconds_count`:                                               "3", // not the wrong signature's
 		`imbridge_spool_records`:              "0",
 		`imbridge_spool_events`:               "0",
 		`imbridge_events_dead_lettered_total`: "0",
