@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 )
 
 // Command names of the community and group-extra webhooks.
@@ -177,7 +178,7 @@ func decodeAfterReadReceipt(body []byte) ([]Subject, int64, error) {
 			msgSeq, readNum, unreadNum *int64
 			members                    []json.RawMessage
 		)
-		if err := firstBadField(r.integer("MsgSeq", true, &msgSeq), r.integer("ReadNum", false, &readNum),
+		if err := firstBadField(r.natural("MsgSeq", true, &msgSeq, math.MaxInt64), r.integer("ReadNum", false, &readNum),
 			r.integer("UnreadNum", false, &unreadNum), r.list("ReadReceiptMembers", false, &members)); err != nil {
 			return nil, 0, err
 		}
@@ -311,7 +312,7 @@ func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
 		o.str("Type", false, &groupType),
 		o.account("From_Account", false, &from),
 		o.account("Operator_Account", false, &operator),
-		o.integer("Random", false, &random),
+		o.natural("Random", false, &random, math.MaxUint32),
 		o.integer("OnlineOnlyFlag", false, &onlineOnly),
 		o.array("MsgBody", &msgBody),
 		o.changed("CloudCustomData", &customData),
@@ -343,7 +344,7 @@ func decodeAfterGroupMsgExtension(body []byte) ([]Subject, int64, error) {
 	)
 	errs := []error{
 		o.key("GroupId", &groupID),
-		o.integer("MsgSeq", true, &msgSeq),
+		o.natural("MsgSeq", true, &msgSeq, math.MaxInt64),
 		o.integer("OperateType", false, &operate),
 		o.array("ExtensionList", &extensions),
 		o.integer("Seq", false, &seq),
@@ -465,6 +466,18 @@ func (o exactObject) integer(n string, required bool, dst **int64) error {
 		return Errorf(KindBadRequest, "%s must be an integer", o.name(n))
 	}
 	*dst = &i
+	return nil
+}
+
+// natural reads an integer member from 0 to max: message sequence numbers and randoms,
+// unsigned as in the other routes that carry them.
+func (o exactObject) natural(n string, required bool, dst **int64, max int64) error {
+	if err := o.integer(n, required, dst); err != nil {
+		return err
+	}
+	if *dst != nil && (**dst < 0 || **dst > max) {
+		return Errorf(KindBadRequest, "%s must be an integer from 0 to %d", o.name(n), max)
+	}
 	return nil
 }
 

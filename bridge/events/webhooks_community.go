@@ -46,7 +46,8 @@ type GroupTopicCreated struct {
 	GroupType       string `json:"groupType,omitempty"`
 	OperatorAccount string `json:"operatorAccount,omitempty"`
 	OwnerAccount    string `json:"ownerAccount,omitempty"`
-	Name            string `json:"name,omitempty"`
+	// Name is nil when Chat left it out.
+	Name *string `json:"name,omitempty"`
 	// UserDefinedDataList is the topic's custom fields as Chat sent them.
 	UserDefinedDataList json.RawMessage `json:"userDefinedDataList,omitempty"`
 }
@@ -88,7 +89,7 @@ type GroupReceipt struct {
 	Envelope
 	GroupID   string `json:"groupId"`
 	GroupType string `json:"groupType,omitempty"`
-	MsgSeq    int64  `json:"msgSeq"`
+	MsgSeq    uint64 `json:"msgSeq"`
 	ReadNum   *int64 `json:"readNum,omitempty"`
 	UnreadNum *int64 `json:"unreadNum,omitempty"`
 	// ReadReceiptMembers are the UserIDs of members who read the message.
@@ -142,12 +143,12 @@ func (e *GroupMemberStateChanged) key() string { return e.GroupID }
 // members (Group.CallbackSendMsgException); ErrorCode and ErrorInfo say why.
 type GroupMessageFailed struct {
 	Envelope
-	GroupID         string `json:"groupId"`
-	GroupType       string `json:"groupType,omitempty"`
-	FromAccount     string `json:"fromAccount,omitempty"`
-	OperatorAccount string `json:"operatorAccount,omitempty"`
-	Random          *int64 `json:"random,omitempty"`
-	OnlineOnlyFlag  *int64 `json:"onlineOnlyFlag,omitempty"`
+	GroupID         string  `json:"groupId"`
+	GroupType       string  `json:"groupType,omitempty"`
+	FromAccount     string  `json:"fromAccount,omitempty"`
+	OperatorAccount string  `json:"operatorAccount,omitempty"`
+	Random          *uint32 `json:"random,omitempty"`
+	OnlineOnlyFlag  *int64  `json:"onlineOnlyFlag,omitempty"`
 	// MsgBody is the message body as Chat sent it: an array of {MsgType, MsgContent}.
 	MsgBody         json.RawMessage `json:"msgBody,omitempty"`
 	CloudCustomData *string         `json:"cloudCustomData,omitempty"`
@@ -162,7 +163,7 @@ func (e *GroupMessageFailed) key() string { return e.GroupID }
 type GroupMessageExtensionChanged struct {
 	Envelope
 	GroupID     string `json:"groupId"`
-	MsgSeq      int64  `json:"msgSeq"`
+	MsgSeq      uint64 `json:"msgSeq"`
 	OperateType *int64 `json:"operateType,omitempty"`
 	// ExtensionList is the keys concerned as Chat sent them ({Key, Value, Seq}).
 	ExtensionList json.RawMessage `json:"extensionList,omitempty"`

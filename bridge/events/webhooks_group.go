@@ -45,7 +45,8 @@ type GroupCreated struct {
 	GroupType       string `json:"groupType,omitempty"`
 	OperatorAccount string `json:"operatorAccount,omitempty"`
 	OwnerAccount    string `json:"ownerAccount,omitempty"`
-	Name            string `json:"name,omitempty"`
+	// Name is nil when Chat left it out; "" is sent as "".
+	Name *string `json:"name,omitempty"`
 	// MemberAccounts are the initial members.
 	MemberAccounts []string `json:"memberAccounts,omitempty"`
 	// UserDefinedDataList is the group's custom fields as Chat sent them.
@@ -92,10 +93,11 @@ type GroupMessageSent struct {
 	// MsgSeq orders the group's messages.
 	MsgSeq uint64 `json:"msgSeq"`
 	MsgID  string `json:"msgId,omitempty"`
-	Random uint32 `json:"random,omitempty"`
-	// MsgTime is Unix seconds.
-	MsgTime        int64 `json:"msgTime,omitempty"`
-	OnlineOnlyFlag int64 `json:"onlineOnlyFlag,omitempty"`
+	// Random, MsgTime (Unix seconds) and OnlineOnlyFlag are nil when Chat left them
+	// out; 0 is sent as 0.
+	Random         *uint32 `json:"random,omitempty"`
+	MsgTime        *int64  `json:"msgTime,omitempty"`
+	OnlineOnlyFlag *int64  `json:"onlineOnlyFlag,omitempty"`
 	// MsgBody, CloudCustomData and GroupAtInfo are as Chat sent them.
 	MsgBody         json.RawMessage `json:"msgBody,omitempty"`
 	CloudCustomData json.RawMessage `json:"cloudCustomData,omitempty"`
@@ -110,7 +112,8 @@ type GroupDestroyed struct {
 	GroupID      string `json:"groupId"`
 	GroupType    string `json:"groupType,omitempty"`
 	OwnerAccount string `json:"ownerAccount,omitempty"`
-	Name         string `json:"name,omitempty"`
+	// Name is nil when Chat left it out.
+	Name *string `json:"name,omitempty"`
 	// MemberAccounts are the members at the end; communities have none.
 	MemberAccounts []string `json:"memberAccounts,omitempty"`
 }

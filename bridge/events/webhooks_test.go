@@ -43,3 +43,6 @@ func TestDecodeUnrouted(t *testing.T) {
 		t.Fatalf("a wrong key: %v", err)
 	}
 }
+
+// ptr returns a pointer to v, for the consumer types' optional fields.
+func ptr[T any](v T) *T { return &v }
