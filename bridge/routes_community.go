@@ -315,10 +315,13 @@ func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
 		o.natural("Random", false, &random, math.MaxUint32),
 		o.integer("OnlineOnlyFlag", false, &onlineOnly),
 		o.array("MsgBody", &msgBody),
-		o.changed("CloudCustomData", &customData),
-		o.integer("ErrorCode", false, &errorCode),
-		o.str("ErrorInfo", false, &errorInfo),
 	}
+	// CloudCustomData is a string in Chat's documentation; any JSON is carried as sent,
+	// as in the other message routes.
+	customData = o.raw("CloudCustomData")
+	errs = append(errs,
+		o.integer("ErrorCode", false, &errorCode),
+		o.str("ErrorInfo", false, &errorInfo))
 	et, err := o.eventTime()
 	if err := firstBadField(append(errs, err)...); err != nil {
 		return nil, 0, err

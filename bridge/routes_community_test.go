@@ -41,7 +41,6 @@ func TestCommunityDecodersRefuse(t *testing.T) {
 		{CommandOnMemberStateChange, `{"GroupId":"g","EventType":"Offline"}`, "MemberList is missing"},
 		{CommandOnMemberStateChange, `{"GroupId":"g","EventType":"Offline","MemberList":[{"Member_Account":""}]}`, "MemberList[0].Member_Account is empty"},
 		{CommandSendMsgException, `{"GroupId":"g","MsgBody":{"MsgType":"TIMTextElem"}}`, "MsgBody must be an array"},
-		{CommandSendMsgException, `{"GroupId":"g","CloudCustomData":{}}`, "CloudCustomData must be a string"},
 		{CommandSendMsgException, `{"GroupId":"g","ErrorCode":"10023"}`, "ErrorCode must be an integer"},
 		{CommandAfterGroupMsgExtension, `{"GroupId":"g","OperateType":1}`, "MsgSeq is missing"},
 	}

@@ -339,9 +339,8 @@ func decodeGroupMessageSent(body []byte) ([]Subject, int64, error) {
 	if _, err := o.array("GroupAtInfo"); err != nil {
 		return nil, 0, err
 	}
-	if _, err := o.str("CloudCustomData"); err != nil {
-		return nil, 0, err
-	}
+	// CloudCustomData is a string in Chat's documentation; any JSON is carried as
+	// sent, as in the other message routes.
 	var random, msgTime, online any
 	if o.present("Random") {
 		random = b.Random

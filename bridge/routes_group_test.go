@@ -29,7 +29,6 @@ func TestGroupRoutesReject(t *testing.T) {
 		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":-1}`, "MsgSeq must be a non-negative integer"},
 		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":1,"Random":4294967296}`, "Random must be an integer from 0 to 4294967295"},
 		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":1,"MsgBody":{}}`, "MsgBody must be an array"},
-		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":1,"CloudCustomData":{}}`, "CloudCustomData must be a string"},
 		{CommandGroupInfoChanged, `{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Notification":1}`, "Notification must be a string"},
 		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g","MsgSeqList":[{}]}`, "MsgSeqList[0].MsgSeq is missing"},
 		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g","MsgSeqList":[{"MsgSeq":"1"}]}`, "MsgSeqList[0].MsgSeq must be a non-negative integer"},

@@ -151,7 +151,7 @@ type GroupMessageFailed struct {
 	OnlineOnlyFlag  *int64  `json:"onlineOnlyFlag,omitempty"`
 	// MsgBody is the message body as Chat sent it: an array of {MsgType, MsgContent}.
 	MsgBody         json.RawMessage `json:"msgBody,omitempty"`
-	CloudCustomData *string         `json:"cloudCustomData,omitempty"`
+	CloudCustomData json.RawMessage `json:"cloudCustomData,omitempty"`
 	ErrorCode       *int64          `json:"errorCode,omitempty"`
 	ErrorInfo       string          `json:"errorInfo,omitempty"`
 }

@@ -58,7 +58,7 @@ func TestDecodeCommunityEvents(t *testing.T) {
 			`{"CallbackCommand":"Group.CallbackSendMsgException","GroupId":"g1","Type":"Public","From_Account":"u1","Operator_Account":"admin","Random":5,"OnlineOnlyFlag":0,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}],"CloudCustomData":"c","ErrorCode":10023,"ErrorInfo":"limit","EventTime":1670574414123}`,
 			&events.GroupMessageFailed{Envelope: envelope(bridge.CommandSendMsgException, 1670574414123), GroupID: "g1", GroupType: "Public",
 				FromAccount: "u1", OperatorAccount: "admin", Random: ptr(uint32(5)), OnlineOnlyFlag: count(0),
-				MsgBody: json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]`), CloudCustomData: changedTo("c"),
+				MsgBody: json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]`), CloudCustomData: json.RawMessage(`"c"`),
 				ErrorCode: count(10023), ErrorInfo: "limit"}},
 		{bridge.CommandAfterGroupMsgExtension,
 			`{"CallbackCommand":"Group.CallbackAfterGroupMsgExtension","GroupId":"g1","MsgSeq":10,"OperateType":3,"ExtensionList":[],"Seq":58,"EventTime":1764688329047}`,
