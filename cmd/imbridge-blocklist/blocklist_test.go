@@ -259,3 +259,13 @@ func TestStateApply(t *testing.T) {
 		})
 	}
 }
+
+// A topic that does not exist is named at start, so that a wrong --topics is not an
+// empty blocklist that says nothing.
+func TestWarnsAboutMissingTopic(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	consumer := build(t, ".", "imbridge-blocklist")
+	missing := "imbridge.no.such.topic." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	start(t, consumer, []string{"--brokers", strings.Join(brokers, ","), "--topics", missing, "--listen", freeAddr(t)}, nil,
+		"topic "+missing+" does not exist")
+}

@@ -165,6 +165,21 @@ func consume(ctx context.Context, brokers, topics []string, group string, dialer
 	}
 }
 
+// warnMissingTopics says which topics do not exist: their blocklists stay empty until
+// they are created (the consumer group reads them from then on).
+func warnMissingTopics(ctx context.Context, dialer *kafkago.Dialer, brokers, topics []string, logw io.Writer) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, topic := range topics {
+		_, err := dialer.LookupPartitions(ctx, "tcp", brokers[0], topic)
+		if errors.Is(err, kafkago.UnknownTopicOrPartition) {
+			fmt.Fprintf(logw, "imbridge-blocklist: topic %s does not exist: create it (imbridge's blocklist topic is imbridge.blocklist by default), or its blocklists stay empty\n", topic)
+		} else if err != nil {
+			fmt.Fprintf(logw, "imbridge-blocklist: cannot check topic %s: %v\n", topic, err)
+		}
+	}
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	o, err := parseOptions(args, os.LookupEnv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -190,6 +205,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	srv := newServer(s.Handler())
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "imbridge-blocklist: serving on %s, reading %s\n", ln.Addr(), strings.Join(o.topics, ","))
+	warnMissingTopics(ctx, dialer, o.brokers, o.topics, stderr)
 	err = consume(ctx, o.brokers, o.topics, o.group, dialer, s, stderr)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
