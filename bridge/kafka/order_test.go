@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/imbridge/imbridge/bridge"
@@ -17,33 +16,13 @@ import (
 	"github.com/imbridge/imbridge/bridge/spool"
 )
 
-// createTopicWithLimit creates a one-partition topic whose max.message.bytes is limit.
-func createTopicWithLimit(t *testing.T, brokers []string, prefix string, limit int) string {
-	t.Helper()
-	name := fmt.Sprintf("test.%s.%d", prefix, time.Now().UnixNano())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := kafkatest.Client(brokers).CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-		Topic: name, NumPartitions: 1, ReplicationFactor: 1,
-		ConfigEntries: []kafkago.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: fmt.Sprint(limit)}},
-	}}})
-	if err == nil {
-		err = resp.Errors[name]
-	}
-	if err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
-	}
-	kafkatest.WaitCount(t, brokers, name, 0, 30*time.Second)
-	return name
-}
-
 // One key's large events against a topic whose max.message.bytes is below the
 // writer's batch bytes: once the limit is known, they all arrive, in order. Before, a
 // chunk the broker refuses stops the call, and nothing after it is sent, so no later
 // event of the key can overtake the refused ones.
 func TestLargeEventsOfOneKeyKeepOrder(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
-	topic := createTopicWithLimit(t, brokers, "order-large", 200_000)
+	topic := kafkatest.CreateTopicWithLimit(t, brokers, "order-large", 1, 200_000)
 	events := make([]bridge.Event, 100)
 	for i := range events {
 		events[i] = testEvent(topic, "same", fmt.Sprintf("e-%02d", i), i)
@@ -123,8 +102,8 @@ func TestOneLimitForDoorAndPublisher(t *testing.T) {
 		{"dead-lettered into a small DLQ", 1_048_588, 20_000, 150_000, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			main := createTopicWithLimit(t, brokers, "one-limit", tc.mainLimit)
-			dlq := createTopicWithLimit(t, brokers, "one-limit-dlq", tc.dlqLimit)
+			main := kafkatest.CreateTopicWithLimit(t, brokers, "one-limit", 1, tc.mainLimit)
+			dlq := kafkatest.CreateTopicWithLimit(t, brokers, "one-limit-dlq", 1, tc.dlqLimit)
 			p, err := kafka.New(kafka.Config{Brokers: brokers, Topics: []string{main, dlq}}, zap.NewNop())
 			if err != nil {
 				t.Fatal(err)
@@ -136,7 +115,7 @@ func TestOneLimitForDoorAndPublisher(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.toDLQ { // the topic's limit was lowered after the callback was accepted
-				alter(t, brokers, main, 100_000)
+				kafkatest.SetTopicLimit(t, brokers, main, 100_000)
 			}
 			ev := testEvent(main, "u1", "u2", 1)
 			ev.ClientCmd = strings.Repeat("<", tc.value/6)
@@ -170,23 +149,5 @@ func TestOneLimitForDoorAndPublisher(t *testing.T) {
 				t.Fatalf("%d in the topic and %d in the DLQ, want %d and %d (health %v)", m, d, wantMain, wantDLQ, f.Health())
 			}
 		})
-	}
-}
-
-func alter(t *testing.T, brokers []string, topic string, limit int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := kafkatest.Client(brokers).AlterConfigs(ctx, &kafkago.AlterConfigsRequest{Resources: []kafkago.AlterConfigRequestResource{{
-		ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic,
-		Configs: []kafkago.AlterConfigRequestConfig{{Name: "max.message.bytes", Value: fmt.Sprint(limit)}},
-	}}})
-	if err == nil {
-		for _, e := range resp.Errors {
-			err = errors.Join(err, e)
-		}
-	}
-	if err != nil {
-		t.Fatalf("set max.message.bytes of %s: %v", topic, err)
 	}
 }

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
 )
@@ -205,27 +203,6 @@ func TestFullDiskWhileKafkaIsDown(t *testing.T) {
 	verifyDelivered(t, brokers, topic, l)
 }
 
-// alterTopicLimit sets a topic's max.message.bytes.
-func alterTopicLimit(t *testing.T, brokers []string, topic string, limit int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := kafkatest.Client(brokers).AlterConfigs(ctx, &kafkago.AlterConfigsRequest{Resources: []kafkago.AlterConfigRequestResource{{
-		ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic,
-		Configs: []kafkago.AlterConfigRequestConfig{{Name: "max.message.bytes", Value: fmt.Sprint(limit)}},
-	}}})
-	if err == nil {
-		for _, e := range resp.Errors {
-			if e != nil {
-				err = e
-			}
-		}
-	}
-	if err != nil {
-		t.Fatalf("set max.message.bytes of %s: %v", topic, err)
-	}
-}
-
 func friendAddBody(from, clientCmd string) string {
 	return `{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":"` + clientCmd + `","Admin_Account":"","ForceFlag":0,` +
 		`"PairList":[{"From_Account":"` + from + `","To_Account":"f","Initiator_Account":"f"}]}`
@@ -249,7 +226,7 @@ func TestOversizedEvent(t *testing.T) {
 	}
 	t.Run("refused at the door", func(t *testing.T) {
 		topic := kafkatest.CreateTopic(t, brokers, "big-door", 1)
-		alterTopicLimit(t, brokers, topic, 100_000)
+		kafkatest.SetTopicLimit(t, brokers, topic, 100_000)
 		for _, mode := range []string{"spool", "sync"} {
 			p := start(t, "IMBRIDGE_DELIVERY="+mode, "IMBRIDGE_TOPIC_FRIEND_ADD="+topic)
 			status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), friendAddBody("u1", big))
@@ -267,7 +244,7 @@ func TestOversizedEvent(t *testing.T) {
 		topic := kafkatest.CreateTopic(t, brokers, "big-late", 1)
 		dlq := kafkatest.CreateTopic(t, brokers, "big-dlq", 1)
 		p := start(t, "IMBRIDGE_TOPIC_FRIEND_ADD="+topic, "IMBRIDGE_DLQ_TOPIC="+dlq)
-		alterTopicLimit(t, brokers, topic, 100_000)
+		kafkatest.SetTopicLimit(t, brokers, topic, 100_000)
 		for _, body := range []string{friendAddBody("u1", big), friendAddBody("u2", "friend_add")} {
 			if status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), body); status != 200 {
 				t.Fatalf("answer %d %s", status, answer)
@@ -291,7 +268,7 @@ func TestOversizedEvent(t *testing.T) {
 	t.Run("stuck without a dead-letter topic", func(t *testing.T) {
 		topic := kafkatest.CreateTopic(t, brokers, "big-stuck", 1)
 		p := start(t, "IMBRIDGE_TOPIC_FRIEND_ADD="+topic)
-		alterTopicLimit(t, brokers, topic, 100_000)
+		kafkatest.SetTopicLimit(t, brokers, topic, 100_000)
 		if status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), friendAddBody("u1", big)); status != 200 {
 			t.Fatalf("answer %d %s", status, answer)
 		}

@@ -70,6 +70,33 @@ func CreateReplicatedTopic(t testing.TB, brokers []string, prefix string, partit
 		[]kafkago.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(minISR)}})
 }
 
+// SetTopicLimit sets an existing topic's max.message.bytes, as an
+// operator lowering or raising it would.
+func SetTopicLimit(t testing.TB, brokers []string, topic string, limit int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := Client(brokers).AlterConfigs(ctx, &kafkago.AlterConfigsRequest{Resources: []kafkago.AlterConfigRequestResource{{
+		ResourceType: kafkago.ResourceTypeTopic, ResourceName: topic,
+		Configs: []kafkago.AlterConfigRequestConfig{{Name: "max.message.bytes", Value: strconv.Itoa(limit)}},
+	}}})
+	if err == nil {
+		for _, e := range resp.Errors {
+			err = errors.Join(err, e)
+		}
+	}
+	if err != nil {
+		t.Fatalf("set max.message.bytes of %s: %v", topic, err)
+	}
+}
+
+// CreateTopicWithLimit creates a topic as CreateTopic does, with max.message.bytes limit.
+func CreateTopicWithLimit(t testing.TB, brokers []string, prefix string, partitions, limit int) string {
+	t.Helper()
+	return createTopic(t, brokers, prefix, partitions, 1,
+		[]kafkago.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(limit)}})
+}
+
 func createTopic(t testing.TB, brokers []string, prefix string, partitions, replicas int, configs []kafkago.ConfigEntry) string {
 	t.Helper()
 	var b [4]byte
