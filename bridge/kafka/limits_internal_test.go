@@ -22,7 +22,7 @@ func TestRecordSizeIsKafkaGos(t *testing.T) {
 			Headers: []bridge.Header{{Key: "a", Value: []byte("1")}, {Key: strings.Repeat("h", 200), Value: make([]byte, 70000)}}},
 	}
 	for i := range records {
-		m := message(&records[i])
+		m, _ := message(&records[i], nil)
 		for _, delta := range []int64{0, -1} {
 			w := &kafkago.Writer{Addr: kafkago.TCP("127.0.0.1:1"), BatchBytes: int64(records[i].Size()) + delta, MaxAttempts: 1}
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)

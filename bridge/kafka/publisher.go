@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -190,12 +191,7 @@ func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error 
 	}
 	headers := make([]kafkago.Header, 0, n) // one array for the call's headers
 	for i := range records {
-		r := &records[i]
-		from := len(headers)
-		for _, h := range r.Headers {
-			headers = append(headers, kafkago.Header{Key: h.Key, Value: h.Value})
-		}
-		msgs[i] = kafkago.Message{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers[from:len(headers):len(headers)]}
+		msgs[i], headers = message(&records[i], headers)
 	}
 	start := time.Now()
 	errs := make(bridge.EventErrors, len(records))
@@ -209,18 +205,14 @@ func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error 
 		}
 		// The chunk's limit: the smallest max.message.bytes of its topics, and
 		// BatchBytes once it holds more than one record.
-		to, bytes, limit := from, 0, 0
+		to, bytes, limit := from, 0, math.MaxInt
 		for to < len(msgs) && to-from < p.batchSize {
 			n := records[to].Size()
-			l := p.limits.of(records[to].Topic) - bridge.RecordBatchOverhead
-			if to > from && (bytes+n > min(limit, l, p.batchBytes)) {
+			l := min(limit, p.limits.of(records[to].Topic)-bridge.RecordBatchOverhead)
+			if to > from && bytes+n > min(l, p.batchBytes) {
 				break
 			}
-			if to == from {
-				limit = l
-			}
-			limit = min(limit, l)
-			bytes += n
+			limit, bytes = l, bytes+n
 			to++
 		}
 		if to == from+1 && bytes > limit {
@@ -256,13 +248,15 @@ func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error 
 	return errs
 }
 
-// message is the kafka-go message of a record: its bytes as they are.
-func message(r *bridge.Record) kafkago.Message {
-	headers := make([]kafkago.Header, len(r.Headers))
-	for i, h := range r.Headers {
-		headers[i] = kafkago.Header{Key: h.Key, Value: h.Value}
+// message is the kafka-go message of a record, its bytes as they are; its headers are
+// appended to headers, which it returns.
+func message(r *bridge.Record, headers []kafkago.Header) (kafkago.Message, []kafkago.Header) {
+	from := len(headers)
+	for _, h := range r.Headers {
+		headers = append(headers, kafkago.Header{Key: h.Key, Value: h.Value})
 	}
-	return kafkago.Message{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers}
+	to := len(headers)
+	return kafkago.Message{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: headers[from:to:to]}, headers
 }
 
 func (p *Publisher) observe(records []bridge.Record, errs bridge.EventErrors, took time.Duration) {
@@ -344,5 +338,6 @@ const (
 // publish it (bridge.Event.AppendRecord).
 func Message(e *bridge.Event) kafkago.Message {
 	r := e.AppendRecord(nil)
-	return message(&r[0])
+	m, _ := message(&r[0], nil)
+	return m
 }

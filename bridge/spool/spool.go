@@ -272,16 +272,15 @@ func (s *Spool) Live() error {
 	return s.fatalErr()
 }
 
-// fatalErr checks the directory and the lock, and remembers a failure for good.
+// fatalErr checks the lock (one stat of its path: a directory removed or replaced
+// takes the lock file with it), and remembers a failure for good.
 func (s *Spool) fatalErr() error {
-	var err error
-	if _, e := os.Stat(s.dir); e != nil {
-		err = fmt.Errorf("spool directory is gone: %w", e)
-	} else if e := s.lock.check(); e != nil {
-		err = e
-	}
+	err := s.lock.check()
 	if err == nil {
 		return nil
+	}
+	if _, e := os.Stat(s.dir); e != nil {
+		err = fmt.Errorf("spool directory is gone: %w", e)
 	}
 	s.mu.Lock()
 	first := s.fatal == nil
