@@ -63,19 +63,19 @@ var relationshipRoutes = []Route{
 // a route's (switched on or not) or one imbridge has no route for yet. Metrics label
 // callbacks with such a command by it, and every other command as "other", so that
 // clients cannot add series.
-func KnownCommand(command string) bool {
-	for _, r := range DefaultRoutes {
-		if r.Command == command {
-			return true
-		}
-	}
-	return slices.Contains(unroutedCommands, command)
-}
+func KnownCommand(command string) bool { return knownCommands[command] }
 
-// unroutedCommands are documented webhook commands without a route: the official
-// account's messages (their samples are cut off in the stored documentation) and the
-// API rate alarm.
-var unroutedCommands = []string{"OfficialAccount.CallbackAfterSendMsg", "OfficialAccount.CallbackAfterMsgWithDraw", "Alert.RequestOverLimit"}
+// knownCommands are the routes' commands and the documented webhook commands without a
+// route: the official account's messages (their samples are cut off in the stored
+// documentation) and the API rate alarm.
+var knownCommands = func() map[string]bool {
+	m := map[string]bool{"OfficialAccount.CallbackAfterSendMsg": true, "OfficialAccount.CallbackAfterMsgWithDraw": true,
+		"Alert.RequestOverLimit": true}
+	for _, r := range DefaultRoutes {
+		m[r.Command] = true
+	}
+	return m
+}()
 
 // UnroutedRoute takes every verified callback whose command has no route, when its
 // topic is configured (IMBRIDGE_TOPIC_UNROUTED; off by default): one event per
@@ -84,11 +84,8 @@ var unroutedCommands = []string{"OfficialAccount.CallbackAfterSendMsg", "Officia
 var UnroutedRoute = Route{Name: "unrouted", Command: "", Type: "imbridge.unrouted.v1", Decode: decodeUnrouted,
 	Key: "CallbackCommand", Events: "one per callback"}
 
-func decodeUnrouted(body []byte) ([]Subject, int64, error) {
-	top, err := Members(body)
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeUnrouted(body WebhookBody) ([]Subject, int64, error) {
+	top := body.Members
 	var command string
 	_ = json.Unmarshal(top["CallbackCommand"], &command) // checked by mapWebhook
 	// An EventTime in a form imbridge does not know is kept in the body, not refused:
@@ -98,7 +95,7 @@ func decodeUnrouted(body []byte) ([]Subject, int64, error) {
 		et = 0
 	}
 	var compact bytes.Buffer
-	if err := json.Compact(&compact, body); err != nil {
+	if err := json.Compact(&compact, body.Raw); err != nil {
 		return nil, 0, Errorf(KindBadRequest, "body: %v", err)
 	}
 	return []Subject{{Key: command, Fields: Fields("body", json.RawMessage(compact.Bytes()))}}, et, nil

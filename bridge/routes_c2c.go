@@ -62,6 +62,11 @@ func unmarshalFields(body []byte, prefix string, v any) error {
 		}
 		return Errorf(KindBadRequest, "body: %v", err)
 	}
+	return fieldsOf(members, prefix, v)
+}
+
+// fieldsOf is unmarshalFields for an object already read into its members.
+func fieldsOf(members map[string]json.RawMessage, prefix string, v any) error {
 	rv := reflect.ValueOf(v).Elem()
 	rt := rv.Type()
 	for i := range rt.NumField() {
@@ -158,7 +163,7 @@ func fieldStr(p *string) string {
 	return *p
 }
 
-func decodeC2CSendMsg(body []byte) ([]Subject, int64, error) {
+func decodeC2CSendMsg(body WebhookBody) ([]Subject, int64, error) {
 	var b struct {
 		FromAccount     *string         `json:"From_Account"`
 		ToAccount       *string         `json:"To_Account"`
@@ -175,7 +180,7 @@ func decodeC2CSendMsg(body []byte) ([]Subject, int64, error) {
 		CloudCustomData json.RawMessage `json:"CloudCustomData"`
 		EventTime       json.RawMessage `json:"EventTime"`
 	}
-	if err := unmarshalFields(body, "", &b); err != nil {
+	if err := fieldsOf(body.Members, "", &b); err != nil {
 		return nil, 0, err
 	}
 	for _, err := range []error{
@@ -212,7 +217,7 @@ func decodeC2CSendMsg(body []byte) ([]Subject, int64, error) {
 	}}, et, nil
 }
 
-func decodeC2CMsgWithDraw(body []byte) ([]Subject, int64, error) {
+func decodeC2CMsgWithDraw(body WebhookBody) ([]Subject, int64, error) {
 	var b struct {
 		FromAccount  *string         `json:"From_Account"`
 		ToAccount    *string         `json:"To_Account"`
@@ -220,7 +225,7 @@ func decodeC2CMsgWithDraw(body []byte) ([]Subject, int64, error) {
 		UnreadMsgNum *int64          `json:"UnreadMsgNum"`
 		EventTime    json.RawMessage `json:"EventTime"`
 	}
-	if err := unmarshalFields(body, "", &b); err != nil {
+	if err := fieldsOf(body.Members, "", &b); err != nil {
 		return nil, 0, err
 	}
 	for _, err := range []error{
@@ -247,7 +252,7 @@ func decodeC2CMsgWithDraw(body []byte) ([]Subject, int64, error) {
 	}}, et, nil
 }
 
-func decodeC2CMsgReport(body []byte) ([]Subject, int64, error) {
+func decodeC2CMsgReport(body WebhookBody) ([]Subject, int64, error) {
 	var b struct {
 		ReportAccount *string         `json:"Report_Account"`
 		PeerAccount   *string         `json:"Peer_Account"`
@@ -255,7 +260,7 @@ func decodeC2CMsgReport(body []byte) ([]Subject, int64, error) {
 		UnreadMsgNum  *int64          `json:"UnreadMsgNum"`
 		EventTime     json.RawMessage `json:"EventTime"`
 	}
-	if err := unmarshalFields(body, "", &b); err != nil {
+	if err := fieldsOf(body.Members, "", &b); err != nil {
 		return nil, 0, err
 	}
 	for _, err := range []error{
@@ -281,7 +286,7 @@ func decodeC2CMsgReport(body []byte) ([]Subject, int64, error) {
 	}}, et, nil
 }
 
-func decodeC2CMsgExtension(body []byte) ([]Subject, int64, error) {
+func decodeC2CMsgExtension(body WebhookBody) ([]Subject, int64, error) {
 	var b struct {
 		FromAccount   *string         `json:"From_Account"`
 		ToAccount     *string         `json:"To_Account"`
@@ -291,7 +296,7 @@ func decodeC2CMsgExtension(body []byte) ([]Subject, int64, error) {
 		Seq           *uint64         `json:"Seq"`
 		EventTime     json.RawMessage `json:"EventTime"`
 	}
-	if err := unmarshalFields(body, "", &b); err != nil {
+	if err := fieldsOf(body.Members, "", &b); err != nil {
 		return nil, 0, err
 	}
 	for _, err := range []error{

@@ -60,11 +60,8 @@ var groupCommunityRoutes = []Route{
 
 // decodeAfterCreateTopic reads Group.CallbackAfterCreateTopic: GroupId and TopicId
 // are required; UserDefinedDataList is kept as sent.
-func decodeAfterCreateTopic(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeAfterCreateTopic(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var (
 		groupID, topicID, groupType, operator, owner, name string
 		userData                                           json.RawMessage
@@ -88,11 +85,8 @@ func decodeAfterCreateTopic(body []byte) ([]Subject, int64, error) {
 
 // decodeAfterTopicDestroyed reads Group.CallbackAfterTopicDestroyed: one subject per
 // TopicIdList entry, a non-empty string each.
-func decodeAfterTopicDestroyed(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeAfterTopicDestroyed(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var (
 		groupID, groupType string
 		topics             []json.RawMessage
@@ -121,11 +115,8 @@ func decodeAfterTopicDestroyed(body []byte) ([]Subject, int64, error) {
 // decodeAfterTopicInfoChanged reads Group.CallbackAfterTopicInfoChanged. Chat
 // documents no TopicId for it; one is published when the body has it. The changed
 // members are published as sent, "" included.
-func decodeAfterTopicInfoChanged(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeAfterTopicInfoChanged(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var (
 		groupID, topicID, groupType, operator     string
 		name, introduction, notification, faceURL json.RawMessage
@@ -152,11 +143,8 @@ func decodeAfterTopicInfoChanged(body []byte) ([]Subject, int64, error) {
 // decodeAfterReadReceipt reads Group.CallbackAfterReadReceipt: one subject per
 // GroupMsgReceiptList entry, each with its MsgSeq; ReadReceiptMembers become the
 // readers' UserIDs.
-func decodeAfterReadReceipt(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeAfterReadReceipt(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var (
 		groupID, groupType string
 		receipts           []json.RawMessage
@@ -214,11 +202,8 @@ func memberAccounts(elems []json.RawMessage, path string) ([]string, error) {
 
 // decodeAfterGroupAttrChanged reads Group.CallbackAfterGroupAttrChanged: GroupAttr
 // (the attributes' {key, value} objects) is kept as sent.
-func decodeAfterGroupAttrChanged(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeAfterGroupAttrChanged(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var (
 		groupID, groupType, operator, option string
 		attrs                                json.RawMessage
@@ -240,11 +225,8 @@ func decodeAfterGroupAttrChanged(body []byte) ([]Subject, int64, error) {
 
 // decodeAfterChangeGroupOwner reads Group.CallbackAfterChangeGroupOwner:
 // NewOwner_Account is required.
-func decodeAfterChangeGroupOwner(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeAfterChangeGroupOwner(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var groupID, groupType, operator, oldOwner, newOwner string
 	errs := []error{
 		o.key("GroupId", &groupID),
@@ -263,11 +245,8 @@ func decodeAfterChangeGroupOwner(body []byte) ([]Subject, int64, error) {
 
 // decodeOnMemberStateChange reads Group.CallbackOnMemberStateChange: one subject per
 // MemberList entry; EventType is required.
-func decodeOnMemberStateChange(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeOnMemberStateChange(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var (
 		groupID, eventType, cause string
 		list                      []json.RawMessage
@@ -297,11 +276,8 @@ func decodeOnMemberStateChange(body []byte) ([]Subject, int64, error) {
 // decodeSendMsgException reads Group.CallbackSendMsgException: the message that could
 // not be delivered (MsgBody and CloudCustomData kept as sent) and why (ErrorCode,
 // ErrorInfo).
-func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeSendMsgException(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var (
 		groupID, groupType, from, operator, errorInfo string
 		random, onlineOnly, errorCode                 *int64
@@ -335,11 +311,8 @@ func decodeSendMsgException(body []byte) ([]Subject, int64, error) {
 // decodeAfterGroupMsgExtension reads Group.CallbackAfterGroupMsgExtension: the message
 // (MsgSeq, required) whose extensions were set, deleted or cleared (OperateType 1, 2,
 // 3); ExtensionList is kept as sent.
-func decodeAfterGroupMsgExtension(body []byte) ([]Subject, int64, error) {
-	o, err := readExactObject(body, "")
-	if err != nil {
-		return nil, 0, err
-	}
+func decodeAfterGroupMsgExtension(body WebhookBody) ([]Subject, int64, error) {
+	o := exactObject{members: body.Members}
 	var (
 		groupID              string
 		msgSeq, operate, seq *int64

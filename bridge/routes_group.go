@@ -172,23 +172,12 @@ type groupHead struct {
 	EventTime int64
 }
 
-// readGroupHead checks the body as a JSON object whose CallbackCommand is command, by
-// its exact name (mapWebhook's check of the command also takes "callbackcommand"), and
-// reads GroupId, Type and EventTime.
-func readGroupHead(body []byte, command string) (groupObject, groupHead, error) {
-	o, err := readGroupObject(body, "body")
-	if err != nil {
-		return nil, groupHead{}, err
-	}
+// readGroupHead reads the body's GroupId, Type and EventTime (mapWebhook has checked
+// its CallbackCommand).
+func readGroupHead(body WebhookBody) (groupObject, groupHead, error) {
+	o := groupObject(body.Members)
 	var h groupHead
-	switch c, err := o.str("CallbackCommand"); {
-	case err != nil:
-		return nil, h, err
-	case c == "":
-		return nil, h, Errorf(KindBadRequest, "CallbackCommand is missing from the body")
-	case c != command:
-		return nil, h, Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the route's (%q)", truncate(c, 64), command)
-	}
+	var err error
 	if h.GroupID, err = o.groupID(); err != nil {
 		return nil, h, err
 	}
@@ -211,8 +200,8 @@ type groupCreated struct {
 	UserDefinedDataList json.RawMessage
 }
 
-func decodeGroupCreated(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body, CommandGroupCreated)
+func decodeGroupCreated(body WebhookBody) ([]Subject, int64, error) {
+	o, h, err := readGroupHead(body)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -248,8 +237,8 @@ type groupMembership struct {
 	Members  []string
 }
 
-func decodeGroupMembership(body []byte, command, howName, listName string) (groupMembership, error) {
-	o, h, err := readGroupHead(body, command)
+func decodeGroupMembership(body WebhookBody, howName, listName string) (groupMembership, error) {
+	o, h, err := readGroupHead(body)
 	if err != nil {
 		return groupMembership{}, err
 	}
@@ -264,8 +253,8 @@ func decodeGroupMembership(body []byte, command, howName, listName string) (grou
 	return b, err
 }
 
-func decodeGroupMemberJoined(body []byte) ([]Subject, int64, error) {
-	b, err := decodeGroupMembership(body, CommandGroupMemberJoined, "JoinType", "NewMemberList")
+func decodeGroupMemberJoined(body WebhookBody) ([]Subject, int64, error) {
+	b, err := decodeGroupMembership(body, "JoinType", "NewMemberList")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -277,8 +266,8 @@ func decodeGroupMemberJoined(body []byte) ([]Subject, int64, error) {
 	return subjects, b.EventTime, nil
 }
 
-func decodeGroupMemberExited(body []byte) ([]Subject, int64, error) {
-	b, err := decodeGroupMembership(body, CommandGroupMemberExited, "ExitType", "ExitMemberList")
+func decodeGroupMemberExited(body WebhookBody) ([]Subject, int64, error) {
+	b, err := decodeGroupMembership(body, "ExitType", "ExitMemberList")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -303,8 +292,8 @@ type groupMessage struct {
 	MsgBody, CloudCustomData, GroupAtInfo json.RawMessage
 }
 
-func decodeGroupMessageSent(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body, CommandGroupMessageSent)
+func decodeGroupMessageSent(body WebhookBody) ([]Subject, int64, error) {
+	o, h, err := readGroupHead(body)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -366,8 +355,8 @@ type groupDestroyed struct {
 	Members []string
 }
 
-func decodeGroupDestroyed(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body, CommandGroupDestroyed)
+func decodeGroupDestroyed(body WebhookBody) ([]Subject, int64, error) {
+	o, h, err := readGroupHead(body)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -393,8 +382,8 @@ type groupInfoChanged struct {
 	Name, Introduction, Notification, FaceURL json.RawMessage
 }
 
-func decodeGroupInfoChanged(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body, CommandGroupInfoChanged)
+func decodeGroupInfoChanged(body WebhookBody) ([]Subject, int64, error) {
+	o, h, err := readGroupHead(body)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -424,8 +413,8 @@ type groupRecall struct {
 	MsgSeqs []uint64
 }
 
-func decodeGroupMessageRecalled(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body, CommandGroupMessageRecall)
+func decodeGroupMessageRecalled(body WebhookBody) ([]Subject, int64, error) {
+	o, h, err := readGroupHead(body)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -474,8 +463,8 @@ type groupFull struct {
 	TopicID string
 }
 
-func decodeGroupFull(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body, CommandGroupFull)
+func decodeGroupFull(body WebhookBody) ([]Subject, int64, error) {
+	o, h, err := readGroupHead(body)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -500,8 +489,8 @@ type groupMemberChanged struct {
 	NameCard json.RawMessage
 }
 
-func decodeGroupMemberChanged(body []byte) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body, CommandGroupMemberChanged)
+func decodeGroupMemberChanged(body WebhookBody) ([]Subject, int64, error) {
+	o, h, err := readGroupHead(body)
 	if err != nil {
 		return nil, 0, err
 	}

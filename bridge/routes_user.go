@@ -62,13 +62,13 @@ func firstFieldError(errs ...error) error {
 	return nil
 }
 
-func decodeStateChange(body []byte) ([]Subject, int64, error) {
+func decodeStateChange(body WebhookBody) ([]Subject, int64, error) {
 	var b struct {
 		Info         json.RawMessage `json:"Info"`
 		KickedDevice json.RawMessage `json:"KickedDevice"`
 		EventTime    json.RawMessage `json:"EventTime"`
 	}
-	if err := unmarshalFields(body, "", &b); err != nil {
+	if err := fieldsOf(body.Members, "", &b); err != nil {
 		return nil, 0, err
 	}
 	if len(b.Info) == 0 || string(b.Info) == "null" {
@@ -104,14 +104,14 @@ func decodeStateChange(body []byte) ([]Subject, int64, error) {
 	}}, et, nil
 }
 
-func decodePortraitSet(body []byte) ([]Subject, int64, error) {
+func decodePortraitSet(body WebhookBody) ([]Subject, int64, error) {
 	var b struct {
 		OperatorAccount *string         `json:"Operator_Account"`
 		FromAccount     *string         `json:"From_Account"`
 		ProfileItem     json.RawMessage `json:"ProfileItem"`
 		EventTime       json.RawMessage `json:"EventTime"`
 	}
-	if err := unmarshalFields(body, "", &b); err != nil {
+	if err := fieldsOf(body.Members, "", &b); err != nil {
 		return nil, 0, err
 	}
 	if err := firstFieldError(
@@ -135,7 +135,7 @@ func decodePortraitSet(body []byte) ([]Subject, int64, error) {
 	}}, et, nil
 }
 
-func decodeOfficialAccountInfoChanged(body []byte) ([]Subject, int64, error) {
+func decodeOfficialAccountInfoChanged(body WebhookBody) ([]Subject, int64, error) {
 	var b struct {
 		OfficialAccount *string         `json:"Official_Account"`
 		OperatorAccount *string         `json:"Operator_Account"`
@@ -145,7 +145,7 @@ func decodeOfficialAccountInfoChanged(body []byte) ([]Subject, int64, error) {
 		Organization    *string         `json:"Organization"`
 		EventTime       json.RawMessage `json:"EventTime"`
 	}
-	if err := unmarshalFields(body, "", &b); err != nil {
+	if err := fieldsOf(body.Members, "", &b); err != nil {
 		return nil, 0, err
 	}
 	if err := firstFieldError(
@@ -182,7 +182,7 @@ func fieldPresent(v *string) any {
 	return json.RawMessage(appendJSONString(nil, *v))
 }
 
-func decodeBotOnGroupMessage(body []byte) ([]Subject, int64, error) {
+func decodeBotOnGroupMessage(body WebhookBody) ([]Subject, int64, error) {
 	var b struct {
 		GroupID         *string         `json:"GroupId"`
 		Type            *string         `json:"Type"`
@@ -198,7 +198,7 @@ func decodeBotOnGroupMessage(body []byte) ([]Subject, int64, error) {
 		TopicID         *string         `json:"TopicId"`
 		EventTime       json.RawMessage `json:"EventTime"`
 	}
-	if err := unmarshalFields(body, "", &b); err != nil {
+	if err := fieldsOf(body.Members, "", &b); err != nil {
 		return nil, 0, err
 	}
 	if err := firstFieldError(

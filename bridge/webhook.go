@@ -23,11 +23,19 @@ type Subject struct {
 	Fields []byte
 }
 
+// WebhookBody is a webhook callback's body as a Decoder gets it: checked as strict JSON
+// (CheckJSON) with the query's CallbackCommand, and read once into its top-level members.
+type WebhookBody struct {
+	// Raw is the body as Chat sent it.
+	Raw []byte
+	// Members are the body's top-level members by their exact names.
+	Members map[string]json.RawMessage
+}
+
 // Decoder reads the body of one webhook command into its subjects (one event each, in
-// order) and the EventTime it carries (Unix milliseconds, 0 when absent). The body is
-// already checked as strict JSON (CheckJSON) with the query's CallbackCommand. Errors
-// are KindBadRequest *Errors that name the field.
-type Decoder func(body []byte) (subjects []Subject, eventTime int64, err error)
+// order) and the EventTime it carries (Unix milliseconds, 0 when absent). Errors are
+// KindBadRequest *Errors that name the field.
+type Decoder func(body WebhookBody) (subjects []Subject, eventTime int64, err error)
 
 // CheckJSON checks that body is one JSON object that every reader reads alike: valid
 // UTF-8, no key twice in an object, no escaped lone surrogate, within MaxJSONDepth,
@@ -65,16 +73,16 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	}
 	// A callback that lists subjects copies these into each of its events: bounded, so
 	// that one body cannot make records many times its size.
-	for _, name := range SharedMembers {
-		if route.Command == "" {
-			break // the unrouted route copies nothing
-		}
-		var s string
-		if raw, ok := top[name]; ok && json.Unmarshal(raw, &s) == nil && len(s) > MaxSharedMemberBytes {
-			return nil, Errorf(KindBadRequest, "%s is %d bytes; at most %d are accepted", name, len(s), MaxSharedMemberBytes)
+	// (The unrouted route copies nothing.)
+	if route.Command != "" {
+		for _, name := range SharedMembers {
+			var s string
+			if raw, ok := top[name]; ok && json.Unmarshal(raw, &s) == nil && len(s) > MaxSharedMemberBytes {
+				return nil, Errorf(KindBadRequest, "%s is %d bytes; at most %d are accepted", name, len(s), MaxSharedMemberBytes)
+			}
 		}
 	}
-	subjects, eventTime, err := route.Decode(cb.Body)
+	subjects, eventTime, err := route.Decode(WebhookBody{Raw: cb.Body, Members: top})
 	if err != nil {
 		return nil, err
 	}
