@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/imbridge/imbridge/bridge"
 )
 
@@ -138,4 +140,24 @@ func (b *bodyBuffers) read(req *http.Request) (*[]byte, error) {
 
 func (b *bodyBuffers) busy() error {
 	return bridge.Errorf(bridge.KindUnavailable, "too many body bytes in flight (at most %d); try again later", b.maxBytes)
+}
+
+// drainRefused reads and discards what is left of a refused request's body, up to
+// limit bytes, before the refusal is written. A sender still sending its body then
+// reads the answer (503, 401, 413, ...) on a connection that stays open, instead of a
+// reset: net/http closes a connection whose unread body is longer than 256 KiB, and a
+// sender still writing to it sees the close as a broken pipe, the answer unread. A body
+// declared longer than limit is not drained (its connection is closed after the
+// answer); the server's read timeout bounds every drain. Draining holds no buffer from
+// the in-flight byte budget.
+func drainRefused(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			if req := c.Request(); err != nil && req.ContentLength <= limit {
+				_, _ = io.CopyN(io.Discard, req.Body, limit+1)
+			}
+			return err
+		}
+	}
 }

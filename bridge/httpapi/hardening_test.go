@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -335,5 +338,64 @@ func TestAdminPprof(t *testing.T) {
 		if strings.Contains(w.Body.String(), "httpapi.test") && strings.Contains(tc.path, "cmdline") {
 			t.Errorf("%s shows the command line", tc.path)
 		}
+	}
+}
+
+// A refused callback whose body is still on its way is drained up to the body limit:
+// the sender reads the answer and its connection stays open for the next callback
+// (net/http alone would close it after 256 KiB unread, and a sender still writing would
+// see a broken pipe instead of the answer). A body declared over the limit is not
+// drained: 413, and the connection is closed.
+func TestRefusedBodyIsDrained(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(NewCallbackServer(Config{BodyLimit: 1 << 20}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...),
+		Delivery: rec,
+		Log:      zap.NewNop(),
+		Now:      func() time.Time { return testNow },
+	}))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(conn)
+	exchange := func(query, body string, declared int) (int, string) {
+		t.Helper()
+		head := fmt.Sprintf("POST /callback?%s HTTP/1.1\r\nHost: chat\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", query, declared)
+		werr := make(chan error, 1)
+		go func() { _, err := io.WriteString(conn, head+body); werr <- err }()
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("reading the answer: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if declared == len(body) {
+			if err := <-werr; err != nil {
+				t.Fatalf("sending the body: %v", err)
+			}
+		}
+		return resp.StatusCode, string(b)
+	}
+	big := `{"CallbackCommand":"Sns.CallbackBlackListDelete","Pad":"` + strings.Repeat("x", 1<<20-60) + `"}`
+	wrong := strings.Replace(signedQuery(bridge.CommandBlackListDelete), "Sign=", "Sign=0", 1)
+	if status, got := exchange(wrong, big, len(big)); status != http.StatusUnauthorized {
+		t.Fatalf("a wrongly signed 1 MiB body: %d %s", status, got)
+	}
+	if status, got := exchange(signedQuery(bridge.CommandBlackListDelete), seedBody, len(seedBody)); status != http.StatusOK || got != okJSON {
+		t.Fatalf("the next callback on the same connection: %d %s", status, got)
+	}
+	if status, got := exchange(signedQuery(bridge.CommandBlackListDelete), "{", 2<<20); status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a body declared over the limit: %d %s, want 413", status, got)
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("after the 413 the connection was not closed: %v", err)
+	}
+	if len(rec.events) != 3 {
+		t.Fatalf("%d events delivered, want the 3 of the one callback answered OK", len(rec.events))
 	}
 }

@@ -140,6 +140,7 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 		methodNotAllowed: "Chat posts callbacks with POST",
 	})
 	e.IPExtractor = clientAddress(cfg.TrustedProxies)
+	e.Use(drainRefused(cfg.BodyLimit))
 	// Every method reaches the handler, so that OPTIONS too gets Chat's JSON (405)
 	// instead of Echo's automatic 204.
 	e.Any(cfg.Path, postOnly(h.serve), limitInFlight(cfg.MaxInFlight))
