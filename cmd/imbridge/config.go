@@ -59,6 +59,7 @@ type Config struct {
 	KafkaRetryBackoffMax  time.Duration
 	KafkaUnreachableAfter time.Duration
 	DrainTimeout          time.Duration
+	ShutdownDelay         time.Duration
 	ShutdownTimeout       time.Duration
 
 	TLSCertFile, TLSKeyFile string
@@ -428,6 +429,16 @@ var deliverySettings = []setting{
 	{env: "IMBRIDGE_DRAIN_TIMEOUT", flag: "drain-timeout", def: "20s", meta: "DURATION",
 		usage: "spool mode: on shutdown, how long to keep publishing the spool; the rest stays on disk",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.DrainTimeout })},
+	{env: "IMBRIDGE_SHUTDOWN_DELAY", flag: "shutdown-delay", def: "10s", meta: "DURATION",
+		usage: "on SIGTERM, how long /readyz fails while callbacks are still served, so that load balancers stop sending here before the listener closes (SIGINT: no delay); 0: close at once",
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return errors.New("a duration such as 10s, or 0")
+			}
+			c.ShutdownDelay = d
+			return nil
+		}},
 	{env: "IMBRIDGE_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout", def: "10s", meta: "DURATION",
 		usage: "how long shutdown waits for in-flight callbacks",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},

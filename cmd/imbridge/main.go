@@ -64,6 +64,8 @@ Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
   check     validate the settings (the same as serve's) and check Kafka and every topic
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
+  spool     work on a stopped replica's spool: imbridge spool drain DIR forwards its
+            backlog to Kafka and exits when it is empty (imbridge spool --help)
   probe     GET an admin URL (default http://127.0.0.1:9090/readyz); exit 0 on 200, for
             container healthchecks in images without a shell
   version   print the version
@@ -85,6 +87,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return check(args[1:], lookup, stdout, stderr)
 	case "probe":
 		return probe(args[1:], stdout, stderr)
+	case "spool":
+		return spoolCommand(args[1:], lookup, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "imbridge", versionString())
 		return 0
