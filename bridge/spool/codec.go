@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 
+	"github.com/klauspost/compress/s2"
+
 	"github.com/imbridge/imbridge/bridge"
 )
 
@@ -12,6 +14,31 @@ import (
 // records as opaque bytes; versions 1 and 2 (the events' fields, written by older
 // versions) are still read, through bridge.DecodeLegacyRecords.
 const payloadVersion = 3
+
+// payloadS2 marks a compressed payload: the version byte, the record count (so that
+// recovery counts records without decompressing), then an S2 block of the version 3
+// payload. S2's block format is fixed (Snappy's, extended); any later decoder reads it.
+const payloadS2 = 4
+
+// encodeEntry returns what an entry stores for records: the version 3 payload
+// compressed (payloadS2), or, when compression does not make it smaller, the version 3
+// payload itself. plain is the version 3 payload's length, the room the records take in
+// memory.
+func encodeEntry(records []bridge.Record) (payload []byte, plain int) {
+	raw := encodeRecords(make([]byte, 0, payloadSize(records)), records)
+	bound := s2.MaxEncodedLen(len(raw))
+	if bound < 0 {
+		return raw, len(raw)
+	}
+	buf := make([]byte, 1+binary.MaxVarintLen64+bound)
+	buf[0] = payloadS2
+	n := 1 + binary.PutUvarint(buf[1:], uint64(len(records)))
+	n += len(s2.Encode(buf[n:], raw)) // Encode writes into buf[n:], which has room
+	if n >= len(raw) {
+		return raw, len(raw)
+	}
+	return buf[:n], len(raw)
+}
 
 // encodeRecords appends the payload of records to dst: the version byte, the record
 // count, then per record its topic, key, headers (count, then name and value each) and
@@ -53,11 +80,15 @@ func appendBytes[T string | []byte](dst []byte, b T) []byte {
 
 var errPayload = errors.New("malformed record payload")
 
-// decodeRecords is the inverse of encodeRecords, and reads the payloads of format
-// versions 1 and 2 too. The records' bytes are slices of b: b must not change after.
+// decodeRecords is the inverse of encodeEntry and encodeRecords, and reads the payloads
+// of format versions 1 and 2 too. The records' bytes may be slices of b: b must not
+// change after.
 func decodeRecords(b []byte) ([]bridge.Record, error) {
 	if len(b) == 0 {
 		return nil, errPayload
+	}
+	if b[0] == payloadS2 {
+		return decodeS2(b)
 	}
 	if b[0] == 1 || b[0] == 2 {
 		return bridge.DecodeLegacyRecords(b)
@@ -93,6 +124,30 @@ func decodeRecords(b []byte) ([]bridge.Record, error) {
 	return records, nil
 }
 
+// decodeS2 decompresses a payloadS2 payload and decodes the version 3 payload in it,
+// which must hold the record count stated outside. The decompressed size is bounded
+// like a stored payload's (maxPayload) before anything is allocated for it.
+func decodeS2(b []byte) ([]bridge.Record, error) {
+	d := decoder{b: b[1:]}
+	n := d.uvarint()
+	if d.err != nil {
+		return nil, errPayload
+	}
+	size, err := s2.DecodedLen(d.b)
+	if err != nil || size < 2 || size > maxPayload {
+		return nil, errPayload
+	}
+	raw, err := s2.Decode(make([]byte, size), d.b)
+	if err != nil || raw[0] != payloadVersion {
+		return nil, errPayload
+	}
+	records, err := decodeRecords(raw)
+	if err != nil || uint64(len(records)) != n {
+		return nil, errPayload
+	}
+	return records, nil
+}
+
 type decoder struct {
 	b   []byte
 	err error
@@ -123,9 +178,10 @@ func (d *decoder) bytes() []byte {
 	return v
 }
 
-// recordCount reads the number of records from an encoded payload, or 0.
+// recordCount reads the number of records from an encoded payload, or 0. Every
+// format, the compressed one too, puts the count right after the version byte.
 func recordCount(payload []byte) int64 {
-	if len(payload) < 2 || payload[0] < 1 || payload[0] > payloadVersion {
+	if len(payload) < 2 || payload[0] < 1 || payload[0] > payloadS2 {
 		return 0
 	}
 	n, k := binary.Uvarint(payload[1:])

@@ -13,9 +13,18 @@
 // Entries go to segment files named after their first sequence number
 // (00000000000000000001.seg, ...). An entry is a 28-byte header (magic, CRC-32C, payload
 // length, sequence number, append time) and a payload holding the records of one
-// callback (format 3: each record's topic, key, headers and value as length-prefixed
-// bytes; formats 1 and 2, the events' fields, are still read), so a callback is stored
-// whole or not at all. One writer goroutine takes every append
+// callback, so a callback is stored whole or not at all. The payload's first byte is
+// its format: 4, written now, is the record count and an S2 block of a format 3
+// payload; 3 (each record's topic, key, headers and value as length-prefixed bytes) is
+// written when compression would not make it smaller, and was written uncompressed by
+// earlier versions; formats 1 and 2, the events' fields, are still read. Append
+// compresses on the caller's goroutine. The CRC covers the payload as stored, so
+// recovery and the repair of failed writes work on stored bytes and never decompress;
+// MaxBytes and Stats count stored bytes, since the limit protects the disk.
+//
+// Options.MaxBytes 0 sizes the spool from its volume: 80% of the filesystem's size.
+//
+// One writer goroutine takes every append
 // waiting at that moment, writes them, and calls fdatasync once for all of them (group
 // commit); each Append returns after the fsync that covers it. The segment rotates at
 // Options.SegmentBytes; a segment whose records are all acknowledged is deleted. The
@@ -24,8 +33,9 @@
 // republishing, never losing. A failed write cuts the segment back to its last
 // committed byte; the writer retries until the disk takes writes again.
 //
-// Committed entries reach the reader in memory (up to 4 MiB of them); the disk is read
-// back only after a restart, or when the reader fell further behind than that.
+// Committed entries reach the reader in memory (up to 4 MiB of them, uncompressed):
+// neither read back nor decompressed. The disk is read back only after a restart, or
+// when the reader fell further behind than that.
 //
 // # Recovery
 //

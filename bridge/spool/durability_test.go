@@ -156,7 +156,7 @@ func TestSequenceNumbersNeverGoBack(t *testing.T) {
 		mustAppend(t, s, events(1, fmt.Sprint("r", i)))
 	}
 	// The segment is full: the next append rotates, then finds no room for its record.
-	if err := s.Append(context.Background(), bridge.Records(events(60, "big"))); err != ErrFull {
+	if err := s.Append(context.Background(), incompressible(8192)); err != ErrFull {
 		t.Fatalf("big append: %v, want ErrFull", err)
 	}
 	recs := readAll(t, s)
@@ -312,7 +312,7 @@ func mountTmpfs(t *testing.T, size int) string {
 func TestFullDiskHeals(t *testing.T) {
 	dir := filepath.Join(mountTmpfs(t, 512<<10), "spool")
 	log, logs := observed()
-	s := open(t, dir, Options{Log: log}) // MaxBytes far above the disk
+	s := open(t, dir, Options{Log: log, MaxBytes: 1 << 30}) // far above the disk
 	var acked []string
 	var werr error
 	for i := 0; i < 10000; i++ {

@@ -98,7 +98,7 @@ func (s *Spool) fromMemory() (Entry, bool) {
 }
 
 func (s *Spool) popMemory() {
-	s.memBytes -= s.mem[0].Size
+	s.memBytes -= s.mem[0].plain
 	s.mem[0] = memEntry{}
 	s.mem = s.mem[1:]
 }

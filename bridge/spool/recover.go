@@ -74,10 +74,15 @@ func (s *Spool) recover() error {
 	// segment's name: a segment may be empty (rotated, then nothing fit), and the
 	// cursor may lag the records that were deleted with their segments.
 	s.wseq = max(lastSeq+1, s.acked+1, newest)
-	s.log.Info("spool opened", zap.String("dir", s.dir), zap.Int64("pending_entries", s.pending),
-		zap.Int64("pending_bytes", s.pendingB), zap.Int("segments", len(s.segs)),
+	fields := []zap.Field{zap.String("dir", s.dir), zap.Int64("pending_entries", s.pending),
+		zap.Int64("pending_bytes", s.pendingB), zap.Int64("max_bytes", s.opts.MaxBytes),
+		zap.String("max_bytes_from", s.limitFrom)}
+	if s.limitFrom == "volume" {
+		fields = append(fields, zap.Int64("volume_bytes", s.volume))
+	}
+	s.log.Info("spool opened", append(fields, zap.Int("segments", len(s.segs)),
 		zap.Uint64("acknowledged_through", s.acked), zap.Uint64("next_seq", s.wseq),
-		zap.Int64("torn_bytes_cut", torn), zap.Int64("corrupt_bytes_skipped", corrupt))
+		zap.Int64("torn_bytes_cut", torn), zap.Int64("corrupt_bytes_skipped", corrupt))...)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -16,14 +17,24 @@ import (
 
 // Defaults of Options.
 const (
+	// DefaultVolumeShare is the share of its filesystem's size that a spool may fill
+	// when Options.MaxBytes is 0.
+	DefaultVolumeShare = 0.8
+	// DefaultMaxBytes is the limit Options.MaxBytes defaulted to before the spool was
+	// sized from its volume; Open no longer uses it.
 	DefaultMaxBytes     = 1 << 30
 	DefaultSegmentBytes = 64 << 20
 )
 
 // Options configure a Spool. Zero values take the defaults.
 type Options struct {
-	// MaxBytes bounds the bytes of records not yet acknowledged by Kafka; an Append
-	// that would exceed it fails with ErrFull. Default DefaultMaxBytes (1 GiB).
+	// MaxBytes bounds the bytes on disk (compressed, headers included) of the entries
+	// not yet acknowledged by Kafka; an Append that would exceed it fails with ErrFull.
+	// Default (0): DefaultVolumeShare (80%) of the size of the filesystem holding the
+	// directory, as statfs reports it when Open runs; Spool.MaxBytes returns the limit
+	// in effect. The default counts the filesystem's whole size: other files on the
+	// same volume can still fill it first, and then Append fails with a *WriteError
+	// (no space left on device) instead of ErrFull.
 	MaxBytes int64
 	// SegmentBytes is the size at which the active segment file is closed and a new one
 	// started; acknowledged segments are deleted whole. Default the smaller of
@@ -36,9 +47,11 @@ type Options struct {
 	Now func() time.Time
 }
 
-func (o *Options) setDefaults() {
+// setDefaults fills in the defaults; volume is the size of the filesystem that holds
+// the directory, for MaxBytes.
+func (o *Options) setDefaults(volume int64) {
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = DefaultMaxBytes
+		o.MaxBytes = max(int64(DefaultVolumeShare*float64(volume)), 1)
 	}
 	if o.SegmentBytes <= 0 {
 		o.SegmentBytes = min(int64(DefaultSegmentBytes), o.MaxBytes/8)
@@ -96,20 +109,23 @@ type segment struct {
 }
 
 type appendReq struct {
-	payload []byte
+	payload []byte // as stored: compressed, most often
+	plain   int64  // the uncompressed payload's length
 	records []bridge.Record
 	done    chan error
 }
 
 // memEntry is a committed entry handed from the writer to the reader in memory, with
-// where it is on disk, so that the reader skips the read-back.
+// where it is on disk, so that the reader skips the read-back and the decompression.
 type memEntry struct {
 	Entry
-	seg *segment
-	off int64
+	seg   *segment
+	off   int64
+	plain int64 // the uncompressed payload's length, what memBytes counts
 }
 
-// memMaxBytes bounds the entries waiting in memory for the reader; beyond it the reader
+// memMaxBytes bounds the entries waiting in memory for the reader, counted
+// uncompressed (records take at least that much room in memory); beyond it the reader
 // reads them back from disk (it has fallen behind).
 const memMaxBytes = 4 << 20
 
@@ -130,6 +146,10 @@ type Spool struct {
 	opts Options
 	log  *zap.Logger
 	lock *dirLock
+	// limitFrom says where opts.MaxBytes came from, "setting" or "volume" (then
+	// volume is the filesystem's size), for the open log line.
+	limitFrom string
+	volume    int64
 
 	reqs     chan appendReq
 	stop     chan struct{}
@@ -180,11 +200,24 @@ type Spool struct {
 // Open takes the spool directory's lock (failing at once with ErrLocked when another
 // process holds it, before anything in the directory is read or written), recovers
 // the spool (see the package documentation) and starts its writer.
+//
+// With Options.MaxBytes 0, the limit is DefaultVolumeShare of the size of the
+// filesystem that holds dir; the "spool opened" log line states the limit and where it
+// came from.
 func Open(dir string, opts Options) (*Spool, error) {
-	opts.setDefaults()
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("create spool directory: %w", err)
 	}
+	var volume int64
+	limitFrom := "setting"
+	if opts.MaxBytes <= 0 {
+		v, err := volumeBytes(dir)
+		if err != nil {
+			return nil, fmt.Errorf("size the spool from its volume: %w", err)
+		}
+		volume, limitFrom = v, "volume"
+	}
+	opts.setDefaults(volume)
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open spool directory: %w", err)
@@ -194,7 +227,8 @@ func Open(dir string, opts Options) (*Spool, error) {
 		root.Close()
 		return nil, err
 	}
-	s := &Spool{dir: dir, root: root, opts: opts, log: opts.Log, lock: lock, reqs: make(chan appendReq, 1024), stop: make(chan struct{}), memMax: memMaxBytes}
+	s := &Spool{dir: dir, root: root, opts: opts, log: opts.Log, lock: lock, reqs: make(chan appendReq, 1024), stop: make(chan struct{}),
+		memMax: memMaxBytes, limitFrom: limitFrom, volume: volume}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.open(); err != nil {
 		if s.active != nil {
@@ -241,8 +275,18 @@ func (s *Spool) Stats() Stats {
 	return st
 }
 
-// MaxBytes returns the configured bound of unacknowledged bytes.
+// MaxBytes returns the bound of unacknowledged bytes on disk in effect:
+// Options.MaxBytes, or the share of the volume Open chose when it was 0.
 func (s *Spool) MaxBytes() int64 { return s.opts.MaxBytes }
+
+// volumeBytes returns the size of the filesystem that holds dir.
+func volumeBytes(dir string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("statfs %s: %w", dir, err)
+	}
+	return int64(st.Blocks) * st.Frsize, nil
+}
 
 // Err returns why the spool cannot take appends now, or nil: a *WriteError while the
 // disk refuses writes (it clears by itself once a retry succeeds), or the fatal error

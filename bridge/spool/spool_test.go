@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +31,16 @@ func events(n int, tag string) []bridge.Event {
 		}
 	}
 	return out
+}
+
+// incompressible returns the records of a callback whose one record's value is n
+// random bytes: its entry takes n bytes and more on disk.
+func incompressible(n int) []bridge.Record {
+	v := make([]byte, n)
+	for i := range v {
+		v[i] = byte(rand.Uint32())
+	}
+	return []bridge.Record{{Topic: "t", Key: []byte("k"), Value: v}}
 }
 
 func open(t *testing.T, dir string, opts Options) *Spool {
@@ -124,49 +136,70 @@ func asMessages(entries []Entry) []map[string]any {
 	return out
 }
 
-// Spools written by older versions (payload format 1 and 2, the events' fields) and
-// by this one (3, the records as bytes) recover and give the same Kafka messages,
-// byte for byte, dead letters included. testdata/vN holds a segment of format N and
-// vN.messages.json the messages it stands for.
-func TestSegmentFormats(t *testing.T) {
-	v3 := t.TempDir()
-	{ // format 3: the v2 fixture's messages written by this version
-		s := open(t, v3, Options{})
-		evs := events(3, "f")
-		evs[1].InitiatorAccount, evs[1].ClientCmd, evs[1].AdminAccount, evs[1].ForceFlag = "init", "friend_add", "admin", 1
-		evs[1].CallbackCommand, evs[1].Type = "Sns.CallbackFriendAdd", "imbridge.friend.added.v1"
-		recs := bridge.Records(evs)
-		recs[2] = recs[2].DeadLetter("dlq", "[3] Unknown Topic Or Partition", 0)
-		if err := s.Append(context.Background(), recs[:2]); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Append(context.Background(), recs[2:]); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+// writeFixtureMessages appends, with this version, the messages of v2.messages.json:
+// two entries, a dead letter among their records.
+func writeFixtureMessages(t *testing.T, s *Spool) {
+	t.Helper()
+	evs := events(3, "f")
+	evs[1].InitiatorAccount, evs[1].ClientCmd, evs[1].AdminAccount, evs[1].ForceFlag = "init", "friend_add", "admin", 1
+	evs[1].CallbackCommand, evs[1].Type = "Sns.CallbackFriendAdd", "imbridge.friend.added.v1"
+	recs := bridge.Records(evs)
+	recs[2] = recs[2].DeadLetter("dlq", "[3] Unknown Topic Or Partition", 0)
+	if err := s.Append(context.Background(), recs[:2]); err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range []struct{ name, dir, want string }{
-		{"v1", "testdata/v1", "testdata/v1.messages.json"},
-		{"v2", "testdata/v2", "testdata/v2.messages.json"},
-		{"v3", v3, "testdata/v2.messages.json"},
+	if err := s.Append(context.Background(), recs[2:]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copySegment copies the one segment of src into a new directory and returns it.
+func copySegment(t *testing.T, src string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(src, "*.seg"))
+	if len(files) != 1 {
+		t.Fatalf("%d segments in %s", len(files), src)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, filepath.Base(files[0])), b, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// Spools written by older versions (payload format 1 and 2, the events' fields; 3,
+// the records as bytes, uncompressed) and by this one (4, format 3 compressed with S2)
+// recover and give the same Kafka messages, byte for byte, dead letters included.
+// testdata/vN holds a segment of format N, written by the version that wrote it, and
+// vN.messages.json the messages it stands for (v3 stands for v2's messages).
+func TestSegmentFormats(t *testing.T) {
+	v4 := t.TempDir()
+	s := open(t, v4, Options{})
+	writeFixtureMessages(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, dir, want string
+		format          byte
+	}{
+		{"v1", "testdata/v1", "testdata/v1.messages.json", 1},
+		{"v2", "testdata/v2", "testdata/v2.messages.json", 2},
+		{"v3", "testdata/v3", "testdata/v2.messages.json", 3},
+		{"v4", v4, "testdata/v2.messages.json", payloadS2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			files, _ := filepath.Glob(filepath.Join(tt.dir, "*.seg"))
-			if len(files) != 1 {
-				t.Fatalf("%d segments in %s", len(files), tt.dir)
-			}
-			b, err := os.ReadFile(files[0])
+			dir := copySegment(t, tt.dir)
+			b, err := os.ReadFile(segFiles(t, dir)[0])
 			if err != nil {
 				t.Fatal(err)
 			}
-			if b[headerSize] != tt.name[1]-'0' {
-				t.Fatalf("the segment's first payload has format %d", b[headerSize])
-			}
-			if err := os.WriteFile(filepath.Join(dir, filepath.Base(files[0])), b, 0o640); err != nil {
-				t.Fatal(err)
+			if b[headerSize] != tt.format {
+				t.Fatalf("the segment's first payload has format %d, want %d", b[headerSize], tt.format)
 			}
 			s := open(t, dir, Options{})
 			got := asMessages(readAll(t, s))
@@ -174,6 +207,51 @@ func TestSegmentFormats(t *testing.T) {
 				t.Fatalf("messages (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// A spool the previous version left on a volume (format 3, uncompressed) takes this
+// version's compressed entries behind its own in the same segment; after a restart the
+// reader gets both from disk, in order, and a forwarder drains them all.
+func TestUpgradeFromUncompressedSpool(t *testing.T) {
+	dir := copySegment(t, "testdata/v3")
+	old, err := os.ReadFile(segFiles(t, dir)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, dir, Options{})
+	if st := s.Stats(); st.Entries != 2 || st.Records != 3 || st.Bytes != int64(len(old)) {
+		t.Fatalf("the old spool opens with %+v, want 2 entries, 3 records, %d bytes", st, len(old))
+	}
+	writeFixtureMessages(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := segFiles(t, dir)
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || b[headerSize] != 3 || b[len(old)+headerSize] != payloadS2 {
+		t.Fatalf("%d segments; formats %d then %d, want one segment of 3 then %d", len(files), b[headerSize], b[len(old)+headerSize], payloadS2)
+	}
+	s = open(t, dir, Options{})
+	if st := s.Stats(); st.Entries != 4 || st.Records != 6 || st.Bytes != int64(len(b)) {
+		t.Fatalf("after the upgrade: %+v, want 4 entries, 6 records, %d bytes", st, len(b))
+	}
+	msgs := fixtureMessages(t, "testdata/v2.messages.json")
+	entries := readAll(t, s)
+	if d := cmp.Diff(append(msgs, msgs...), asMessages(entries)); d != "" {
+		t.Fatalf("messages (-want +got):\n%s", d)
+	}
+	if s.diskReads != 4 {
+		t.Fatalf("the reader read %d entries from disk, want all 4", s.diskReads)
+	}
+	for _, e := range entries {
+		s.Ack(e)
+	}
+	if st := s.Stats(); st.Entries != 0 || st.Records != 0 || st.Bytes != 0 {
+		t.Fatalf("after acknowledging everything: %+v", st)
 	}
 }
 
@@ -218,6 +296,11 @@ func TestAppendReadAckRestart(t *testing.T) {
 	got := readAll(t, s2)
 	if len(got) != 6 || got[0].Seq != 5 {
 		t.Fatalf("after restart read %d records from seq %d, want 6 from 5", len(got), got[0].Seq)
+	}
+	for i, r := range got { // from disk, decompressed
+		if d := cmp.Diff(bridge.Records(want[4+i]), r.Records); d != "" {
+			t.Fatalf("record %d after restart (-want +got):\n%s", 4+i, d)
+		}
 	}
 	mustAppend(t, s2, events(1, "new"))
 	more := readAll(t, s2)
@@ -460,5 +543,49 @@ func TestNextWaitsForAppend(t *testing.T) {
 	defer cancel()
 	if _, ok, err := s.Next(ctx, true); ok || err != context.DeadlineExceeded {
 		t.Fatalf("Next on an empty spool: ok %v err %v, want deadline", ok, err)
+	}
+}
+
+// With MaxBytes 0 the limit is 80% of the size of the filesystem holding the
+// directory (statfs), and the open log line says so; a MaxBytes set is kept.
+func TestMaxBytesFromVolume(t *testing.T) {
+	statfs := func(dir string) int64 {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		return int64(st.Blocks) * st.Frsize
+	}
+	tmpfs := filepath.Join(mountTmpfs(t, 8<<20), "spool")
+	temp := filepath.Join(t.TempDir(), "spool")
+	for _, tt := range []struct {
+		name     string
+		dir      string
+		give     int64
+		want     int64
+		wantFrom string
+	}{
+		{"tmpfs of 8 MiB", tmpfs, 0, 8 << 20 * 8 / 10, "volume"},
+		{"temp dir", temp, 0, int64(0.8 * float64(statfs(filepath.Dir(temp)))), "volume"},
+		{"set", t.TempDir(), 12345, 12345, "setting"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			log, logs := observed()
+			s := open(t, tt.dir, Options{MaxBytes: tt.give, Log: log})
+			if got := s.MaxBytes(); got != tt.want {
+				t.Fatalf("MaxBytes %d, want %d", got, tt.want)
+			}
+			opened := logs.FilterMessage("spool opened").All()
+			if len(opened) != 1 {
+				t.Fatalf("%d open lines", len(opened))
+			}
+			fields := opened[0].ContextMap()
+			if fields["max_bytes"] != tt.want || fields["max_bytes_from"] != tt.wantFrom {
+				t.Fatalf("open line %v, want max_bytes %d from %s", fields, tt.want, tt.wantFrom)
+			}
+			if vol, ok := fields["volume_bytes"]; ok != (tt.wantFrom == "volume") || ok && vol != statfs(tt.dir) {
+				t.Fatalf("open line %v: volume_bytes, want %d", fields, statfs(tt.dir))
+			}
+		})
 	}
 }

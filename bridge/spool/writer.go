@@ -25,7 +25,10 @@ import (
 // waits for the fsync. The records must not change afterwards: the reader may get
 // them from memory.
 func (s *Spool) Append(ctx context.Context, records []bridge.Record) error {
-	req := appendReq{payload: encodeRecords(make([]byte, 0, payloadSize(records)), records), records: records, done: make(chan error, 1)}
+	// Encoding and compressing happen here, on the caller's goroutine, so that the
+	// one writer goroutine only writes.
+	payload, plain := encodeEntry(records)
+	req := appendReq{payload: payload, plain: int64(plain), records: records, done: make(chan error, 1)}
 	s.appendMu.RLock()
 	if s.closing {
 		s.appendMu.RUnlock()
@@ -165,7 +168,7 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 	now := s.opts.Now().UnixMilli()
 	results := make([]error, len(batch))
 	var hdr [headerSize]byte
-	var written, entries, recs int64
+	var written, entries, recs, inMemory int64
 	firstSeq, base := s.wseq, seg.size
 	mem := make([]memEntry, 0, len(batch))
 	for i, r := range batch {
@@ -178,9 +181,10 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 		s.buf.Write(hdr[:])
 		s.buf.Write(r.payload)
 		mem = append(mem, memEntry{Entry: Entry{Seq: s.wseq, Size: size, Appended: time.UnixMilli(now), Records: r.records,
-			count: int64(len(r.records))}, seg: seg, off: base + written})
+			count: int64(len(r.records))}, seg: seg, off: base + written, plain: r.plain})
 		s.wseq++
 		written += size
+		inMemory += r.plain
 		entries++
 		recs += int64(len(r.records))
 	}
@@ -213,7 +217,7 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 	for q := firstSeq; q < s.wseq; q++ {
 		s.oldest = append(s.oldest, pendingRecord{q, at})
 	}
-	s.handOver(mem, written)
+	s.handOver(mem, inMemory)
 	recovered := s.degraded != nil
 	s.degraded = nil
 	s.cond.Broadcast()
@@ -225,9 +229,9 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 }
 
 // handOver queues committed entries for the reader, keeping the queue a run of
-// consecutive sequence numbers within memMaxBytes: when they do not fit, the queue is
-// dropped, and the reader reads from disk until it reaches the next run. Called with
-// s.mu held.
+// consecutive sequence numbers within memMaxBytes of uncompressed payloads (bytes is
+// theirs for mem): when they do not fit, the queue is dropped, and the reader reads
+// from disk until it reaches the next run. Called with s.mu held.
 func (s *Spool) handOver(mem []memEntry, bytes int64) {
 	if n := len(s.mem); n > 0 && (s.mem[n-1].Seq+1 != mem[0].Seq || s.memBytes+bytes > s.memMax) {
 		s.mem, s.memBytes = nil, 0
