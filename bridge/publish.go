@@ -101,7 +101,14 @@ func (d *SyncDelivery) Accept(ctx context.Context, events []Event) error {
 	return nil
 }
 
-// Ready implements Delivery: the broker answers and the topics exist.
+// ReadyTimeout bounds SyncDelivery.Ready: a broker that does not answer within it
+// makes the replica not ready.
+const ReadyTimeout = 2 * time.Second
+
+// Ready implements Delivery: a broker answers now and the topics exist. Sync mode
+// cannot take a callback without Kafka, so Kafka's state is its readiness.
 func (d *SyncDelivery) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
+	defer cancel()
 	return d.Publisher.Ping(ctx)
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -141,20 +142,34 @@ func TestOpenAPIAgreesWithHandler(t *testing.T) {
 
 	for _, tc := range []struct {
 		path     string
-		readyErr error
+		delivery bridge.Delivery
 		code     int
-	}{{"/healthz", nil, 200}, {"/readyz", nil, 200}, {"/readyz", bridge.Errorf(bridge.KindUnavailable, "kafka down"), 503}} {
+		want     string // in the body
+	}{
+		{"/healthz", &recorder{}, 200, `"ok"`},
+		{"/readyz", &recorder{}, 200, `"ready"`},
+		{"/readyz", &recorder{err: bridge.Errorf(bridge.KindUnavailable, "kafka down")}, 503, `"reason":"kafka down"`},
+		{"/readyz", &unhealthy{err: errors.New("kafka has been failing for 5m0s")}, 200, `"delivery":"kafka has been failing for 5m0s"`},
+	} {
 		w := httptest.NewRecorder()
-		NewAdminServer(&recorder{err: tc.readyErr}, AdminConfig{}, zap.NewNop()).ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
+		NewAdminServer(tc.delivery, AdminConfig{}, zap.NewNop()).ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
 		body, _ := jsonschema.UnmarshalJSON(strings.NewReader(w.Body.String()))
-		if w.Code != tc.code {
-			t.Fatalf("%s answered %d", tc.path, w.Code)
+		if w.Code != tc.code || !strings.Contains(w.Body.String(), tc.want) {
+			t.Fatalf("%s answered %d %s, want %d with %s", tc.path, w.Code, w.Body.String(), tc.code, tc.want)
 		}
 		if err := schemaOf(tc.path, "get", strconv.Itoa(tc.code)).Validate(body); err != nil {
 			t.Fatalf("%s body %s: %v", tc.path, w.Body.String(), err)
 		}
 	}
 }
+
+// unhealthy is a delivery that takes callbacks while its events do not reach Kafka.
+type unhealthy struct {
+	recorder
+	err error
+}
+
+func (u *unhealthy) Health() error { return u.err }
 
 func post(target, body string) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))

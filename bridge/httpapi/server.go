@@ -224,7 +224,9 @@ func capSeconds(h http.HandlerFunc) echo.HandlerFunc {
 }
 
 // NewAdminServer returns the Echo instance that serves /healthz, /readyz and what cfg
-// turns on.
+// turns on. /readyz is 200 while delivery can take callbacks (delivery.Ready), with
+// the reason under "delivery" when a delivery that has a Health method (spool mode)
+// takes callbacks but does not get them to Kafka; 503 with the reason otherwise.
 func NewAdminServer(delivery bridge.Delivery, cfg AdminConfig, log *zap.Logger) *echo.Echo {
 	// Scrapes and probes every few seconds: their 2xx lines only at debug.
 	e := newEcho(log, nil, zap.DebugLevel, hints{
@@ -260,10 +262,19 @@ func NewAdminServer(delivery bridge.Delivery, cfg AdminConfig, log *zap.Logger) 
 		if err := delivery.Ready(c.Request().Context()); err != nil {
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
 		}
+		if h, ok := delivery.(healthReporter); ok {
+			if err := h.Health(); err != nil {
+				return c.JSON(http.StatusOK, map[string]string{"status": "ready", "delivery": err.Error()})
+			}
+		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
 	return e
 }
+
+// healthReporter is a delivery that can take callbacks while its events do not reach
+// Kafka (spool mode): /readyz stays 200 and says why under "delivery".
+type healthReporter interface{ Health() error }
 
 // hints complete the answers to Echo's own 404 and 405 with what to fix.
 type hints struct{ notFound, methodNotAllowed string }

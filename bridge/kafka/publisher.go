@@ -302,6 +302,11 @@ func Classify(err error) error {
 
 // Ping implements bridge.Publisher with a Metadata request for the configured topics.
 func (p *Publisher) Ping(ctx context.Context) error {
+	// The transport answers metadata requests from its cache, which outlives the
+	// brokers by a minute: a round trip to a broker says whether one answers now.
+	if _, err := p.client.ApiVersions(ctx, &kafkago.ApiVersionsRequest{}); err != nil {
+		return fmt.Errorf("kafka: no broker answers: %w", err)
+	}
 	resp, err := p.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: p.topics})
 	if err != nil {
 		return fmt.Errorf("kafka metadata: %w", err)

@@ -153,3 +153,18 @@ func (m *Metrics) RegisterSpool(stats func() SpoolStats, deadLettered func() int
 			func() float64 { return float64(deadLettered()) }),
 	)
 }
+
+// RegisterDeliveryHealth adds imbridge_delivery_healthy: 1 while events reach Kafka,
+// 0 while health returns an error (spool mode: Kafka failing for longer than
+// IMBRIDGE_KAFKA_UNREACHABLE_AFTER, an event stuck, the spool unreadable). Readiness
+// does not follow it: the spool takes callbacks meanwhile.
+func (m *Metrics) RegisterDeliveryHealth(health func() error) {
+	m.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_delivery_healthy",
+		Help: "1 while events reach Kafka; 0 while Kafka has failed for longer than IMBRIDGE_KAFKA_UNREACHABLE_AFTER or an event is stuck (/readyz says why under \"delivery\")."},
+		func() float64 {
+			if health() != nil {
+				return 0
+			}
+			return 1
+		}))
+}

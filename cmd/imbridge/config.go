@@ -396,7 +396,7 @@ var deliverySettings = []setting{
 			return nil
 		}},
 	{env: "IMBRIDGE_SPOOL_HIGH_WATER", flag: "spool-high-water", def: strconv.FormatFloat(spool.DefaultHighWater, 'g', -1, 64), meta: "FRACTION",
-		usage: "spool mode: /readyz fails while the spool holds more than this fraction of IMBRIDGE_SPOOL_MAX_BYTES",
+		usage: "spool mode: /readyz fails while the spool holds more than this fraction of IMBRIDGE_SPOOL_MAX_BYTES; 1: only while it is full (every replica fills at the same rate in a Kafka outage: a lower mark takes them all out of service at once)",
 		set: func(c *Config, v string) error {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil || f <= 0 || f > 1 {
@@ -424,7 +424,7 @@ var deliverySettings = []setting{
 		usage: "spool mode: longest wait between attempts to publish (exponential from 100ms)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaRetryBackoffMax })},
 	{env: "IMBRIDGE_KAFKA_UNREACHABLE_AFTER", flag: "kafka-unreachable-after", def: shortDuration(spool.DefaultUnreachableAfter), meta: "DURATION",
-		usage: "spool mode: /readyz fails once publishing has failed for this long",
+		usage: "spool mode: once publishing has failed for this long, /readyz names Kafka under \"delivery\" (it stays 200: the spool takes callbacks) and imbridge_delivery_healthy is 0",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaUnreachableAfter })},
 	{env: "IMBRIDGE_DRAIN_TIMEOUT", flag: "drain-timeout", def: "20s", meta: "DURATION",
 		usage: "spool mode: on shutdown, how long to keep publishing the spool; the rest stays on disk",

@@ -40,8 +40,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		KafkaBrokers: []string{"k1:9092", "k2:9092"},
 		Routes:       routeNames(),
 		Topics:       map[string]string{},
-		Delivery:     "spool", SyncTimeout: 1500 * time.Millisecond, SpoolDir: "data/spool", SpoolMaxBytes: 1 << 30, SpoolHighWater: 0.8,
-		DLQAfterAttempts: 5, KafkaRetryBackoffMax: 10 * time.Second, KafkaUnreachableAfter: 5 * time.Minute, DrainTimeout: 20 * time.Second,
+		Delivery:     "spool", SyncTimeout: 1500 * time.Millisecond, SpoolDir: "data/spool", SpoolMaxBytes: 1 << 30, SpoolHighWater: 1,
+		DLQAfterAttempts: 5, KafkaRetryBackoffMax: 10 * time.Second, KafkaUnreachableAfter: 5 * time.Minute, DrainTimeout: 20 * time.Second, ShutdownDelay: 10 * time.Second,
 		ShutdownTimeout: 10 * time.Second, HTTPReadHeaderTimeout: 5 * time.Second, HTTPReadTimeout: 10 * time.Second,
 		HTTPWriteTimeout: 10 * time.Second, HTTPIdleTimeout: 120 * time.Second, LogLevel: "info", LogFormat: "json",
 	}
