@@ -90,7 +90,8 @@ func (s *syncBuffer) String() string {
 }
 
 // startBridge starts the binary with the base environment plus env, on free loopback
-// ports, and waits until /healthz answers.
+// ports, and waits until /healthz answers. It runs with IMBRIDGE_SHUTDOWN_DELAY=0 (see
+// startCmd) unless env sets it.
 func startBridge(t *testing.T, env ...string) *bridgeProc {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve")
@@ -106,9 +107,16 @@ func startBridge(t *testing.T, env ...string) *bridgeProc {
 	return startCmd(t, cmd)
 }
 
-// startCmd starts an `imbridge serve` command and waits until /healthz answers.
+// startCmd starts an `imbridge serve` command and waits until /healthz answers. The
+// command runs with IMBRIDGE_SHUTDOWN_DELAY=0 unless its environment sets it: no load
+// balancer waits to learn that a test's bridge is stopping, and SIGTERM would otherwise
+// hold every test that sends it for the 10s default.
 func startCmd(t *testing.T, cmd *exec.Cmd) *bridgeProc {
 	t.Helper()
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append([]string{"IMBRIDGE_SHUTDOWN_DELAY=0"}, cmd.Env...) // a later entry wins
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -163,7 +164,8 @@ func newLogger(level, format string, out io.Writer) (*zap.Logger, error) {
 	return zap.New(core), nil
 }
 
-// serveWith runs the bridge until SIGINT or SIGTERM, then shuts down in order: stop
+// serveWith runs the bridge until SIGINT or SIGTERM, then shuts down in order: fail
+// /readyz, keep serving callbacks for the shutdown delay (SIGTERM only), stop
 // accepting and finish in-flight callbacks, drain the spool for up to the drain
 // timeout, stop the forwarder, close the spool and the producer. A second signal exits
 // at once.
@@ -209,6 +211,13 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	}
 	verifier := &bridge.Verifier{AppID: cfg.SDKAppID, Tokens: cfg.CallbackTokens, MaxSkew: cfg.SignMaxSkew}
 
+	// Signals are caught before the listeners open: from then on the kernel accepts
+	// connections, and a SIGTERM must lead to the ordered shutdown below, not to the
+	// default exit under them.
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+
 	callbackLn, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen for callbacks: %w", err)
@@ -218,12 +227,15 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		callbackLn.Close()
 		return fmt.Errorf("listen for admin: %w", err)
 	}
+	// stopping turns true when shutdown begins: from then on /readyz fails and every
+	// callback answer closes its connection.
+	var stopping atomic.Bool
 	callbackSrv := &http.Server{
-		Handler: httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit,
+		Handler: closeWhenStopping(&stopping, httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit,
 			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
 			Timeout: cfg.HTTPWriteTimeout, ReplayWindow: cfg.replayWindow(), ReplayCacheSize: cfg.ReplayCacheSize,
 			TrustedProxies: cfg.TrustedProxies},
-			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: delivery, Log: log, Observer: m}),
+			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: delivery, Log: log, Observer: m})),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,
 		WriteTimeout:      cfg.HTTPWriteTimeout,
@@ -241,7 +253,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		callbackSrv.TLSConfig = certs.serverTLSConfig()
 	}
 	adminSrv := &http.Server{
-		Handler:           httpapi.NewAdminServer(delivery, httpapi.AdminConfig{Metrics: m.Handler(), Live: live, Pprof: cfg.Pprof}, log),
+		Handler:           httpapi.NewAdminServer(stoppingDelivery{delivery, &stopping}, httpapi.AdminConfig{Metrics: m.Handler(), Live: live, Pprof: cfg.Pprof}, log),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,
 		WriteTimeout:      cfg.adminWriteTimeout(),
@@ -282,9 +294,6 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	go func() { errc <- serveHTTP(callbackSrv, callbackLn, "callback") }()
 	go func() { errc <- serveHTTP(adminSrv, adminLn, "admin") }()
 
-	sigc := make(chan os.Signal, 2)
-	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigc)
 	if certs != nil {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
@@ -302,11 +311,39 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		go certs.watch(fwdCtx, certPollInterval)
 	}
 
+	// abort is the answer to a second signal: stop the forwarder before the deferred
+	// Close of the spool runs (the spool is never closed under a running reader).
+	// Publishing stops at once; what was not acknowledged stays in the spool for the
+	// next start.
+	abort := func(sig os.Signal) error {
+		stopForwarder()
+		<-fwdDone
+		return fmt.Errorf("second signal (%s): exiting without finishing in-flight callbacks", sig)
+	}
 	var runErr error
 	select {
 	case sig := <-sigc:
 		log.Info("shutting down", zap.String("signal", sig.String()))
+		stopping.Store(true)
+		if sig == syscall.SIGTERM && cfg.ShutdownDelay > 0 {
+			// SIGTERM comes from an orchestrator that is taking this replica out of
+			// its load balancers at the same time; until they all know, callbacks
+			// still arrive here, and a closed listener would lose them (Chat never
+			// retries). SIGINT is a person at a terminal: no delay.
+			log.Info("shutdown delay: /readyz fails, callbacks are still served", zap.Duration("delay", cfg.ShutdownDelay))
+			delay := time.NewTimer(cfg.ShutdownDelay)
+			select {
+			case <-delay.C:
+				log.Info("shutdown delay over: the callback listener closes", zap.Duration("delay", cfg.ShutdownDelay))
+			case sig := <-sigc:
+				delay.Stop()
+				return abort(sig)
+			case runErr = <-errc:
+				delay.Stop()
+			}
+		}
 	case runErr = <-errc:
+		stopping.Store(true)
 	}
 
 	done := make(chan error, 1)
@@ -320,7 +357,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		stopForwarder()
 		<-fwdDone
 		// The admin server gets a context of its own: the drain may have outlasted
-		// the first one, and /readyz stays up until here.
+		// the first one, and /readyz answers (503) until here.
 		actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer acancel()
 		if e := adminSrv.Shutdown(actx); err == nil {
@@ -334,17 +371,54 @@ func serveWith(cfg Config, log *zap.Logger) error {
 			runErr = err
 		}
 	case sig := <-sigc:
-		// Stop the forwarder before the deferred Close of the spool runs: the spool
-		// is never closed under a running reader. Publishing stops at once; what was
-		// not acknowledged stays in the spool for the next start.
-		stopForwarder()
-		<-fwdDone
-		return fmt.Errorf("second signal (%s): exiting without finishing in-flight callbacks", sig)
+		return abort(sig)
 	}
 	if runErr == nil {
 		log.Info("imbridge stopped")
 	}
 	return runErr
+}
+
+// errShuttingDown is /readyz's reason from the first signal on.
+var errShuttingDown = errors.New("shutting down")
+
+// stoppingDelivery is the delivery as /readyz sees it: not ready once stopping is
+// true, whatever the delivery says, so that load balancers stop sending callbacks
+// before the listener closes.
+type stoppingDelivery struct {
+	bridge.Delivery
+	stopping *atomic.Bool
+}
+
+// Ready returns errShuttingDown once shutdown has begun, the delivery's answer before.
+func (d stoppingDelivery) Ready(ctx context.Context) error {
+	if d.stopping.Load() {
+		return errShuttingDown
+	}
+	return d.Delivery.Ready(ctx)
+}
+
+// Health passes on the delivery's Health, where it has one (spool mode): /readyz
+// reports it, and the embedded interface alone would hide it.
+func (d stoppingDelivery) Health() error {
+	if h, ok := d.Delivery.(interface{ Health() error }); ok {
+		return h.Health()
+	}
+	return nil
+}
+
+// closeWhenStopping answers with Connection: close (HTTP/2: GOAWAY) once stopping is
+// true. A client that keeps connections alive (Chat does) stays on this replica for as
+// long as its connection lives, whatever the load balancers know; closing after each
+// answer sends its next callback over a new connection, to a replica still in service,
+// instead of onto a connection the listener closes at the end of the delay.
+func closeWhenStopping(stopping *atomic.Bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if stopping.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // loadLimits reads the topics' max.message.bytes, retrying until it succeeds or ctx
