@@ -46,6 +46,69 @@ func settingDefault(t *testing.T, env string) string {
 	return ""
 }
 
+// graceMargin is what a grace period leaves beyond the shutdown delay, the wait for
+// in-flight callbacks and the drain: the admin listener's own shutdown (at most 5s)
+// and closing the producer.
+const graceMargin = 10 * time.Second
+
+// checkGrace returns nil when grace (before the SIGKILL) covers SIGTERM's whole course
+// under the settings in env, defaults for those it lacks: IMBRIDGE_SHUTDOWN_DELAY +
+// IMBRIDGE_SHUTDOWN_TIMEOUT + IMBRIDGE_DRAIN_TIMEOUT + graceMargin. Otherwise the
+// error says what it needs.
+func checkGrace(t *testing.T, grace time.Duration, env map[string]string) error {
+	t.Helper()
+	need := graceMargin
+	var terms []string
+	for _, name := range []string{"IMBRIDGE_SHUTDOWN_DELAY", "IMBRIDGE_SHUTDOWN_TIMEOUT", "IMBRIDGE_DRAIN_TIMEOUT"} {
+		v := env[name]
+		if v == "" {
+			v = settingDefault(t, name)
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%s=%q: %v", name, v, err)
+		}
+		need += d
+		terms = append(terms, fmt.Sprintf("%s %s", strings.TrimPrefix(name, "IMBRIDGE_"), d))
+	}
+	if grace < need {
+		return fmt.Errorf("%s is below %s: %s + margin %s", grace, need, strings.Join(terms, " + "), graceMargin)
+	}
+	return nil
+}
+
+// A grace period fits when it covers the shutdown delay, the shutdown timeout, the
+// drain timeout and the margin, with the defaults where a setting is not given.
+func TestCheckGrace(t *testing.T) {
+	manifest := map[string]string{"IMBRIDGE_SHUTDOWN_DELAY": "10s", "IMBRIDGE_SHUTDOWN_TIMEOUT": "10s", "IMBRIDGE_DRAIN_TIMEOUT": "20s"}
+	tests := []struct {
+		name      string
+		giveGrace time.Duration
+		giveEnv   map[string]string
+		want      string
+	}{
+		{name: "the manifest", giveGrace: 50 * time.Second, giveEnv: manifest},
+		{name: "the grace period before the delay existed", giveGrace: 45 * time.Second, giveEnv: manifest,
+			want: "45s is below 50s: SHUTDOWN_DELAY 10s + SHUTDOWN_TIMEOUT 10s + DRAIN_TIMEOUT 20s + margin 10s"},
+		{name: "defaults", giveGrace: 49 * time.Second, giveEnv: nil,
+			want: "49s is below 50s: SHUTDOWN_DELAY 10s + SHUTDOWN_TIMEOUT 10s + DRAIN_TIMEOUT 20s + margin 10s"},
+		{name: "no delay", giveGrace: 40 * time.Second, giveEnv: map[string]string{"IMBRIDGE_SHUTDOWN_DELAY": "0"}},
+		{name: "a longer drain", giveGrace: time.Minute, giveEnv: map[string]string{"IMBRIDGE_SHUTDOWN_DELAY": "5s", "IMBRIDGE_DRAIN_TIMEOUT": "1m"},
+			want: "1m0s is below 1m25s: SHUTDOWN_DELAY 5s + SHUTDOWN_TIMEOUT 10s + DRAIN_TIMEOUT 1m0s + margin 10s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ""
+			if err := checkGrace(t, tt.giveGrace, tt.giveEnv); err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("checkGrace(%s) = %q, want %q", tt.giveGrace, got, tt.want)
+			}
+		})
+	}
+}
+
 // The compose file, loaded as docker compose loads it, has the services, ports,
 // volumes, healthchecks and environment that the README promises.
 func TestComposeFile(t *testing.T) {
@@ -98,12 +161,17 @@ func TestComposeFile(t *testing.T) {
 		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE": "imbridge.blocklist", "IMBRIDGE_TOPIC_BLOCKLIST_ADD": "imbridge.blocklist",
 		"IMBRIDGE_TOPIC_FRIEND_ADD": "imbridge.friend", "IMBRIDGE_TOPIC_FRIEND_DELETE": "imbridge.friend",
 		"IMBRIDGE_SPOOL_DIR": "/var/lib/imbridge/spool", "IMBRIDGE_DEV_MODE": "true", "IMBRIDGE_ADMIN_LISTEN": ":9090",
-		"GOMEMLIMIT": "230MiB",
+		"GOMEMLIMIT": "230MiB", "IMBRIDGE_SHUTDOWN_DELAY": "0",
 	}
 	for k, v := range wantEnv {
 		if env[k] != v {
 			t.Errorf("imbridge %s = %q, want %q", k, env[k], v)
 		}
+	}
+	if im.StopGracePeriod == nil {
+		t.Error("imbridge has no stop_grace_period: Docker kills it 10s after SIGTERM, before the spool is drained")
+	} else if err := checkGrace(t, time.Duration(*im.StopGracePeriod), env); err != nil {
+		t.Errorf("imbridge stop_grace_period: %v", err)
 	}
 	if im.MemLimit != 256<<20 {
 		t.Errorf("imbridge mem_limit %d, want 256m, above GOMEMLIMIT", im.MemLimit)
@@ -361,13 +429,18 @@ func checkKubernetes(t *testing.T, m manifests) {
 	if !strings.HasPrefix(env["IMBRIDGE_CALLBACK_TOKEN_FILE"], mounts["secrets"]+"/") {
 		t.Errorf("IMBRIDGE_CALLBACK_TOKEN_FILE %s is not on the secrets volume", env["IMBRIDGE_CALLBACK_TOKEN_FILE"])
 	}
-	drain, _ := time.ParseDuration(env["IMBRIDGE_DRAIN_TIMEOUT"])
-	shutdown, _ := time.ParseDuration(env["IMBRIDGE_SHUTDOWN_TIMEOUT"])
-	if drain == 0 {
-		drain, _ = time.ParseDuration(settingDefault(t, "IMBRIDGE_DRAIN_TIMEOUT"))
+	// The delay is what keeps a rolling update from refusing callbacks: it is set
+	// where a reader of the manifest sees it, and it is not 0.
+	if d, err := time.ParseDuration(env["IMBRIDGE_SHUTDOWN_DELAY"]); err != nil || d <= 0 {
+		t.Errorf("IMBRIDGE_SHUTDOWN_DELAY %q: want it set, above 0, so that callbacks are served until the endpoint removal has spread", env["IMBRIDGE_SHUTDOWN_DELAY"])
 	}
-	if grace := time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second; grace <= drain+shutdown {
-		t.Errorf("terminationGracePeriodSeconds %s is not above drain %s + shutdown %s", grace, drain, shutdown)
+	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
+		t.Error("a preStop hook: the process waits itself (IMBRIDGE_SHUTDOWN_DELAY), failing /readyz meanwhile; a hook would hold SIGTERM back with /readyz still 200, and its time would have to join the grace period")
+	}
+	if pod.Spec.TerminationGracePeriodSeconds == nil {
+		t.Error("no terminationGracePeriodSeconds: the default 30s kills the pod before the spool is drained")
+	} else if err := checkGrace(t, time.Duration(*pod.Spec.TerminationGracePeriodSeconds)*time.Second, env); err != nil {
+		t.Errorf("terminationGracePeriodSeconds: %v", err)
 	}
 	sc, psc := c.SecurityContext, pod.Spec.SecurityContext
 	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot || sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem ||
