@@ -46,6 +46,14 @@ type Event struct {
 	// key and the route's own members of the JSON value (FromAccount and ToAccount are
 	// then empty and not written).
 	Subject Subject `json:"-"`
+
+	// Raw, when not nil, is the record's value as it is, in CloudEvents' binary mode:
+	// no JSON value is written, ContentType is the content-type header, Headers are
+	// added to the record's, and the key is Subject.Key. Only a quarantined callback
+	// (QuarantineEvent) has one.
+	Raw         []byte   `json:"-"`
+	ContentType string   `json:"-"`
+	Headers     []Header `json:"-"`
 }
 
 // Key returns the Kafka message key: the subject's key for webhook routes, else
@@ -53,7 +61,7 @@ type Event struct {
 func (e *Event) Key() []byte { return []byte(e.key()) }
 
 func (e *Event) key() string {
-	if e.Subject.Fields != nil {
+	if e.Subject.Fields != nil || e.Raw != nil {
 		return e.Subject.Key
 	}
 	return e.FromAccount

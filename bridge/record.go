@@ -87,15 +87,24 @@ func (e *Event) appendRecord(dst []Record, buf []byte, hdrs []Header) ([]Record,
 	tm := len(buf)
 	buf = strconv.AppendInt(buf, e.Version(), 10)
 	ver := len(buf)
-	buf = e.AppendJSON(buf)
+	contentType := contentTypeJSON
+	if e.Raw != nil {
+		buf = append(buf, e.Raw...)
+		contentType = []byte(e.ContentType)
+	} else {
+		buf = e.AppendJSON(buf)
+	}
 	end := len(buf)
 	headers := hdrs[:recordHeaders:recordHeaders]
+	if len(e.Headers) > 0 {
+		headers = append(headers, e.Headers...)
+	}
 	headers[0] = Header{Key: HeaderSpecVersion, Value: specVersion}
 	headers[1] = Header{Key: HeaderID, Value: buf[key:id:id]}
 	headers[2] = Header{Key: HeaderType, Value: buf[id:typ:typ]}
 	headers[3] = Header{Key: HeaderSource, Value: buf[typ:src:src]}
 	headers[4] = Header{Key: HeaderTime, Value: buf[src:tm:tm]}
-	headers[5] = Header{Key: HeaderContentType, Value: contentTypeJSON}
+	headers[5] = Header{Key: HeaderContentType, Value: contentType}
 	headers[6] = Header{Key: HeaderVersion, Value: buf[tm:ver:ver]}
 	return append(dst, Record{Topic: e.Topic, Key: buf[start:key:key], Headers: headers, Value: buf[ver:end:end]}), buf
 }
@@ -105,7 +114,7 @@ func (e *Event) appendRecord(dst []Record, buf []byte, hdrs []Header) ([]Record,
 func (e *Event) recordSizeHint() int {
 	strs := len(e.ID) + len(e.CallbackCommand) + len(e.FromAccount) + len(e.ToAccount) + len(e.ReceivedAt) +
 		len(e.ClientIP) + len(e.OptPlatform) + len(e.InitiatorAccount) + len(e.ClientCmd) + len(e.AdminAccount)
-	strs += len(e.Subject.Key) + len(e.Subject.Fields)
+	strs += len(e.Subject.Key) + len(e.Subject.Fields) + len(e.Raw)
 	return 300 + 2*len(e.ID) + len(e.Type) + len(e.Source) + 2*len(e.key()) + strs + strs/5
 }
 
@@ -225,7 +234,7 @@ func EncodeRecords(events []Event, limits TopicLimits) ([]Record, error) {
 		r := &records[i]
 		if size, limit := r.Size()+RecordBatchOverhead, limits.MaxMessageBytes(r.Topic); size > limit {
 			what := "the event for " + events[i].FromAccount + "/" + events[i].ToAccount
-			if events[i].Subject.Fields != nil {
+			if events[i].Subject.Fields != nil || events[i].Raw != nil {
 				what = "the event with key " + truncate(events[i].Subject.Key, 64)
 			}
 			return nil, &Error{Kind: KindTooLarge, Message: fmt.Sprintf(

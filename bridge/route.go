@@ -78,7 +78,7 @@ var knownCommands = func() map[string]bool {
 }()
 
 // UnroutedRoute takes every verified callback whose command has no route, when its
-// topic is configured (IMBRIDGE_TOPIC_UNROUTED; off by default): one event per
+// topic is configured (IMBRIDGE_TOPIC_UNROUTED, TopicUnrouted by default): one event per
 // callback, keyed by the command, carrying the body as Chat sent it under "body", so
 // that a command Chat adds tomorrow is kept.
 var UnroutedRoute = Route{Name: "unrouted", Command: "", Type: "imbridge.unrouted.v1", Decode: decodeUnrouted,
@@ -118,7 +118,18 @@ const (
 	TopicProfile = "imbridge.profile"
 	// TopicOfficialAccount holds official account events, keyed by the account.
 	TopicOfficialAccount = "imbridge.official"
+	// TopicUnrouted holds verified callbacks without a route (UnroutedRoute), keyed
+	// by the command.
+	TopicUnrouted = "imbridge.unrouted"
+	// TopicQuarantine holds authenticated callbacks that could not be mapped, as
+	// received (QuarantineEvent), keyed by the command. Its max.message.bytes must
+	// hold the body limit plus the headers: QuarantineMaxMessageBytes.
+	TopicQuarantine = "imbridge.quarantine"
 )
+
+// QuarantineMaxMessageBytes is the max.message.bytes the quarantine topic is created
+// with: a body of the default limit (1 MiB) and its headers, with room to spare.
+const QuarantineMaxMessageBytes = 2 << 20
 
 // Routes looks routes up by command. The zero value routes nothing.
 type Routes map[string]Route

@@ -141,3 +141,70 @@ func goldenEvent(t *testing.T, route bridge.Route) bridge.Event {
 	}
 	return evs[0]
 }
+
+// The unrouted and quarantine channels name the default topics, and a quarantined
+// callback's record, as imbridge makes it, has the message's ce_type and headers that
+// validate against quarantineHeaders.
+func TestQuarantineAndUnroutedMatchAsyncAPI(t *testing.T) {
+	raw, err := schema.Files.ReadFile(schema.AsyncAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Channels map[string]struct {
+			Address string `json:"address"`
+		} `json:"channels"`
+		Components struct {
+			Schemas  map[string]json.RawMessage `json:"schemas"`
+			Messages map[string]struct {
+				Name string `json:"name"`
+			} `json:"messages"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(j, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if a := doc.Channels["unrouted"].Address; a != bridge.TopicUnrouted {
+		t.Errorf("unrouted channel address %q, want %s", a, bridge.TopicUnrouted)
+	}
+	if a := doc.Channels["quarantine"].Address; a != bridge.TopicQuarantine {
+		t.Errorf("quarantine channel address %q, want %s", a, bridge.TopicQuarantine)
+	}
+	if n := doc.Components.Messages["quarantined"].Name; n != bridge.TypeQuarantined {
+		t.Errorf("quarantined message %q, want %s", n, bridge.TypeQuarantined)
+	}
+	c := jsonschema.NewCompiler()
+	hs, err := jsonschema.UnmarshalJSON(strings.NewReader(string(doc.Components.Schemas["quarantineHeaders"])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("headers.json", hs); err != nil {
+		t.Fatal(err)
+	}
+	headerSchema, err := c.Compile("headers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := url.ParseQuery("SdkAppid=1400187352&CallbackCommand=Evil%0D%0A&RequestTime=1669872112&ClientIP=1.2.3.4&OptPlatform=RESTAPI")
+	query, err := bridge.ParseQuery(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := bridge.QuarantineEvent(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte("\x00not json"), ReceivedAt: time.Now()},
+		bridge.TopicQuarantine, "", bridge.Errorf(bridge.KindBadRequest, "body must be a JSON object"))
+	key, value, headers := record(t, e)
+	hm := map[string]any{}
+	for _, h := range headers {
+		hm[h.Key] = string(h.Value)
+	}
+	if err := headerSchema.Validate(hm); err != nil {
+		t.Fatalf("headers %v: %v", hm, err)
+	}
+	if string(value) != "\x00not json" || len(key) != 0 || hm["imbridge_callback_command"] != `"Evil\r\n"` {
+		t.Fatalf("key %q value %q headers %v", key, value, hm)
+	}
+}

@@ -17,7 +17,8 @@ import (
 const (
 	ctxCommand      = "imbridge.command"
 	ctxCommandLabel = "imbridge.command_label" // the command if routed, for metrics
-	ctxOutcome      = "imbridge.outcome"       // ok or unrouted
+	ctxOutcome      = "imbridge.outcome"       // ok, unrouted, replayed or quarantined
+	ctxReason       = "imbridge.reason"        // why a callback was quarantined
 	ctxEvents       = "imbridge.events"
 )
 
@@ -30,7 +31,8 @@ type callbackHandler struct {
 }
 
 // serve handles one callback: verify the query, read the body, route, map, deliver,
-// answer. Every error goes to writeError through Echo's error handler. Once the
+// answer. An authenticated callback that cannot be mapped is quarantined (see
+// quarantine) and answered OK. Every error goes to writeError through Echo's error handler. Once the
 // request's context ends (the client went away, or Config.Timeout passed), it stops
 // before the next step and delivers nothing: the answer could not reach the client,
 // who would send the callback again.
@@ -75,12 +77,11 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		}
 		return err
 	}
-	if q.CallbackCommand == "" {
-		return bridge.Errorf(bridge.KindBadRequest, "CallbackCommand is missing from the query")
-	}
-	c.Set(ctxCommand, q.CallbackCommand)
-	if ce := req.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return bridge.Errorf(bridge.KindUnsupported, "Content-Encoding %.32q is not supported: send the body uncompressed", ce)
+	// From here on the callback is authenticated: Chat never sends it again, so what
+	// cannot be mapped is kept in quarantine (when on) rather than refused. Only a body
+	// over the limit, or more bytes in flight than the budget, is refused unread.
+	if q.CallbackCommand != "" {
+		c.Set(ctxCommand, q.CallbackCommand)
 	}
 	buf, err := h.buffers.read(req)
 	if err != nil {
@@ -88,6 +89,18 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	defer h.buffers.put(buf)
 	body := *buf
+	cb := bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs}
+	if q.CallbackCommand == "" {
+		return h.quarantine(c, cb, bridge.Errorf(bridge.KindBadRequest, "CallbackCommand is missing from the query"))
+	}
+	if ce := req.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return h.quarantine(c, cb, bridge.Errorf(bridge.KindUnsupported, "Content-Encoding %.32q is not supported: send the body uncompressed", ce))
+	}
+	if ok && route.Command == "" && !bridge.CleanCommand(q.CallbackCommand) {
+		// The unrouted route keys its record by the command.
+		return h.quarantine(c, cb, bridge.Errorf(bridge.KindBadRequest,
+			"CallbackCommand %.80q is not a command name (1 to 64 of A-Z a-z 0-9 _ .)", q.CallbackCommand))
+	}
 	if !ok {
 		c.Set(ctxOutcome, "unrouted")
 		if n := h.unrouted.tick(); n > 0 {
@@ -99,7 +112,6 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if err := h.abandoned(ctx, deadline); err != nil {
 		return err
 	}
-	cb := bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs}
 	var seed [32]byte
 	if h.replays != nil && signed {
 		if seed = bridge.CallbackSeed(cb); h.replays.Seen(seed, now) {
@@ -109,19 +121,45 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	events, err := bridge.Map(cb, route)
 	if err != nil {
-		return err
+		return h.quarantine(c, cb, err)
 	}
 	c.Set(ctxEvents, len(events))
 	if err := h.abandoned(ctx, deadline); err != nil {
 		return err
 	}
 	if err := h.deps.Delivery.Accept(ctx, events); err != nil {
+		if bridge.ErrorKind(err) == bridge.KindTooLarge { // a record over its topic's limit
+			return h.quarantine(c, cb, err)
+		}
 		return err
 	}
 	if h.replays != nil && signed {
 		h.replays.Add(seed, now)
 	}
 	c.Set(ctxOutcome, "ok")
+	return writeOK(c)
+}
+
+// quarantine keeps an authenticated callback that cannot be mapped (reason): its body,
+// as received, becomes one record on the quarantine topic, and Chat is answered OK.
+// With the quarantine off, or for a reason that is not a mapping problem, reason is
+// returned: the callback is refused as before.
+func (h *callbackHandler) quarantine(c echo.Context, cb bridge.Callback, reason error) error {
+	if h.cfg.QuarantineTopic == "" || !bridge.Quarantinable(reason) {
+		return reason
+	}
+	if err := h.abandoned(c.Request().Context(), time.Time{}); err != nil {
+		return err
+	}
+	e := bridge.QuarantineEvent(cb, h.cfg.QuarantineTopic, c.Request().Header.Get("Content-Type"), reason)
+	if err := h.deps.Delivery.Accept(c.Request().Context(), []bridge.Event{e}); err != nil {
+		return err
+	}
+	kind := bridge.ErrorKind(reason).String()
+	h.deps.Observer.Quarantined(kind)
+	c.Set(ctxOutcome, "quarantined")
+	c.Set(ctxReason, bridge.ErrorMessage(reason))
+	c.Set(ctxEvents, 1)
 	return writeOK(c)
 }
 

@@ -21,16 +21,23 @@ import (
 
 // observed records what the handler reports.
 type observed struct {
-	mu        sync.Mutex
-	outcomes  []string
-	skews     []time.Duration
-	sigErrors []string
+	mu          sync.Mutex
+	quarantined []string
+	outcomes    []string
+	skews       []time.Duration
+	sigErrors   []string
 }
 
 func (o *observed) Callback(_, outcome string, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.outcomes = append(o.outcomes, outcome)
+}
+
+func (o *observed) Quarantined(kind string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.quarantined = append(o.quarantined, kind)
 }
 
 func (o *observed) SignatureFailure(reason string) {

@@ -59,6 +59,14 @@ type Config struct {
 	// ReplayCacheSize is the most callbacks the replay filter remembers; beyond it the
 	// oldest are forgotten early. Default bridge.DefaultReplayCacheSize.
 	ReplayCacheSize int
+	// QuarantineTopic, when not empty, keeps every authenticated callback that cannot
+	// be mapped (a body imbridge cannot read, a field out of bounds, records over a
+	// topic's limit, an unsupported Content-Encoding, CallbackCommand missing) as one
+	// record with the body as received on this topic, answered OK (see
+	// bridge.QuarantineEvent): Chat never sends a callback again. Empty: such
+	// callbacks are refused with 400, 413 or 415. Default empty; serve sets
+	// imbridge.quarantine.
+	QuarantineTopic string
 	// TrustedProxies are the proxies (load balancers, ingress) in front of imbridge
 	// whose X-Forwarded-For is believed: the client address in the request log is then
 	// the rightmost address of X-Forwarded-For that is not a trusted proxy. Default
@@ -112,9 +120,14 @@ type Observer interface {
 	Callback(command, outcome string, took time.Duration)
 	SignatureFailure(reason string)
 	RequestTimeSkew(d time.Duration)
+	// Quarantined counts a callback kept in quarantine; kind is bad_request,
+	// too_large or unsupported.
+	Quarantined(kind string)
 }
 
 type nopObserver struct{}
+
+func (nopObserver) Quarantined(string) {}
 
 func (nopObserver) Callback(string, string, time.Duration) {}
 func (nopObserver) SignatureFailure(string)                {}
@@ -323,7 +336,7 @@ func requestLogger(log *zap.Logger, obs Observer, okLevel zapcore.Level, h hints
 			}
 			level := okLevel
 			switch {
-			case status >= 500:
+			case status >= 500, out == "quarantined":
 				level = zap.WarnLevel
 			case status >= 400:
 				level = zap.InfoLevel
@@ -345,6 +358,9 @@ func requestLogger(log *zap.Logger, obs Observer, okLevel zapcore.Level, h hints
 				fields = append(fields, zap.String("outcome", out), zap.Float64("latency_ms", float64(took.Microseconds())/1000))
 				if n, ok := c.Get(ctxEvents).(int); ok {
 					fields = append(fields, zap.Int("events", n))
+				}
+				if reason, ok := c.Get(ctxReason).(string); ok {
+					fields = append(fields, zap.String("reason", reason))
 				}
 				if err != nil {
 					fields = append(fields, zap.String("err", errorText(err)))

@@ -16,6 +16,8 @@ type CheckResult struct {
 	Detail  string
 	Warning string
 	Err     error
+	// MaxMessageBytes is a topic's max.message.bytes when it could be read, else 0.
+	MaxMessageBytes int
 }
 
 // Check connects to the brokers of cfg and checks each of cfg.Topics: it exists,
@@ -50,6 +52,7 @@ func Check(ctx context.Context, cfg Config, log *zap.Logger) []CheckResult {
 			r.Detail, r.Warning, r.Err = checkPartitions(t, minISR[t.Name])
 			if n, ok := maxMessage[t.Name]; ok && r.Err == nil {
 				r.Detail += fmt.Sprintf("; max.message.bytes=%d (larger events are refused with 413)", n)
+				r.MaxMessageBytes = n
 			}
 		}
 		results = append(results, r)

@@ -28,6 +28,7 @@ type Metrics struct {
 	publishSeconds    prometheus.Histogram
 	publishEvents     prometheus.Histogram
 	leaderChanges     *prometheus.CounterVec
+	quarantined       *prometheus.CounterVec
 }
 
 // New registers imbridge's collectors, the Go runtime and process collectors, and
@@ -38,7 +39,7 @@ func New(version string) *Metrics {
 		registry: r,
 		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imbridge_callbacks_total",
-			Help: "Callbacks answered, by Chat's documented command (other for the rest; a command whose route is off counts as itself with outcome unrouted) and outcome: ok, unrouted, replayed, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, uri_too_long, unsupported, internal, other.",
+			Help: "Callbacks answered, by Chat's documented command (other for the rest; a command whose route is off counts as itself with outcome unrouted) and outcome: ok, unrouted, replayed, quarantined, forbidden, unauthorized, bad_request, too_large, unavailable, method_not_allowed, not_found, uri_too_long, unsupported, internal, other.",
 		}, []string{"command", "outcome"}),
 		answerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "imbridge_callback_duration_seconds",
@@ -76,6 +77,10 @@ func New(version string) *Metrics {
 			Name: "imbridge_kafka_leader_changes_total",
 			Help: "Partition leader changes seen in the brokers' metadata, by topic: a broker lost, restarted or its leadership moved back.",
 		}, []string{"topic"}),
+		quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "imbridge_callbacks_quarantined_total",
+			Help: "Authenticated callbacks kept whole on the quarantine topic instead of mapped, answered OK, by kind of reason: bad_request (a body or field imbridge cannot read), too_large (more entries than IMBRIDGE_MAX_PAIRS, or records over a topic's max.message.bytes), unsupported (a Content-Encoding).",
+		}, []string{"kind"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "imbridge_build_info",
@@ -83,7 +88,7 @@ func New(version string) *Metrics {
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	r.MustRegister(m.callbacks, m.answerSeconds, m.signatureFailures, m.requestTimeSkew, m.eventsPublished,
-		m.eventsFailed, m.publishSeconds, m.publishEvents, m.leaderChanges, build,
+		m.eventsFailed, m.publishSeconds, m.publishEvents, m.leaderChanges, m.quarantined, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -168,3 +173,7 @@ func (m *Metrics) RegisterDeliveryHealth(health func() error) {
 			return 1
 		}))
 }
+
+// Quarantined counts a callback kept in quarantine, by kind (bad_request, too_large,
+// unsupported).
+func (m *Metrics) Quarantined(kind string) { m.quarantined.WithLabelValues(kind).Inc() }

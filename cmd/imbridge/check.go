@@ -10,8 +10,14 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/kafka"
 )
+
+// quarantineRoom is the max.message.bytes the quarantine topic needs to keep a body of
+// bodyLimit bytes: the body, its key and headers (at most a few hundred bytes, with a
+// reason of at most bridge.MaxReasonBytes), and Kafka's batch overhead, rounded up.
+func quarantineRoom(bodyLimit int64) int64 { return bodyLimit + 4096 }
 
 // check validates the configuration and checks Kafka as serve would use it: one line
 // per check, "ok", "WARN" (passed, needs attention: an under-replicated topic) or
@@ -35,6 +41,11 @@ func check(args []string, lookup func(string) (string, bool), stdout, stderr io.
 			failed = true
 			fmt.Fprintf(stdout, "FAIL %s: %v\n", r.Name, r.Err)
 			continue
+		}
+		if r.Name == "topic "+cfg.QuarantineTopic && r.MaxMessageBytes > 0 && int64(r.MaxMessageBytes) < quarantineRoom(cfg.BodyLimit) {
+			r.Warning = fmt.Sprintf("max.message.bytes=%d does not hold a quarantined callback of IMBRIDGE_BODY_LIMIT=%d bytes and its headers "+
+				"(at least %d): such a callback would be refused with 413; set max.message.bytes=%d", r.MaxMessageBytes, cfg.BodyLimit,
+				quarantineRoom(cfg.BodyLimit), max(quarantineRoom(cfg.BodyLimit), bridge.QuarantineMaxMessageBytes))
 		}
 		if r.Warning != "" {
 			fmt.Fprintf(stdout, "WARN %s: %s; %s\n", r.Name, r.Detail, r.Warning)

@@ -48,6 +48,9 @@ type Config struct {
 	// UnroutedTopic, when set, receives every verified callback without a route
 	// (IMBRIDGE_TOPIC_UNROUTED).
 	UnroutedTopic string
+	// QuarantineTopic, when set, keeps every authenticated callback that cannot be
+	// mapped (IMBRIDGE_TOPIC_QUARANTINE).
+	QuarantineTopic string
 
 	Delivery              string
 	SyncTimeout           time.Duration
@@ -130,8 +133,10 @@ func (c *Config) topics() []string {
 			ts = append(ts, r.Topic)
 		}
 	}
-	if c.DLQTopic != "" {
-		ts = append(ts, c.DLQTopic)
+	for _, t := range []string{c.QuarantineTopic, c.DLQTopic} {
+		if t != "" && !slices.Contains(ts, t) {
+			ts = append(ts, t)
+		}
 	}
 	return ts
 }
@@ -198,18 +203,28 @@ func routeSettings() []setting {
 			},
 		})
 	}
-	return append(out, setting{env: "IMBRIDGE_TOPIC_UNROUTED", flag: "topic-unrouted", meta: "TOPIC",
-		usage: "topic for every verified callback whose command has no route (switched on), as one imbridge.unrouted.v1 event with the body as Chat sent it, keyed by the command; unset: such callbacks are answered OK and publish nothing",
-		set: func(c *Config, v string) error {
-			if v == "" {
-				return nil
-			}
-			if err := checkTopic(v); err != nil {
-				return err
-			}
-			c.UnroutedTopic = v
+	return append(out,
+		setting{env: "IMBRIDGE_TOPIC_UNROUTED", flag: "topic-unrouted", def: bridge.TopicUnrouted, meta: "TOPIC",
+			usage: "topic for every verified callback whose command has no route (switched on), as one imbridge.unrouted.v1 event with the body as Chat sent it, keyed by the command; off (or empty): such callbacks are answered OK and publish nothing, and are lost",
+			set:   optionalTopic(func(c *Config) *string { return &c.UnroutedTopic })},
+		setting{env: "IMBRIDGE_TOPIC_QUARANTINE", flag: "topic-quarantine", def: bridge.TopicQuarantine, meta: "TOPIC",
+			usage: "topic for every authenticated callback that cannot be mapped (a body or field imbridge cannot read, more entries than IMBRIDGE_MAX_PAIRS, records over a topic's max.message.bytes, a Content-Encoding, no CallbackCommand): kept whole as received, the reason in headers, answered OK, since Chat never sends a callback again; its max.message.bytes must hold IMBRIDGE_BODY_LIMIT plus headers (make dev creates it with 2 MiB); off (or empty): such callbacks are refused with 400, 413 or 415, and lost",
+			set:   optionalTopic(func(c *Config) *string { return &c.QuarantineTopic })})
+}
+
+// optionalTopic stores a topic name, or nothing for "off" or "".
+func optionalTopic(field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" || v == "off" {
+			*field(c) = ""
 			return nil
-		}})
+		}
+		if err := checkTopic(v); err != nil {
+			return fmt.Errorf("%w, or off", err)
+		}
+		*field(c) = v
+		return nil
+	}
 }
 
 // generalSettings come before the routes in --help.
@@ -696,6 +711,10 @@ func (c *Config) Validate() error {
 		return errors.New("IMBRIDGE_KAFKA_TLS_CERT_FILE and IMBRIDGE_KAFKA_TLS_KEY_FILE go together")
 	case c.DLQTopic != "" && slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Topic == c.DLQTopic }):
 		return fmt.Errorf("IMBRIDGE_DLQ_TOPIC=%q: expected a topic other than the events' own", c.DLQTopic)
+	case c.UnroutedTopic != "" && slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Command != "" && r.Topic == c.UnroutedTopic }):
+		return fmt.Errorf("IMBRIDGE_TOPIC_UNROUTED=%q: expected a topic of its own, not a route's: its consumers would read callbacks as events", c.UnroutedTopic)
+	case c.QuarantineTopic != "" && (c.QuarantineTopic == c.DLQTopic || slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Topic == c.QuarantineTopic })):
+		return fmt.Errorf("IMBRIDGE_TOPIC_QUARANTINE=%q: expected a topic of its own, not a route's, the unrouted or the DLQ topic: its records are raw bodies, not events", c.QuarantineTopic)
 	case c.SyncTimeout >= 2*time.Second:
 		return fmt.Errorf("IMBRIDGE_SYNC_TIMEOUT=%s: expected less than 2s, the time Chat waits for an answer", c.SyncTimeout)
 	}

@@ -110,13 +110,17 @@ func startBridge(t *testing.T, env ...string) *bridgeProc {
 // startCmd starts an `imbridge serve` command and waits until /healthz answers. The
 // command runs with IMBRIDGE_SHUTDOWN_DELAY=0 unless its environment sets it: no load
 // balancer waits to learn that a test's bridge is stopping, and SIGTERM would otherwise
-// hold every test that sends it for the 10s default.
+// hold every test that sends it for the 10s default. It runs with the unrouted and
+// quarantine topics off unless its environment sets them.
 func startCmd(t *testing.T, cmd *exec.Cmd) *bridgeProc {
 	t.Helper()
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
-	cmd.Env = append([]string{"IMBRIDGE_SHUTDOWN_DELAY=0"}, cmd.Env...) // a later entry wins
+	// The unrouted and quarantine topics are off unless a test sets them: most tests
+	// check the refusals and the quiet OK that they replace, on brokers without those
+	// topics; TestQuarantine and TestUnroutedByDefault run the defaults.
+	cmd.Env = append([]string{"IMBRIDGE_SHUTDOWN_DELAY=0", "IMBRIDGE_TOPIC_UNROUTED=off", "IMBRIDGE_TOPIC_QUARANTINE=off"}, cmd.Env...) // a later entry wins
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -58,8 +58,10 @@ types:
 		fmt.Fprintf(&b, "  %-*s %-18s %s\n", width, r.Command, r.Topic, r.Type)
 	}
 	b.WriteString(`
-Any other command is answered OK and publishes nothing, unless IMBRIDGE_TOPIC_UNROUTED
-names a topic for it.
+Any other command is answered OK and published to imbridge.unrouted as sent
+(IMBRIDGE_TOPIC_UNROUTED). An authenticated callback that cannot be mapped is answered OK
+and kept whole, with the reason, on imbridge.quarantine (IMBRIDGE_TOPIC_QUARANTINE): Chat
+never sends a callback again.
 
 Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
@@ -204,6 +206,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 			st := sp.Stats()
 			return metrics.SpoolStats{Records: st.Entries, Events: st.Records, Bytes: st.Bytes, Oldest: st.Oldest}
 		}, func() int64 { _, dead := forwarder.Counts(); return dead }, time.Now)
+		m.RegisterDeliveryHealth(forwarder.Health)
 	}
 	var live func() error
 	if sp != nil {
@@ -234,7 +237,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		Handler: closeWhenStopping(&stopping, httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit,
 			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
 			Timeout: cfg.HTTPWriteTimeout, ReplayWindow: cfg.replayWindow(), ReplayCacheSize: cfg.ReplayCacheSize,
-			TrustedProxies: cfg.TrustedProxies},
+			TrustedProxies: cfg.TrustedProxies, QuarantineTopic: cfg.QuarantineTopic},
 			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: delivery, Log: log, Observer: m})),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,

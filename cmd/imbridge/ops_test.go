@@ -161,7 +161,7 @@ func runCheck(t *testing.T, env ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(binary(t), "check")
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "IMBRIDGE_SDKAPPID=" + e2eAppID, "IMBRIDGE_CALLBACK_TOKEN=" + e2eToken,
-		"IMBRIDGE_ROUTES=blocklist-delete"}, env...)
+		"IMBRIDGE_ROUTES=blocklist-delete", "IMBRIDGE_TOPIC_UNROUTED=off", "IMBRIDGE_TOPIC_QUARANTINE=off"}, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -186,6 +186,20 @@ ok   topic ` + regexp.QuoteMeta(dlq) + `: exists, 1 partition\(s\), all with a l
 $`)
 	if code != 0 || !want.MatchString(out) {
 		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+
+	// A quarantine topic with Kafka's default max.message.bytes cannot keep a body of
+	// the default limit: a warning that says what to set; with 2 MiB it passes.
+	small := kafkatest.CreateTopic(t, brokers, "quarantine-small", 1)
+	roomy := kafkatest.CreateTopicWithLimit(t, brokers, "quarantine", 1, bridge.QuarantineMaxMessageBytes)
+	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic, "IMBRIDGE_TOPIC_QUARANTINE="+small)
+	if code != 0 || !strings.Contains(out, "WARN topic "+small+": exists, 1 partition(s)") ||
+		!strings.Contains(out, "max.message.bytes=1048588 does not hold a quarantined callback of IMBRIDGE_BODY_LIMIT=1048576 bytes and its headers (at least 1052672): such a callback would be refused with 413; set max.message.bytes=2097152") {
+		t.Fatalf("small quarantine topic: exit %d, output:\n%s", code, out)
+	}
+	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic, "IMBRIDGE_TOPIC_QUARANTINE="+roomy)
+	if code != 0 || !strings.Contains(out, "ok   topic "+roomy+": exists") || strings.Contains(out, "WARN") {
+		t.Fatalf("quarantine topic of 2 MiB: exit %d, output:\n%s", code, out)
 	}
 
 	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE=no.such.topic.here")

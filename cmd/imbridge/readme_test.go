@@ -43,8 +43,8 @@ const (
 	routesEnd   = "<!-- end of route table -->\n"
 )
 
-// routeTable renders the routing table as README.md shows it, from bridge.DefaultRoutes
-// and the unrouted route.
+// routeTable renders the routing table as README.md shows it, from bridge.DefaultRoutes,
+// the unrouted route and the quarantine.
 func routeTable() string {
 	var b strings.Builder
 	b.WriteString("| command | route | key | events per callback | topic setting (default) | event type |\n|---|---|---|---|---|---|\n")
@@ -53,10 +53,12 @@ func routeTable() string {
 		topic := "`" + env + "` (`" + r.Topic + "`)"
 		command := "`" + r.Command + "`"
 		if r.Command == "" {
-			command, topic = "any command without a route", "`"+env+"` (unset: off)"
+			command, topic = "any command without a route", "`"+env+"` (`"+bridge.TopicUnrouted+"`; off: nothing)"
 		}
 		b.WriteString("| " + command + " | `" + r.Name + "` | " + r.Key + " | " + r.Events + " | " + topic + " | `" + r.Type + "` |\n")
 	}
+	b.WriteString("| any authenticated callback that cannot be mapped | `quarantine` | CallbackCommand (none when it is not a command name) | one per callback: the body as received, the reason in headers | " +
+		"`IMBRIDGE_TOPIC_QUARANTINE` (`" + bridge.TopicQuarantine + "`; off: refused) | `" + bridge.TypeQuarantined + "` |\n")
 	return b.String()
 }
 
@@ -115,7 +117,7 @@ func TestREADMEOutcomes(t *testing.T) {
 	for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(list, -1) {
 		got = append(got, m[1])
 	}
-	want := []string{"ok", "unrouted", "replayed", "method_not_allowed", "not_found"}
+	want := []string{"ok", "unrouted", "replayed", "quarantined", "method_not_allowed", "not_found"}
 	for k := range bridge.Kind(64) { // every kind, and beyond: labels repeat as "internal"
 		want = append(want, k.String())
 	}

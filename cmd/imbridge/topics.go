@@ -37,6 +37,10 @@ func warnMissingTopics(ctx context.Context, cfg Config, log *zap.Logger) {
 				zap.String("route", r.Name), zap.String("command", r.Command), zap.String("topic", r.Topic))
 		}
 	}
+	if cfg.QuarantineTopic != "" && missing[cfg.QuarantineTopic] {
+		log.Warn("the quarantine topic does not exist: create it (max.message.bytes above IMBRIDGE_BODY_LIMIT), or callbacks that cannot be mapped wait in the spool (sync mode: they are answered 503)",
+			zap.String("topic", cfg.QuarantineTopic))
+	}
 	if cfg.DLQTopic != "" && missing[cfg.DLQTopic] {
 		log.Warn("the dead-letter topic does not exist: create it, or events Kafka refuses stay in the spool", zap.String("topic", cfg.DLQTopic))
 	}

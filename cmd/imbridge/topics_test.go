@@ -5,6 +5,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,9 +15,11 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 )
 
-// defaultTopics are the distinct default topics of the routes, sorted.
+// defaultTopics are the distinct default topics of the routes and the unrouted topic,
+// sorted: created alike (the quarantine topic, created with a larger
+// max.message.bytes, is apart).
 func defaultTopics() []string {
-	var ts []string
+	ts := []string{bridge.TopicUnrouted}
 	for _, r := range bridge.DefaultRoutes {
 		ts = append(ts, r.Topic)
 	}
@@ -24,10 +27,14 @@ func defaultTopics() []string {
 	return slices.Compact(ts)
 }
 
+// quarantineTopicSpec is how kafka.sh and cluster.sh name the quarantine topic: with
+// a max.message.bytes that holds a body of the default limit and its headers.
+var quarantineTopicSpec = bridge.TopicQuarantine + ":6:max.message.bytes=" + strconv.Itoa(bridge.QuarantineMaxMessageBytes)
+
 // The topics serve publishes to by default are the ones make dev (deploy/kafka/kafka.sh),
 // the development cluster (cluster.sh) and compose create, and the ones compose and
 // Kubernetes configure: one per relationship, each shared by its additions and removals,
-// and one per area.
+// one per area, the unrouted topic, and the quarantine topic with room for a whole body.
 func TestDefaultTopicsEverywhere(t *testing.T) {
 	want := defaultTopics()
 	for _, relationship := range []string{"imbridge.blocklist", "imbridge.friend"} {
@@ -55,9 +62,17 @@ func TestDefaultTopicsEverywhere(t *testing.T) {
 			t.Fatalf("deploy/kafka/%s: no default topics line", script)
 		}
 		var local []string
+		quarantine := false
 		for _, f := range strings.Fields(string(m[1])) {
+			if f == quarantineTopicSpec {
+				quarantine = true
+				continue
+			}
 			name, _, _ := strings.Cut(f, ":")
 			local = append(local, name)
+		}
+		if !quarantine {
+			t.Errorf("deploy/kafka/%s does not create %s by default", script, quarantineTopicSpec)
 		}
 		if slices.Sort(local); !slices.Equal(local, want) {
 			t.Errorf("deploy/kafka/%s creates %v by default, want %v", script, local, want)
@@ -75,6 +90,9 @@ func TestDefaultTopicsEverywhere(t *testing.T) {
 	cmd := strings.Join(p.Services["topics"].Command, " ")
 	if !strings.Contains(cmd, "for t in "+strings.Join(want, " ")+";") {
 		t.Errorf("compose's topics service does not create %v: %s", want, cmd)
+	}
+	if !strings.Contains(cmd, "--topic "+bridge.TopicQuarantine+" --partitions 6 --replication-factor 1 --config max.message.bytes="+strconv.Itoa(bridge.QuarantineMaxMessageBytes)) {
+		t.Errorf("compose's topics service does not create %s with max.message.bytes=%d: %s", bridge.TopicQuarantine, bridge.QuarantineMaxMessageBytes, cmd)
 	}
 	env := map[string]string{}
 	for k, v := range p.Services["imbridge"].Environment {

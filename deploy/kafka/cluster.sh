@@ -11,7 +11,7 @@
 #   deploy/kafka/cluster.sh stop N      stop node N (SIGTERM, SIGKILL after 30 s), keeping its data
 #   deploy/kafka/cluster.sh start N     start node N again on its data and wait until it is registered
 #   deploy/kafka/cluster.sh restart N   stop, then start node N
-#   deploy/kafka/cluster.sh topics T[:PARTITIONS] ...   create topics, replication factor 3,
+#   deploy/kafka/cluster.sh topics T[:PARTITIONS[:CONFIG=VALUE,...]] ...   create topics, replication factor 3,
 #                                       min.insync.replicas=2 (idempotent)
 #   deploy/kafka/cluster.sh env         print IMBRIDGE_KAFKA_BROKERS=... (eval-able)
 #
@@ -24,7 +24,7 @@
 #   KAFKA_CLUSTER_PORT    first node's port (default 19500): nodes on PORT..PORT+2,
 #                         controllers on PORT+10..PORT+12
 #   KAFKA_CLUSTER_DIR     state directory (default ${TMPDIR:-/tmp}/imbridge-kafka-cluster-PORT)
-#   KAFKA_CLUSTER_TOPICS  topics `up` creates, space-separated T[:PARTITIONS]; empty: none
+#   KAFKA_CLUSTER_TOPICS  topics `up` creates, space-separated T[:PARTITIONS[:CONFIG=VALUE,...]]; empty: none
 #                         (default: imbridge's default topics, 6 partitions each)
 #   KAFKA_CLUSTER_HEAP    JVM heap per node (default 384m)
 #   KAFKA_CLUSTER_WAIT    seconds `up` and `start` wait (default 120)
@@ -35,7 +35,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
 base=${KAFKA_CLUSTER_PORT:-19500}
 dir=${KAFKA_CLUSTER_DIR:-${TMPDIR:-/tmp}/imbridge-kafka-cluster-$base}
-topics=${KAFKA_CLUSTER_TOPICS-imbridge.blocklist:6 imbridge.c2c:6 imbridge.friend:6 imbridge.group:6 imbridge.official:6 imbridge.profile:6 imbridge.state:6}
+topics=${KAFKA_CLUSTER_TOPICS-imbridge.blocklist:6 imbridge.c2c:6 imbridge.friend:6 imbridge.group:6 imbridge.official:6 imbridge.profile:6 imbridge.quarantine:6:max.message.bytes=2097152 imbridge.state:6 imbridge.unrouted:6}
 heap=${KAFKA_CLUSTER_HEAP:-384m}
 wait_s=${KAFKA_CLUSTER_WAIT:-120}
 nodes=(1 2 3)
@@ -187,14 +187,23 @@ kill_node() { # N
 }
 
 create_topics() {
-  local t name parts
+  local t name parts rest cfg c
   for t in "$@"; do
     name=${t%%:*}
     parts=1
-    [ "$name" != "$t" ] && parts=${t#*:}
+    cfg=()
+    if [ "$name" != "$t" ]; then
+      rest=${t#*:}
+      parts=${rest%%:*}
+      if [ "$parts" != "$rest" ]; then
+        local IFS=,
+        for c in ${rest#*:}; do cfg+=(--config "$c"); done
+        unset IFS
+      fi
+    fi
     java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$(bootstrap)" --create \
       --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 3 \
-      --config min.insync.replicas=2 >/dev/null \
+      --config min.insync.replicas=2 "${cfg[@]}" >/dev/null \
       || die "could not create topic $name"
     log "topic $name ($parts partitions, replication factor 3, min.insync.replicas=2) ready"
   done

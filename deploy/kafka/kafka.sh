@@ -6,7 +6,7 @@
 #   deploy/kafka/kafka.sh down     stop the broker and delete its state directory
 #   deploy/kafka/kafka.sh stop     stop the broker, keep its data (start again with `up`)
 #   deploy/kafka/kafka.sh status   print the bootstrap address and exit 0 if the broker answers
-#   deploy/kafka/kafka.sh topics T[:PARTITIONS] ...   create topics (idempotent)
+#   deploy/kafka/kafka.sh topics T[:PARTITIONS[:CONFIG=VALUE,...]] ...   create topics (idempotent)
 #   deploy/kafka/kafka.sh env      print the variables a test run needs (eval-able)
 #   deploy/kafka/kafka.sh jars     resolve the jars (cached) and print their directory
 #                                  (cluster.sh, the three-node sibling, uses it)
@@ -16,7 +16,7 @@
 #                       listens on PORT+1
 #   KAFKA_LOCAL_DIR     state directory: config, data, logs, pid (default ${TMPDIR:-/tmp}/imbridge-kafka-PORT)
 #   KAFKA_LOCAL_CACHE   where the jars are kept between runs (default ${XDG_CACHE_HOME:-~/.cache}/imbridge)
-#   KAFKA_LOCAL_TOPICS  topics `up` creates, space-separated T[:PARTITIONS]; empty: none
+#   KAFKA_LOCAL_TOPICS  topics `up` creates, space-separated T[:PARTITIONS[:CONFIG=VALUE,...]]; empty: none
 #                       (default: imbridge's default topics, 6 partitions each)
 #   KAFKA_LOCAL_HEAP    JVM heap (default 768m)
 #   KAFKA_LOCAL_WAIT    seconds `up` waits for the broker to answer (default 90)
@@ -35,7 +35,7 @@ cport=$((port + 1))
 dir=${KAFKA_LOCAL_DIR:-${TMPDIR:-/tmp}/imbridge-kafka-$port}
 cache=${KAFKA_LOCAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imbridge}
 libs=$cache/kafka-$version/libs
-topics=${KAFKA_LOCAL_TOPICS-imbridge.blocklist:6 imbridge.c2c:6 imbridge.friend:6 imbridge.group:6 imbridge.official:6 imbridge.profile:6 imbridge.state:6}
+topics=${KAFKA_LOCAL_TOPICS-imbridge.blocklist:6 imbridge.c2c:6 imbridge.friend:6 imbridge.group:6 imbridge.official:6 imbridge.profile:6 imbridge.quarantine:6:max.message.bytes=2097152 imbridge.state:6 imbridge.unrouted:6}
 heap=${KAFKA_LOCAL_HEAP:-768m}
 wait_s=${KAFKA_LOCAL_WAIT:-90}
 bootstrap=127.0.0.1:$port
@@ -131,13 +131,22 @@ PROPS
 }
 
 create_topics() {
-  local t name parts
+  local t name parts rest cfg c
   for t in "$@"; do
     name=${t%%:*}
     parts=1
-    [ "$name" != "$t" ] && parts=${t#*:}
+    cfg=()
+    if [ "$name" != "$t" ]; then
+      rest=${t#*:}
+      parts=${rest%%:*}
+      if [ "$parts" != "$rest" ]; then
+        local IFS=,
+        for c in ${rest#*:}; do cfg+=(--config "$c"); done
+        unset IFS
+      fi
+    fi
     java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" --create \
-      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 >/dev/null \
+      --if-not-exists --topic "$name" --partitions "$parts" --replication-factor 1 "${cfg[@]}" >/dev/null \
       || die "could not create topic $name"
     log "topic $name ($parts partitions) ready"
   done

@@ -1,0 +1,130 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// With a quarantine topic, every authenticated callback that cannot be mapped is
+// answered OK and kept as one record: the body exactly as received, the reason, its
+// kind and the query's fields in headers, counted by kind. What fails authentication,
+// and a body over the limit, are still refused, and nothing is kept of them.
+func TestQuarantine(t *testing.T) {
+	del := bridge.CommandBlackListDelete
+	tests := []struct {
+		name       string
+		target     string
+		body       string
+		header     string // "Name: value"
+		wantStatus int
+		wantKind   string // the quarantine kind; "" when nothing is kept
+		wantReason string // a part of the reason
+		wantKey    string
+	}{
+		{name: "not JSON", target: "/callback?" + signedQuery(del), body: "PairList=1",
+			wantStatus: 200, wantKind: "bad_request", wantReason: "JSON", wantKey: del},
+		{name: "a To_Account missing", target: "/callback?" + signedQuery(del), body: `{"CallbackCommand":"` + del + `","PairList":[{"From_Account":"a"}]}`,
+			wantStatus: 200, wantKind: "bad_request", wantReason: "To_Account", wantKey: del},
+		{name: "a key twice", target: "/callback?" + signedQuery(del), body: `{"CallbackCommand":"` + del + `","CallbackCommand":"` + del + `","PairList":[]}`,
+			wantStatus: 200, wantKind: "bad_request", wantReason: "twice", wantKey: del},
+		{name: "bodies' commands differ", target: "/callback?" + signedQuery(del), body: strings.Replace(seedBody, del, bridge.CommandBlackListAdd, 1),
+			wantStatus: 200, wantKind: "bad_request", wantReason: "differs", wantKey: del},
+		{name: "more pairs than MaxPairs", target: "/callback?" + signedQuery(del),
+			body:       `{"CallbackCommand":"` + del + `","PairList":[` + strings.Repeat(`{"From_Account":"a","To_Account":"b"},`, 10) + `{"From_Account":"a","To_Account":"b"}]}`,
+			wantStatus: 200, wantKind: "too_large", wantReason: "10", wantKey: del},
+		{name: "gzip", target: "/callback?" + signedQuery(del), body: "\x1f\x8b\x08\x00", header: "Content-Encoding: gzip",
+			wantStatus: 200, wantKind: "unsupported", wantReason: "Content-Encoding", wantKey: del},
+		{name: "no CallbackCommand in the query", target: "/callback?" + strings.Replace(signedQuery(del), "&CallbackCommand="+del, "", 1), body: seedBody,
+			wantStatus: 200, wantKind: "bad_request", wantReason: "CallbackCommand is missing from the query"},
+		{name: "an unrouted command that is not a name", target: "/callback?" + strings.Replace(signedQuery(del), del, "Evil%0D%0AX-Injected:%201", 1),
+			body: `{"CallbackCommand":"Evil\r\nX-Injected: 1"}`, wantStatus: 200, wantKind: "bad_request", wantReason: "not a command name"},
+		{name: "wrong signature: refused, not kept", target: "/callback?" + strings.Replace(signedQuery(del), "Sign=", "Sign=0", 1), body: "PairList=1",
+			wantStatus: 401},
+		{name: "not our SdkAppid: refused, not kept", target: "/callback?" + strings.Replace(signedQuery(del), testAppID, "1400000001", 1), body: "x",
+			wantStatus: 403},
+		{name: "over the body limit: refused, not kept", target: "/callback?" + signedQuery(del), body: strings.Repeat("x", 4097),
+			wantStatus: 413},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			obs := &observed{}
+			srv := NewCallbackServer(Config{BodyLimit: 4096, MaxPairs: 10, QuarantineTopic: "q"}, Deps{
+				Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+				Routes:   bridge.NewRoutes(append(bridge.DefaultRoutes, withTopic(bridge.UnroutedRoute, "u"))...),
+				Delivery: rec, Log: zap.NewNop(), Observer: obs,
+				Now: func() time.Time { return testNow },
+			})
+			req := httptest.NewRequest(http.MethodPost, tc.target, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			if k, v, ok := strings.Cut(tc.header, ": "); ok {
+				req.Header.Set(k, v)
+			}
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, req)
+			if w.Code != tc.wantStatus {
+				t.Fatalf("answered %d %s, want %d", w.Code, w.Body.String(), tc.wantStatus)
+			}
+			if tc.wantKind == "" {
+				if len(rec.events) != 0 || len(obs.quarantined) != 0 {
+					t.Fatalf("%d events kept, %v counted: nothing of a refused callback may be kept", len(rec.events), obs.quarantined)
+				}
+				return
+			}
+			if w.Body.String() != okJSON || len(rec.events) != 1 || len(obs.quarantined) != 1 || obs.quarantined[0] != tc.wantKind {
+				t.Fatalf("answer %s, %d events, counted %v; want OK, one record, kind %s", w.Body.String(), len(rec.events), obs.quarantined, tc.wantKind)
+			}
+			r := bridge.Records(rec.events)[0]
+			if r.Topic != "q" || string(r.Value) != tc.body || string(r.Key) != tc.wantKey ||
+				string(r.HeaderValue(bridge.HeaderType)) != bridge.TypeQuarantined ||
+				string(r.HeaderValue(bridge.HeaderQuarantineKind)) != tc.wantKind ||
+				!strings.Contains(string(r.HeaderValue(bridge.HeaderQuarantineReason)), tc.wantReason) ||
+				string(r.HeaderValue(bridge.HeaderRequestTime)) != "1669872112" ||
+				string(r.HeaderValue(bridge.HeaderReceivedAt)) != "2022-12-01T05:21:52.000Z" ||
+				string(r.HeaderValue(bridge.HeaderContentType)) != "application/json" {
+				t.Fatalf("record: topic %s key %q value %q headers %s", r.Topic, r.Key, r.Value, headersOf(r))
+			}
+			for _, h := range r.Headers {
+				if strings.ContainsAny(string(h.Value), "\r\n\x00\x1b") {
+					t.Fatalf("header %s carries a control character: %q", h.Key, h.Value)
+				}
+			}
+		})
+	}
+}
+
+// The same callback kept twice has one eventId, which no mapped event of it has.
+func TestQuarantineEventID(t *testing.T) {
+	cb := bridge.Callback{Query: bridge.Query{CallbackCommand: bridge.CommandBlackListDelete, RequestTime: "1669872112"}, AppID: 1400187352,
+		Body: []byte(seedBody), ReceivedAt: testNow}
+	a := bridge.QuarantineEvent(cb, "q", "", bridge.Errorf(bridge.KindBadRequest, "x"))
+	cb.ReceivedAt = testNow.Add(time.Hour)
+	b := bridge.QuarantineEvent(cb, "q", "", bridge.Errorf(bridge.KindBadRequest, "y"))
+	events, err := bridge.Map(cb, bridge.DefaultRoutes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != b.ID || a.ID == events[0].ID || a.ContentType != "application/octet-stream" {
+		t.Fatalf("IDs %s %s, the first mapped %s; content type %q", a.ID, b.ID, events[0].ID, a.ContentType)
+	}
+}
+
+func withTopic(r bridge.Route, topic string) bridge.Route {
+	r.Topic = topic
+	return r
+}
+
+func headersOf(r bridge.Record) string {
+	var b strings.Builder
+	for _, h := range r.Headers {
+		b.WriteString(h.Key + "=" + string(h.Value) + " ")
+	}
+	return b.String()
+}
