@@ -69,6 +69,8 @@ Commands:
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
   spool     work on a stopped replica's spool: imbridge spool drain DIR forwards its
             backlog to Kafka and exits when it is empty (imbridge spool --help)
+  replay    map callbacks kept on the quarantine or unrouted topic again and publish
+            their events, with the eventIds they would have had (imbridge replay --help)
   probe     GET an admin URL (default http://127.0.0.1:9090/readyz); exit 0 on 200, for
             container healthchecks in images without a shell
   version   print the version
@@ -92,6 +94,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return probe(args[1:], stdout, stderr)
 	case "spool":
 		return spoolCommand(args[1:], lookup, stdout, stderr)
+	case "replay":
+		return replayCommand(args[1:], lookup, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "imbridge", versionString())
 		return 0
