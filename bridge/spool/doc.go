@@ -1,9 +1,10 @@
 // Package spool is imbridge's durable delivery: a write-ahead log of callbacks on local
 // disk, and the Forwarder that drains it into Kafka. A callback is answered 200 once its
 // entry is fsync'd; the Forwarder publishes it afterwards and acknowledges it; then
-// the disk space is reclaimed. It imports the bridge domain and zap, nothing else, and
-// knows nothing of a route's fields: an entry holds the callback's Kafka records
-// (bridge.Record: topic, key, headers, value), encoded once on the request path.
+// the disk space is reclaimed. It imports the bridge domain, zap and S2
+// (klauspost/compress), nothing else, and knows nothing of a route's fields: an entry
+// holds the callback's Kafka records (bridge.Record: topic, key, headers, value),
+// encoded once on the request path.
 //
 // One spool directory belongs to one process: Open takes an exclusive flock on the
 // file "lock" in it before reading anything, and a second process fails at once.
