@@ -48,6 +48,14 @@ type Config struct {
 	DialTimeout time.Duration
 	// ClientID is sent to the brokers. Default "imbridge".
 	ClientID string
+	// UnknownTopicTimeout is how long records for a topic that Kafka reports unknown
+	// (UnknownTopicOrPartition) fail as retryable, while kafka-go refreshes its
+	// metadata (every 10s), before they fail permanently (and go to the dead-letter
+	// topic): a topic created after imbridge started, or not yet in the metadata cache,
+	// is not dead-lettered. Default DefaultUnknownTopicTimeout (30s).
+	UnknownTopicTimeout time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 	// Security configures TLS and SASL; the zero value is plaintext.
 	Security Security
 	// Observer receives per-topic outcomes and call durations; nil means none.
@@ -83,7 +91,17 @@ func (c *Config) setDefaults() {
 	if c.ClientID == "" {
 		c.ClientID = "imbridge"
 	}
+	if c.UnknownTopicTimeout == 0 {
+		c.UnknownTopicTimeout = DefaultUnknownTopicTimeout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 }
+
+// DefaultUnknownTopicTimeout is Config.UnknownTopicTimeout's default: like the Java
+// producer, which waits for a missing topic's metadata up to its max.block.ms.
+const DefaultUnknownTopicTimeout = 30 * time.Second
 
 // Validate reports the first invalid field.
 func (c *Config) Validate() error {
@@ -108,6 +126,7 @@ type Publisher struct {
 	batchSize  int
 	batchBytes int
 	limits     limits
+	unknown    unknownTopics
 }
 
 var _ bridge.Publisher = (*Publisher)(nil)
@@ -162,6 +181,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		batchSize:  cfg.BatchSize,
 		batchBytes: cfg.BatchBytes,
 		limits:     limits{def: cfg.MaxMessageBytes},
+		unknown:    unknownTopics{timeout: cfg.UnknownTopicTimeout, now: cfg.Now, since: map[string]time.Time{}},
 	}, nil
 }
 
@@ -227,10 +247,10 @@ func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error 
 			var we kafkago.WriteErrors
 			if errors.As(err, &we) && len(we) == to-from {
 				for i, e := range we {
-					errs[from+i] = Classify(e)
+					errs[from+i] = p.unknown.classify(records[from+i].Topic, e)
 				}
 			} else {
-				err = fmt.Errorf("write %d messages: %w", to-from, Classify(err))
+				err = fmt.Errorf("write %d messages: %w", to-from, p.unknown.classify(records[from].Topic, err))
 				for i := from; i < to; i++ {
 					errs[i] = err
 				}
@@ -238,6 +258,11 @@ func (p *Publisher) Publish(ctx context.Context, records []bridge.Record) error 
 			failed = err
 		}
 		from = to
+	}
+	for i := range records {
+		if errs[i] == nil {
+			p.unknown.found(records[i].Topic)
+		}
 	}
 	if p.obs != nil {
 		p.observe(records, errs, time.Since(start))

@@ -135,7 +135,9 @@ func (m *Metrics) LeaderChanged(topic string, partition int) {
 // SpoolStats is what the spool gauges read on every scrape.
 type SpoolStats struct {
 	Records, Events, Bytes int64
-	Oldest                 time.Time
+	// Limit is the most bytes the spool may hold (its MaxBytes).
+	Limit  int64
+	Oldest time.Time
 }
 
 // RegisterSpool adds gauges of the spool's depth and the forwarder's counts.
@@ -145,8 +147,10 @@ func (m *Metrics) RegisterSpool(stats func() SpoolStats, deadLettered func() int
 			func() float64 { return float64(stats().Records) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_events", Help: "Events in the spool not yet published."},
 			func() float64 { return float64(stats().Events) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_bytes", Help: "Bytes of the spool's records not yet published."},
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_bytes", Help: "Bytes on disk (compressed) of the spool's records not yet published."},
 			func() float64 { return float64(stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_limit_bytes", Help: "The most bytes the spool may hold on disk (IMBRIDGE_SPOOL_MAX_BYTES, or 80% of its volume); beyond it callbacks get 503."},
+			func() float64 { return float64(stats().Limit) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_spool_oldest_age_seconds", Help: "Age of the oldest record not yet published; 0 when the spool is empty."},
 			func() float64 {
 				if o := stats().Oldest; !o.IsZero() {

@@ -19,10 +19,7 @@ import (
 const (
 	// DefaultVolumeShare is the share of its filesystem's size that a spool may fill
 	// when Options.MaxBytes is 0.
-	DefaultVolumeShare = 0.8
-	// DefaultMaxBytes is the limit Options.MaxBytes defaulted to before the spool was
-	// sized from its volume; Open no longer uses it.
-	DefaultMaxBytes     = 1 << 30
+	DefaultVolumeShare  = 0.8
 	DefaultSegmentBytes = 64 << 20
 )
 

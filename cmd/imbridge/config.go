@@ -61,6 +61,7 @@ type Config struct {
 	DLQAfterAttempts      int
 	KafkaRetryBackoffMax  time.Duration
 	KafkaUnreachableAfter time.Duration
+	KafkaUnknownTopic     time.Duration
 	DrainTimeout          time.Duration
 	ShutdownDelay         time.Duration
 	ShutdownTimeout       time.Duration
@@ -400,12 +401,12 @@ var deliverySettings = []setting{
 			c.SpoolDir = v
 			return nil
 		}},
-	{env: "IMBRIDGE_SPOOL_MAX_BYTES", flag: "spool-max-bytes", def: strconv.Itoa(spool.DefaultMaxBytes), meta: "BYTES",
-		usage: "spool mode: most bytes of events waiting for Kafka; beyond it callbacks are answered 503",
+	{env: "IMBRIDGE_SPOOL_MAX_BYTES", flag: "spool-max-bytes", def: "0", meta: "BYTES",
+		usage: "spool mode: bytes on disk (compressed) the spool may hold for Kafka before callbacks get 503; 0: 80% of the size of the filesystem holding IMBRIDGE_SPOOL_DIR, read at start",
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 4096 {
-				return errors.New("a number of bytes, at least 4096")
+			if err != nil || (n != 0 && n < 4096) {
+				return errors.New("0 or a number of bytes, at least 4096")
 			}
 			c.SpoolMaxBytes = n
 			return nil
@@ -441,6 +442,9 @@ var deliverySettings = []setting{
 	{env: "IMBRIDGE_KAFKA_UNREACHABLE_AFTER", flag: "kafka-unreachable-after", def: shortDuration(spool.DefaultUnreachableAfter), meta: "DURATION",
 		usage: "spool mode: once publishing has failed for this long, /readyz names Kafka under \"delivery\" (it stays 200: the spool takes callbacks) and imbridge_delivery_healthy is 0",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaUnreachableAfter })},
+	{env: "IMBRIDGE_KAFKA_UNKNOWN_TOPIC_TIMEOUT", flag: "kafka-unknown-topic-timeout", def: shortDuration(kafka.DefaultUnknownTopicTimeout), meta: "DURATION",
+		usage: "how long events for a topic Kafka reports unknown are retried (its metadata refreshed meanwhile) before they count as refused for good (spool mode: then the dead-letter topic after IMBRIDGE_DLQ_AFTER_ATTEMPTS; sync mode: 503 meanwhile either way)",
+		set:   durationSetter(func(c *Config) *time.Duration { return &c.KafkaUnknownTopic })},
 	{env: "IMBRIDGE_DRAIN_TIMEOUT", flag: "drain-timeout", def: "20s", meta: "DURATION",
 		usage: "spool mode: on shutdown, how long to keep publishing the spool; the rest stays on disk",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.DrainTimeout })},

@@ -293,7 +293,7 @@ func TestSecondSignalDuringDrain(t *testing.T) {
 	missing := "test.missing." + fmt.Sprint(time.Now().UnixNano())
 	env := []string{"IMBRIDGE_KAFKA_BROKERS=" + strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + missing,
 		"IMBRIDGE_DLQ_TOPIC=" + dlq, "IMBRIDGE_SPOOL_DIR=" + spoolDir, "IMBRIDGE_DRAIN_TIMEOUT=60s",
-		"IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=100ms", "IMBRIDGE_LOG_LEVEL=info"}
+		"IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=100ms", "IMBRIDGE_KAFKA_UNKNOWN_TOPIC_TIMEOUT=1s", "IMBRIDGE_LOG_LEVEL=info"}
 	cmd := exec.Command(raceBinary(t), "serve")
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "IMBRIDGE_LISTEN=127.0.0.1:0", "IMBRIDGE_ADMIN_LISTEN=127.0.0.1:0",
 		"IMBRIDGE_SDKAPPID=" + e2eAppID, "IMBRIDGE_CALLBACK_TOKEN=" + e2eToken, "IMBRIDGE_DLQ_AFTER_ATTEMPTS=1000"}, env...)

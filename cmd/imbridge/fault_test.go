@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
+
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
 )
@@ -280,6 +282,7 @@ func TestDeadLetterTopic(t *testing.T) {
 		"IMBRIDGE_KAFKA_BROKERS=" + strings.Join(brokers, ","),
 		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + missing,
 		"IMBRIDGE_DLQ_AFTER_ATTEMPTS=2",
+		"IMBRIDGE_KAFKA_UNKNOWN_TOPIC_TIMEOUT=1s",
 		"IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=200ms",
 	}
 	t.Run("with a dead-letter topic", func(t *testing.T) {
@@ -318,4 +321,33 @@ func TestDeadLetterTopic(t *testing.T) {
 			t.Fatalf("readyz reason: %q", reason)
 		}
 	})
+}
+
+// A topic created after imbridge started, and after the first callback for it, gets
+// its events: Kafka's "unknown topic" (answered from kafka-go's metadata cache for up
+// to 10 s) is retried for IMBRIDGE_KAFKA_UNKNOWN_TOPIC_TIMEOUT before it counts as
+// permanent (before: dead-lettered after about 1.5 s).
+func TestTopicCreatedLate(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	dlq := kafkatest.CreateTopic(t, brokers, "late-dlq", 1)
+	late := "test.late." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+late,
+		"IMBRIDGE_DLQ_TOPIC="+dlq, "IMBRIDGE_DLQ_AFTER_ATTEMPTS=2", "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=200ms")
+	if status, body := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), seedBody); status != 200 || body != okAnswer {
+		t.Fatalf("answer = %d %s", status, body)
+	}
+	time.Sleep(4 * time.Second) // the forwarder has met the unknown topic many times by now
+	client := kafkatest.Client(brokers)
+	resp, err := client.CreateTopics(context.Background(), &kafkago.CreateTopicsRequest{
+		Topics: []kafkago.TopicConfig{{Topic: late, NumPartitions: 1, ReplicationFactor: 1}}})
+	if err != nil || resp.Errors[late] != nil {
+		t.Fatalf("create %s: %v %v", late, err, resp)
+	}
+	msgs := readTopic(t, brokers, late, 3)
+	if len(msgs) != 3 {
+		t.Fatalf("%s holds %d events, want 3", late, len(msgs))
+	}
+	if n := kafkatest.Count(t, brokers, dlq); n != 0 {
+		t.Fatalf("%d events dead-lettered although their topic was created within the timeout", n)
+	}
 }

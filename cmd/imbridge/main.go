@@ -177,7 +177,8 @@ func newLogger(level, format string, out io.Writer) (*zap.Logger, error) {
 // at once.
 func serveWith(cfg Config, log *zap.Logger) error {
 	m := metrics.New(version)
-	pub, err := kafka.New(kafka.Config{Brokers: cfg.KafkaBrokers, Topics: cfg.topics(), Security: cfg.Kafka, Observer: m},
+	pub, err := kafka.New(kafka.Config{Brokers: cfg.KafkaBrokers, Topics: cfg.topics(), Security: cfg.Kafka, Observer: m,
+		UnknownTopicTimeout: cfg.KafkaUnknownTopic},
 		log.Named("kafka"))
 	if err != nil {
 		return err
@@ -208,7 +209,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 		delivery = &spool.Delivery{Spool: sp, Forwarder: forwarder, HighWater: cfg.SpoolHighWater, Limits: pub}
 		m.RegisterSpool(func() metrics.SpoolStats {
 			st := sp.Stats()
-			return metrics.SpoolStats{Records: st.Entries, Events: st.Records, Bytes: st.Bytes, Oldest: st.Oldest}
+			return metrics.SpoolStats{Records: st.Entries, Events: st.Records, Bytes: st.Bytes, Limit: sp.MaxBytes(), Oldest: st.Oldest}
 		}, func() int64 { _, dead := forwarder.Counts(); return dead }, time.Now)
 		m.RegisterDeliveryHealth(forwarder.Health)
 	}

@@ -278,7 +278,8 @@ func (d *drainer) run(ctx context.Context) (drainResult, error) {
 		return res, sp.Close()
 	}
 
-	pub, err := kafka.New(kafka.Config{Brokers: d.cfg.KafkaBrokers, Topics: d.cfg.topics(), Security: d.cfg.Kafka}, d.log.Named("kafka"))
+	pub, err := kafka.New(kafka.Config{Brokers: d.cfg.KafkaBrokers, Topics: d.cfg.topics(), Security: d.cfg.Kafka,
+		UnknownTopicTimeout: d.cfg.KafkaUnknownTopic}, d.log.Named("kafka"))
 	if err != nil {
 		res.left = st
 		return res, errors.Join(err, sp.Close())

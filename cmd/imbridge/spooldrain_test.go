@@ -144,7 +144,7 @@ func TestSpoolDrainLostReplica(t *testing.T) {
 	// The replica's settings; its callback settings are not read by drain (the token
 	// file is not even there).
 	replicaEnv := []string{"IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + topic, "IMBRIDGE_TOPIC_FRIEND_ADD=" + missing,
-		"IMBRIDGE_DLQ_TOPIC=" + dlq, "IMBRIDGE_DLQ_AFTER_ATTEMPTS=2", "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=100ms",
+		"IMBRIDGE_DLQ_TOPIC=" + dlq, "IMBRIDGE_DLQ_AFTER_ATTEMPTS=2", "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=100ms", "IMBRIDGE_KAFKA_UNKNOWN_TOPIC_TIMEOUT=1s",
 		"IMBRIDGE_SPOOL_DIR=" + spoolDir}
 	p := startBridge(t, append(replicaEnv, "IMBRIDGE_KAFKA_BROKERS="+unreachableBroker, "IMBRIDGE_LOG_LEVEL=info")...)
 	// Two friend additions whose topic is missing: dead-lettered by the drain.
