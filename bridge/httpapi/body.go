@@ -20,6 +20,11 @@ const DefaultMaxInFlightBytes = 32 << 20
 // minBuffer is the smallest body buffer: Chat's bodies fit.
 const minBuffer = 4 << 10
 
+// maxFirstBuffer caps the first reservation for a body, whatever its declared
+// Content-Length: a larger body reserves more only as its bytes arrive, so that a slow
+// sender cannot hold budget for bytes it has not sent.
+const maxFirstBuffer = 64 << 10
+
 // bodyBuffers hands out buffers for request bodies, sized from Content-Length and
 // reused, and holds the total size of the buffers handed out to a limit: a flood of
 // large bodies is refused (503) instead of growing the heap. Sizes are powers of two
@@ -91,8 +96,10 @@ func (b *bodyBuffers) InUse() int64 {
 }
 
 // read reads the request body, of at most limit bytes, into a buffer from get; the
-// caller puts it back. A body of unknown length (chunked) starts in the smallest
-// buffer and moves to larger ones as it grows, each reserved before it is used.
+// caller puts it back. A body starts in a buffer for its Content-Length, at most
+// maxFirstBuffer (a body of unknown length, chunked, in the smallest), and moves to
+// larger ones as its bytes arrive, each reserved before it is used: the budget holds
+// what was received, not what was declared.
 func (b *bodyBuffers) read(req *http.Request) (*[]byte, error) {
 	if req.ContentLength > b.limit {
 		return nil, bridge.Errorf(bridge.KindTooLarge, "body is %d bytes; at most %d are accepted", req.ContentLength, b.limit)
@@ -100,8 +107,9 @@ func (b *bodyBuffers) read(req *http.Request) (*[]byte, error) {
 	want := int64(minBuffer)
 	if req.ContentLength >= 0 {
 		// One byte more than declared, so that a body longer than its Content-Length
-		// (which net/http does not let through) would be noticed all the same.
-		want = req.ContentLength + 1
+		// (which net/http does not let through) would be noticed all the same; at most
+		// maxFirstBuffer until more has arrived.
+		want = min(req.ContentLength+1, maxFirstBuffer)
 	}
 	buf := b.get(want)
 	if buf == nil {

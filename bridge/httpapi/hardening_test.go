@@ -406,3 +406,39 @@ func TestRefusedBodyIsDrained(t *testing.T) {
 		t.Fatalf("%d events delivered, want the 3 of the one callback answered OK", len(rec.events))
 	}
 }
+
+// Senders that declare large bodies and send one byte hold budget only for what they
+// sent (at most maxFirstBuffer each until more arrives): a genuine callback still gets
+// through (before: the declared lengths were reserved at once, and 97 such connections
+// made every callback 503 until the read timeout).
+func TestSlowSendersDoNotHoldTheBudget(t *testing.T) {
+	rec := &recorder{}
+	// Room for three buffers of a whole body and 2 KiB: three bodies reserved whole
+	// would leave no room for a 4 KiB buffer.
+	srv := httptest.NewServer(NewCallbackServer(Config{BodyLimit: 1 << 20, MaxInFlightBytes: 3*(1<<20+1) + 2<<10}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: rec, Log: zap.NewNop(),
+		Now: func() time.Time { return testNow },
+	}))
+	defer srv.Close()
+	const slow = 16 // 16 MiB declared against a 3 MiB budget
+	for range slow {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST /callback?%s HTTP/1.1\r\nHost: chat\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{",
+			signedQuery(bridge.CommandBlackListDelete), 1<<20)
+	}
+	time.Sleep(200 * time.Millisecond) // the slow requests reach the handler and reserve
+	resp, err := http.Post(srv.URL+"/callback?"+signedQuery(bridge.CommandBlackListDelete), "application/json", strings.NewReader(seedBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != okJSON {
+		t.Fatalf("a genuine callback beside %d slow senders: %d %s", slow, resp.StatusCode, body)
+	}
+}

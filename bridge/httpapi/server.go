@@ -41,7 +41,8 @@ type Config struct {
 	// 503 at once instead of queueing without bound. Default DefaultMaxInFlight.
 	MaxInFlight int
 	// MaxInFlightBytes bounds the bytes of the bodies held at once, counted as the
-	// sizes of their buffers (from Content-Length, rounded up to a power of two); a
+	// sizes of their buffers (from Content-Length, rounded up to a power of two, and
+	// reserved as the bytes arrive beyond the first 64 KiB); a
 	// callback whose body would go beyond it is answered 503 at once. It is raised to
 	// hold at least one body of BodyLimit. Default DefaultMaxInFlightBytes (32 MiB).
 	MaxInFlightBytes int64

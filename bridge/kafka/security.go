@@ -81,12 +81,22 @@ func (s Security) Dialer(timeout time.Duration) (*kafkago.Dialer, error) {
 	return &kafkago.Dialer{Timeout: timeout, DualStack: true, TLS: tlsCfg, SASLMechanism: mech}, nil
 }
 
-// tlsConfig returns the TLS configuration, or nil for plaintext.
+// AEADSuites are the TLS 1.2 cipher suites imbridge offers and accepts: ECDHE with an
+// AEAD cipher only (no CBC, whose padding and timing attacks TLS 1.3 left behind).
+// TLS 1.3's suites are all AEAD and not configurable.
+var AEADSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// tlsConfig returns the TLS configuration, or nil for plaintext: TLS 1.2 or newer,
+// AEADSuites only.
 func (s Security) tlsConfig() (*tls.Config, error) {
 	if !s.UsesTLS() {
 		return nil, nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.ServerName}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: AEADSuites, ServerName: s.ServerName}
 	if s.CAFile != "" {
 		pem, err := os.ReadFile(s.CAFile)
 		if err != nil {

@@ -2,6 +2,8 @@ package kafka_test
 
 import (
 	"context"
+	"crypto/tls"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,5 +106,63 @@ func TestSecurityDialer(t *testing.T) {
 	}
 	if d, err := (kafka.Security{SASLMechanism: kafka.SASLPlain, Username: "u", Password: "p", PlainWithoutTLS: true}).Dialer(time.Second); err != nil || d.SASLMechanism.Name() != "PLAIN" {
 		t.Fatalf("PLAIN without TLS, allowed: %+v, %v", d, err)
+	}
+}
+
+// The Kafka client offers AEAD cipher suites only: a broker whose TLS 1.2 offers CBC
+// suites alone is refused at the handshake; one that offers an AEAD suite completes it.
+func TestKafkaClientRefusesCBC(t *testing.T) {
+	certs := kafkatest.GenerateCerts(t)
+	pem, err := os.ReadFile(certs.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(pem, pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		suites []uint16
+		wantOK bool
+	}{
+		{"CBC only", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_AES_128_CBC_SHA}, false},
+		{"AEAD offered", []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert},
+				MaxVersion: tls.VersionTLS12, CipherSuites: tc.suites})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			handshake := make(chan error, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					handshake <- err
+					return
+				}
+				defer c.Close()
+				handshake <- c.(*tls.Conn).Handshake()
+			}()
+			d, err := kafka.Security{CAFile: certs.CA, ServerName: "localhost"}.Dialer(2 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			if c, err := d.DialContext(ctx, "tcp", ln.Addr().String()); err == nil {
+				c.Close()
+			}
+			err = <-handshake
+			if tc.wantOK != (err == nil) {
+				t.Fatalf("server's handshake: %v", err)
+			}
+			if !tc.wantOK && !strings.Contains(err.Error(), "no cipher suite supported by both client and server") {
+				t.Fatalf("handshake refused for another reason: %v", err)
+			}
+		})
 	}
 }

@@ -27,6 +27,7 @@ type Delivery struct {
 	// spool was full; 0 once the spool has shrunk below it.
 	refusedAt atomic.Int64
 }
+
 var _ bridge.Delivery = (*Delivery)(nil)
 
 // DefaultHighWater is Delivery.HighWater's default: not ready only while full.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/kafka"
 	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
 )
 
@@ -283,7 +284,7 @@ func TestCallbackTLSRefusesCBC(t *testing.T) {
 	if err := handshake(nil); err != nil {
 		t.Fatalf("a TLS 1.2 client with Go's default (AEAD) suites: %v", err)
 	}
-	for _, s := range aeadSuites {
+	for _, s := range kafka.AEADSuites {
 		if name := tls.CipherSuiteName(s); !strings.Contains(name, "_GCM_") && !strings.Contains(name, "CHACHA20_POLY1305") {
 			t.Errorf("%s is not an AEAD suite", name)
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge/kafka"
 )
 
 // certReloader serves the callback listener's certificate and replaces it when the
@@ -90,13 +92,8 @@ func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 
 // serverTLSConfig is the callback listener's TLS: 1.2 or newer, and in 1.2 only the
 // AEAD suites with forward secrecy (1.3's suites are all AEAD and not configurable).
-// Go's defaults would still negotiate CBC suites such as ECDHE-ECDSA-AES128-SHA.
+// Go's defaults would still negotiate CBC suites such as ECDHE-ECDSA-AES128-SHA. The
+// same policy as imbridge's Kafka client (kafka.AEADSuites).
 func (r *certReloader) serverTLSConfig() *tls.Config {
-	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: aeadSuites, GetCertificate: r.getCertificate}
-}
-
-var aeadSuites = []uint16{
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: kafka.AEADSuites, GetCertificate: r.getCertificate}
 }
