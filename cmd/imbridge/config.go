@@ -72,6 +72,10 @@ type Config struct {
 	HTTPWriteTimeout        time.Duration
 	HTTPIdleTimeout         time.Duration
 
+	// MemoryLimit is the container's memory limit in bytes (IMBRIDGE_MEMORY_LIMIT); 0:
+	// unknown.
+	MemoryLimit int64
+
 	Pprof               bool
 	LogLevel, LogFormat string
 
@@ -479,6 +483,16 @@ var deliverySettings = []setting{
 	{env: "IMBRIDGE_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout", def: "120s", meta: "DURATION",
 		usage: "callback and admin listeners: how long a kept-alive connection may wait for its next request",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })},
+	{env: "IMBRIDGE_MEMORY_LIMIT", flag: "memory-limit", def: "0", meta: "BYTES",
+		usage: "the container's memory limit in bytes (Kubernetes: limits.memory through the downward API); unless GOMEMLIMIT is set, the Go heap's soft limit is set to 90% of it, leaving room for what the Go runtime does not count; 0: not known",
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || (n > 0 && n < 16<<20) {
+				return errors.New("0 or a number of bytes, at least 16 MiB")
+			}
+			c.MemoryLimit = n
+			return nil
+		}},
 	{env: "IMBRIDGE_PPROF", flag: "pprof", def: "false", meta: "BOOL",
 		usage: "serve Go's profiles at /debug/pprof/ on the admin listener (not cmdline; CPU profiles and traces of at most 30s)",
 		set:   boolSetter(func(c *Config) *bool { return &c.Pprof })},

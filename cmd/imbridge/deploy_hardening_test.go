@@ -13,7 +13,8 @@ import (
 // checkHardening holds the Kubernetes base to what the security review asked: a pinned
 // image tag, no service-account token in the pod, the admin listener on the pod's
 // interfaces only behind a NetworkPolicy that admits the monitoring namespace alone,
-// the Go memory limit from the container's, and no secret in the arguments.
+// the container's memory limit passed to imbridge (which sets the Go memory limit to
+// 90% of it), and no secret in the arguments.
 func checkHardening(t *testing.T, tag string, pod corev1.PodSpec, c corev1.Container, np *networkingv1.NetworkPolicy) {
 	t.Helper()
 	if tag == "" || tag == "latest" {
@@ -29,9 +30,12 @@ func checkHardening(t *testing.T, tag string, pod corev1.PodSpec, c corev1.Conta
 	if env["IMBRIDGE_ADMIN_LISTEN"].Value != ":9090" {
 		t.Errorf("IMBRIDGE_ADMIN_LISTEN %q, want :9090 (the default is loopback, which the probes cannot reach)", env["IMBRIDGE_ADMIN_LISTEN"].Value)
 	}
-	if gm := env["GOMEMLIMIT"].ValueFrom; gm == nil || gm.ResourceFieldRef == nil || gm.ResourceFieldRef.Resource != "limits.memory" ||
+	if ml := env["IMBRIDGE_MEMORY_LIMIT"].ValueFrom; ml == nil || ml.ResourceFieldRef == nil || ml.ResourceFieldRef.Resource != "limits.memory" ||
 		c.Resources.Limits.Memory().IsZero() {
-		t.Errorf("GOMEMLIMIT %+v: want it from limits.memory, which must be set", env["GOMEMLIMIT"])
+		t.Errorf("IMBRIDGE_MEMORY_LIMIT %+v: want it from limits.memory, which must be set", env["IMBRIDGE_MEMORY_LIMIT"])
+	}
+	if gm, ok := env["GOMEMLIMIT"]; ok {
+		t.Errorf("GOMEMLIMIT %+v: imbridge sets it to 90%% of IMBRIDGE_MEMORY_LIMIT; at the limit itself it leaves no headroom", gm)
 	}
 	if slices.ContainsFunc(append(slices.Clone(c.Args), c.Command...), secretFlag.MatchString) {
 		t.Errorf("container arguments %v carry a secret", c.Args)
@@ -39,7 +43,8 @@ func checkHardening(t *testing.T, tag string, pod corev1.PodSpec, c corev1.Conta
 	if np == nil {
 		t.Fatal("no NetworkPolicy in the kustomization")
 	}
-	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}) || np.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"] != "imbridge" {
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}) ||
+		np.Spec.PodSelector.MatchLabels["app.kubernetes.io/name"] != "imbridge" {
 		t.Fatalf("NetworkPolicy selects %v for %v", np.Spec.PodSelector, np.Spec.PolicyTypes)
 	}
 	admitted := map[string][]networkingv1.NetworkPolicyPeer{}
@@ -53,6 +58,21 @@ func checkHardening(t *testing.T, tag string, pod corev1.PodSpec, c corev1.Conta
 	}
 	if peers, ok := admitted["callback"]; !ok || len(peers) != 0 {
 		t.Errorf("callback port admits %v, want everyone (Chat through the ingress)", peers)
+	}
+	// Egress: DNS to kube-dns, and the brokers' ports; no rule opens every port.
+	reach := map[string]bool{}
+	for _, rule := range np.Spec.Egress {
+		if len(rule.Ports) == 0 {
+			t.Fatal("a NetworkPolicy egress rule allows every port")
+		}
+		for _, p := range rule.Ports {
+			reach[p.Port.String()+"/"+string(*p.Protocol)] = true
+		}
+	}
+	for _, want := range []string{"53/UDP", "53/TCP", "9092/TCP", "9093/TCP"} {
+		if !reach[want] {
+			t.Errorf("egress does not allow %s (DNS and the Kafka brokers)", want)
+		}
 	}
 	admin := admitted["admin"]
 	if len(admin) != 1 || admin[0].NamespaceSelector == nil || admin[0].PodSelector != nil || admin[0].IPBlock != nil ||

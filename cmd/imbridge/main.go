@@ -138,6 +138,14 @@ func serve(args []string, lookup func(string) (string, bool), stdout, stderr io.
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
+	if _, set := lookup("GOMEMLIMIT"); !set && cfg.MemoryLimit > 0 {
+		// 90% of the container's limit: the rest is for what the Go heap limit does
+		// not cover, so that the heap is collected harder before the kernel kills the
+		// container.
+		limit := cfg.MemoryLimit / 10 * 9
+		debug.SetMemoryLimit(limit)
+		log.Info("Go memory limit set from IMBRIDGE_MEMORY_LIMIT", zap.Int64("memory_limit", cfg.MemoryLimit), zap.Int64("go_memory_limit", limit))
+	}
 	if _, set := lookup("GOGC"); !set {
 		// The live heap is small (tens of MiB) and allocation-heavy per callback: a
 		// larger GC target trades a little memory for CPU (measured in BENCHMARKS.md).
