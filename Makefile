@@ -46,7 +46,7 @@ test-go: staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	schema/conformance/run.sh 25
-	IMBRIDGE_TEST_KAFKA_CLUSTER_PORT=$(TEST_KAFKA_CLUSTER_PORT) $(GO) test -race -count=1 $(GOTESTFLAGS) ./...
+	IMBRIDGE_TEST_KAFKA_CLUSTER_PORT=$(TEST_KAFKA_CLUSTER_PORT) $(GO) test -race -count=1 -timeout 30m $(GOTESTFLAGS) ./...
 
 conformance: ## schemathesis against the live callback endpoint (CONFORMANCE_EXAMPLES per phase, default 500)
 	schema/conformance/run.sh $(or $(CONFORMANCE_EXAMPLES),500)
@@ -57,7 +57,7 @@ staticcheck:
 	@$(STATICCHECK) -version 2>/dev/null | grep -q "($(STATICCHECK_VERSION))" || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 test-long: ## like test, with the long fault tests (25 kills under load; several minutes)
-	$(MAKE) --no-print-directory test GOTESTFLAGS="-tags long -timeout 30m"
+	$(MAKE) --no-print-directory test GOTESTFLAGS="-tags long -timeout 60m"
 
 FUZZTIME ?= 1m
 fuzz: ## run every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); the seeds run in make test
