@@ -1,8 +1,10 @@
 package spool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"strconv"
 
@@ -10,8 +12,56 @@ import (
 )
 
 // ackFile holds the acknowledgement cursor: the highest sequence number whose record,
-// and every record before it, reached Kafka.
+// and every record before it, reached Kafka. It is one line, "v2 <seq> crc32c=<8 hex
+// digits>", the CRC-32C covering "v2 <seq>". Versions before the checksum wrote the
+// bare number, which is still read.
 const ackFile = "ack"
+
+// cursorVersion starts a cursor with a checksum.
+const cursorVersion = "v2"
+
+// ErrCursor is the kind of the error Open returns when it refuses the acknowledgement
+// cursor: a checksum that does not match, a content in no known format, or a
+// sequence number above every entry in the spool (a cursor copied from another spool,
+// say). Open skips nothing then; the message names the file and what to do.
+var ErrCursor = errors.New("spool acknowledgement cursor refused")
+
+// encodeCursor returns the content of the cursor file for seq.
+func encodeCursor(seq uint64) []byte {
+	line := cursorVersion + " " + strconv.FormatUint(seq, 10)
+	return fmt.Appendf(nil, "%s crc32c=%08x\n", line, crc32.Checksum([]byte(line), crcTable))
+}
+
+// parseCursor returns the sequence number of a cursor file's content, in this
+// version's format or the bare number of earlier versions, or why it cannot be
+// trusted.
+func parseCursor(b []byte) (uint64, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] >= '0' && b[0] <= '9' {
+		n, err := strconv.ParseUint(string(b), 10, 64)
+		if err != nil {
+			return 0, errors.New("neither a sequence number nor a cursor with a checksum")
+		}
+		return n, nil
+	}
+	line, sum, ok := bytes.Cut(b, []byte(" crc32c="))
+	version, seq, ok2 := bytes.Cut(line, []byte(" "))
+	if !ok || !ok2 || string(version) != cursorVersion {
+		return 0, errors.New("neither a sequence number nor a cursor with a checksum")
+	}
+	want, err := strconv.ParseUint(string(sum), 16, 32)
+	if err != nil || len(sum) != 8 {
+		return 0, errors.New("its checksum is not 8 hex digits")
+	}
+	if got := crc32.Checksum(line, crcTable); got != uint32(want) {
+		return 0, fmt.Errorf("checksum mismatch (crc32c %08x, the file says %08x)", got, want)
+	}
+	n, err := strconv.ParseUint(string(seq), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("sequence number: %w", err)
+	}
+	return n, nil
+}
 
 // Ack records that the entry, and every entry before it, reached Kafka. Entries
 // must be acknowledged in order. The cursor is saved, and segments holding only
@@ -61,11 +111,11 @@ func (s *Spool) Flush() error {
 
 func (s *Spool) saveCursor(acked uint64) error {
 	const tmp = ackFile + ".tmp"
-	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	f, err := s.root.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, filePerm)
 	if err != nil {
 		return fmt.Errorf("save spool cursor: %w", err)
 	}
-	_, err = f.Write([]byte(strconv.FormatUint(acked, 10) + "\n"))
+	_, err = f.Write(encodeCursor(acked))
 	if err == nil {
 		err = fdatasync(f)
 	}

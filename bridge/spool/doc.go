@@ -7,7 +7,9 @@
 // encoded once on the request path.
 //
 // One spool directory belongs to one process: Open takes an exclusive flock on the
-// file "lock" in it before reading anything, and a second process fails at once.
+// file "lock" in it before reading anything, and a second process fails at once. The
+// directory is its owner's alone (0700, its files 0600): Open takes group and other
+// permissions off an existing one and its files, and logs it.
 //
 // # Storage
 //
@@ -29,10 +31,12 @@
 // waiting at that moment, writes them, and calls fdatasync once for all of them (group
 // commit); each Append returns after the fsync that covers it. The segment rotates at
 // Options.SegmentBytes; a segment whose records are all acknowledged is deleted. The
-// acknowledgement cursor lives in the file "ack", written atomically and fsync'd by
-// Flush, which deletes fully acknowledged segments after it; losing it only means
-// republishing, never losing. A failed write cuts the segment back to its last
-// committed byte; the writer retries until the disk takes writes again.
+// acknowledgement cursor lives in the file "ack", written atomically (a temporary
+// file, fsync'd, renamed, the directory fsync'd) by Flush, which deletes fully
+// acknowledged segments after it; losing it only means republishing, never losing. It
+// is one line, "v2 <seq> crc32c=<checksum>"; the bare number earlier versions wrote
+// is still read. A failed write cuts the segment back to its last committed byte; the
+// writer retries until the disk takes writes again.
 //
 // Committed entries reach the reader in memory (up to 4 MiB of them, uncompressed):
 // neither read back nor decompressed. The disk is read back only after a restart, or
@@ -46,6 +50,12 @@
 // were never acknowledged, so they are cut off and logged. Anywhere else they are
 // corruption of acknowledged data: logged as an error, and the records around them are
 // kept. Open never refuses to start because of a segment's content.
+//
+// A cursor hides every entry at or below it, so Open trusts it only when its checksum
+// matches and it is not above the highest sequence number the segments account for
+// (their records, and the newest segment's name minus one). Otherwise Open fails with
+// ErrCursor, naming the file, and skips nothing: deleting the file publishes every
+// entry still on disk again (Kafka may receive some twice).
 //
 // # Why a segment log and not bbolt
 //

@@ -30,7 +30,7 @@ type dirLock struct {
 // written, naming the directory and, where readable, the holder's PID.
 func lockDir(root *os.Root, dir string) (*dirLock, error) {
 	path := filepath.Join(dir, lockFile)
-	f, err := root.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, 0o640)
+	f, err := root.OpenFile(lockFile, os.O_RDWR|os.O_CREATE, filePerm)
 	if err != nil {
 		return nil, fmt.Errorf("open spool lock: %w", err)
 	}

@@ -17,9 +17,14 @@ import (
 // unacknowledged records, cuts a torn or corrupt tail off the last segment, and reports
 // corruption elsewhere. Records at or below the cursor are valid records, not
 // corruption: a clean restart logs one INFO line and nothing louder. It never refuses
-// to open because of what it finds in a segment.
+// to open because of what it finds in a segment; it refuses a cursor it cannot trust
+// (see checkCursor), before it changes anything on disk.
 func (s *Spool) recover() error {
-	s.acked = s.readCursor()
+	acked, err := s.readCursor()
+	if err != nil {
+		return err
+	}
+	s.acked = acked
 	s.ackSaved = s.acked
 	names, err := fs.Glob(s.root.FS(), "*.seg")
 	if err != nil {
@@ -28,6 +33,8 @@ func (s *Spool) recover() error {
 	sort.Strings(names)
 	var lastSeq, newest uint64 // highest seq of a record, highest segment name
 	var torn, corrupt int64
+	var tornName string
+	var tornEnd int64
 	for i, name := range names {
 		path := filepath.Join(s.dir, name)
 		first, err := strconv.ParseUint(strings.TrimSuffix(name, ".seg"), 10, 64)
@@ -60,15 +67,20 @@ func (s *Spool) recover() error {
 		})
 		size := int64(len(b))
 		if isLast && end < size {
-			torn = size - end
-			s.log.Warn("spool: cutting off a torn or corrupt tail (a write interrupted by a crash, never acknowledged)",
-				zap.String("segment", path), zap.Int64("offset", end), zap.Int64("bytes", torn))
-			if err := s.truncate(name, end); err != nil {
-				return fmt.Errorf("truncate torn spool tail: %w", err)
-			}
+			torn, tornName, tornEnd = size-end, name, end
 			size = end
 		}
 		s.segs = append(s.segs, &segment{first: first, name: name, path: path, size: size})
+	}
+	if err := s.checkCursor(lastSeq, newest); err != nil {
+		return err
+	}
+	if torn > 0 {
+		s.log.Warn("spool: cutting off a torn or corrupt tail (a write interrupted by a crash, never acknowledged)",
+			zap.String("segment", filepath.Join(s.dir, tornName)), zap.Int64("offset", tornEnd), zap.Int64("bytes", torn))
+		if err := s.truncate(tornName, tornEnd); err != nil {
+			return fmt.Errorf("truncate torn spool tail: %w", err)
+		}
 	}
 	// The next sequence number is above every record, the cursor and the newest
 	// segment's name: a segment may be empty (rotated, then nothing fit), and the
@@ -86,21 +98,52 @@ func (s *Spool) recover() error {
 	return nil
 }
 
-// readCursor returns the saved acknowledgement cursor, 0 when there is none.
-func (s *Spool) readCursor() uint64 {
+// readCursor returns the saved acknowledgement cursor, 0 when there is none, or an
+// ErrCursor error when the file cannot be read or trusted.
+func (s *Spool) readCursor() (uint64, error) {
 	b, err := s.root.ReadFile(ackFile)
-	if err != nil {
-		if !os.IsNotExist(err) {
-			s.log.Warn("spool acknowledgement cursor unreadable; records still on disk will be published again", zap.Error(err))
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err == nil {
+		var n uint64
+		if n, err = parseCursor(b); err == nil {
+			return n, nil
 		}
-		return 0
 	}
-	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		s.log.Warn("spool acknowledgement cursor unreadable; records still on disk will be published again", zap.Error(err))
-		return 0
+	return 0, s.cursorError(err.Error())
+}
+
+// checkCursor refuses a cursor above every entry the segments hold: lastSeq is the
+// highest sequence number of a record found in them, newest the highest segment name
+// (a segment is named after the next sequence number when it is created, so every
+// entry below it was written, even when the segment is still empty). A cursor is only
+// saved for entries that were committed, and the segment holding the newest of them
+// is never deleted, so a higher cursor was not written by this spool: trusting it
+// would hide the entries above the real one.
+func (s *Spool) checkCursor(lastSeq, newest uint64) error {
+	highest := lastSeq
+	if newest > 0 {
+		highest = max(highest, newest-1)
 	}
-	return n
+	if s.acked <= highest {
+		return nil
+	}
+	held := fmt.Sprintf("the spool's entries end at %d", highest)
+	if highest == 0 {
+		held = "the spool holds no entries"
+	}
+	return s.cursorError(fmt.Sprintf("it says entries through %d reached Kafka, but %s (a cursor copied from another spool, or damaged)",
+		s.acked, held))
+}
+
+// cursorError is Open's refusal of the cursor, for why: what to do, and that nothing
+// was skipped.
+func (s *Spool) cursorError(why string) error {
+	path := filepath.Join(s.dir, ackFile)
+	return fmt.Errorf("%w: %s: %s; nothing was skipped or changed. Delete %s to publish every entry still in the spool "+
+		"again (Kafka may receive some twice), or write into it the acknowledged_through of this spool's last "+
+		"\"spool opened\" log line", ErrCursor, path, why, path)
 }
 
 // truncate cuts the segment name to size bytes and syncs it.

@@ -37,8 +37,9 @@ type Options struct {
 	// started; acknowledged segments are deleted whole. Default the smaller of
 	// DefaultSegmentBytes (64 MiB) and MaxBytes/8, at least 4 KiB.
 	SegmentBytes int64
-	// Log receives recovery reports (one INFO line per Open; dropped torn tails and
-	// skipped corrupt records louder) and write errors. Default: no logging.
+	// Log receives recovery reports (one INFO line per Open, and one more when Open
+	// restricted permissions; dropped torn tails and skipped corrupt records louder)
+	// and write errors. Default: no logging.
 	Log *zap.Logger
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
@@ -195,14 +196,16 @@ type Spool struct {
 }
 
 // Open takes the spool directory's lock (failing at once with ErrLocked when another
-// process holds it, before anything in the directory is read or written), recovers
-// the spool (see the package documentation) and starts its writer.
+// process holds it, before anything in the directory is read or written), restricts
+// the directory (0700) and its files (0600) to their owner, recovers the spool (see
+// the package documentation) and starts its writer. It fails with an ErrCursor error,
+// and skips nothing, when the acknowledgement cursor cannot be trusted.
 //
 // With Options.MaxBytes 0, the limit is DefaultVolumeShare of the size of the
 // filesystem that holds dir; the "spool opened" log line states the limit and where it
 // came from.
 func Open(dir string, opts Options) (*Spool, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("create spool directory: %w", err)
 	}
 	var volume int64
@@ -227,6 +230,7 @@ func Open(dir string, opts Options) (*Spool, error) {
 	s := &Spool{dir: dir, root: root, opts: opts, log: opts.Log, lock: lock, reqs: make(chan appendReq, 1024), stop: make(chan struct{}),
 		memMax: memMaxBytes, limitFrom: limitFrom, volume: volume}
 	s.cond = sync.NewCond(&s.mu)
+	s.tightenModes()
 	if err := s.open(); err != nil {
 		if s.active != nil {
 			s.active.Close()

@@ -372,8 +372,8 @@ func TestReclaimSegments(t *testing.T) {
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, ackFile)); string(b) != fmt.Sprintln(recs[99].Seq) {
-		t.Fatalf("cursor file holds %q, want %d", b, recs[99].Seq)
+	if b, _ := os.ReadFile(filepath.Join(dir, ackFile)); string(b) != string(encodeCursor(recs[99].Seq)) {
+		t.Fatalf("cursor file holds %q, want %q", b, encodeCursor(recs[99].Seq))
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
 	if st := s.Stats(); st.Segments != 1 || len(files) != 1 || st.Entries != 0 || st.Bytes != 0 {

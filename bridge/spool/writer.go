@@ -339,7 +339,7 @@ func (s *Spool) heal() error {
 // it.
 func (s *Spool) probe() error {
 	const name = "probe.tmp"
-	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, filePerm)
 	if err != nil {
 		return err
 	}
@@ -373,7 +373,7 @@ func (s *Spool) newSegment() error {
 		s.setActive(f)
 		return nil
 	}
-	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	f, err := s.root.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, filePerm)
 	if err != nil {
 		return fmt.Errorf("create spool segment: %w", err)
 	}
