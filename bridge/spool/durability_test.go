@@ -259,6 +259,72 @@ func TestCloseWithReader(t *testing.T) {
 	}
 }
 
+// Close while a forwarder runs, Kafka taking records and appends going on, as a process
+// that closes its spool without stopping the forwarder first: the forwarder returns,
+// the race detector finds nothing, and after a restart every appended entry is either
+// published or still pending. Closing under a running forwarder costs duplicates at
+// most (acknowledgements that came after Close's Flush), never an entry.
+func TestCloseUnderRunningForwarder(t *testing.T) {
+	for round := 0; round < 30; round++ {
+		dir := t.TempDir()
+		s := open(t, dir, Options{SegmentBytes: 4096})
+		if round%2 == 1 {
+			s.mu.Lock()
+			s.memMax = 1 // the forwarder reads from disk while the spool closes
+			s.mu.Unlock()
+		}
+		pub := &fakePublisher{}
+		f := NewForwarder(s, pub, ForwarderConfig{BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}, zap.NewNop())
+		ran := make(chan error, 1)
+		go func() { ran <- f.Run(context.Background()) }()
+		var appended []string
+		appending := make(chan struct{})
+		go func() {
+			defer close(appending)
+			for i := 0; ; i++ {
+				evs := events(2, fmt.Sprintf("r%d-", i))
+				if err := s.Append(context.Background(), bridge.Records(evs)); err != nil {
+					if err != ErrClosed {
+						t.Errorf("Append: %v", err)
+					}
+					return
+				}
+				appended = append(appended, evs[0].ID, evs[1].ID)
+			}
+		}()
+		time.Sleep(time.Duration(2+round) * time.Millisecond)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		<-appending
+		select {
+		case err := <-ran:
+			if err != nil {
+				t.Fatalf("round %d: Run: %v", round, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: the forwarder still runs after Close", round)
+		}
+		s = open(t, dir, Options{SegmentBytes: 4096})
+		have := map[string]bool{}
+		for _, r := range pub.published() {
+			have[r.ID] = true
+		}
+		for _, id := range ids(readAll(t, s)) {
+			have[id] = true
+		}
+		for _, id := range appended {
+			if !have[id] {
+				t.Fatalf("round %d: %s was appended, and after the restart it is neither published nor pending (%d appended, %d published)",
+					round, id, len(appended), len(pub.published()))
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // A record whose checksum is right but whose payload does not decode is reported and
 // acknowledged, so that the pending count reaches zero instead of a drain waiting
 // for it.
