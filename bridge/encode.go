@@ -58,6 +58,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"forceFlag":`...)
 		dst = strconv.AppendInt(dst, e.ForceFlag, 10)
 	}
+	if e.VersionClamped {
+		dst = append(dst, `,"versionClamped":true`...)
+	}
 	dst = append(dst, `,"version":`...)
 	dst = strconv.AppendInt(dst, e.Version(), 10)
 	return append(dst, '}')

@@ -47,6 +47,12 @@ type Event struct {
 	// then empty and not written).
 	Subject Subject `json:"-"`
 
+	// VersionMs, when not 0, is the version a Versioner gave the event (Version returns
+	// it); VersionClamped says that the callback's EventTime was too far ahead of the
+	// request's time to set it.
+	VersionMs      int64 `json:"-"`
+	VersionClamped bool  `json:"-"`
+
 	// Raw, when not nil, is the record's value as it is, in CloudEvents' binary mode:
 	// no JSON value is written, ContentType is the content-type header, Headers are
 	// added to the record's, and the key is Subject.Key. Only a quarantined callback
@@ -69,7 +75,8 @@ func (e *Event) key() string {
 
 // Version orders the changes of one relationship (FromAccount, ToAccount) across
 // imbridge replicas, which publish to one partition in an order nobody controls. It is
-// Unix milliseconds, taken from the best clock the callback offers:
+// VersionMs when a Versioner gave one (the serving path always does: see Versioner for
+// the rule), else Unix milliseconds derived from the best clock the callback offers:
 //   - EventTime, when the body carries it: Chat's clock at the moment of the change;
 //   - else RequestTime × 1000, for a signed callback: Chat's clock when it sent the
 //     callback, to the second;
@@ -80,6 +87,8 @@ func (e *Event) key() string {
 // Consumers compare it with events.Newer, which states the tie rule.
 func (e *Event) Version() int64 {
 	switch {
+	case e.VersionMs > 0:
+		return e.VersionMs
 	case e.EventTime > 0:
 		return e.EventTime
 	case e.RequestTime > 0:

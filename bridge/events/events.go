@@ -63,11 +63,27 @@ type Pair struct {
 	// EventTime is the callback's EventTime (Unix milliseconds), 0 when absent.
 	EventTime int64 `json:"eventTime,omitempty"`
 	// Version orders the changes of one relationship (FromAccount, ToAccount) across
-	// imbridge replicas, in Unix milliseconds: EventTime when the callback carried it,
-	// else RequestTime × 1000, else ReceivedAt (the receiving replica's clock). Compare
-	// it with Newer. Decode fills it in the same way for records written before imbridge
-	// published it.
+	// imbridge replicas, in Unix milliseconds, by imbridge's version rule: EventTime
+	// when the callback carried a plausible one (at most the signature window after the
+	// request's time), else the later of RequestTime × 1000 and the receiving replica's
+	// clock, and above what the same replica last gave the same key. Compare it with
+	// Newer (after ClampVersion). Decode fills it from EventTime, RequestTime × 1000 or
+	// ReceivedAt for records written before imbridge published it.
 	Version int64 `json:"version,omitempty"`
+	// VersionClamped is true when the callback's EventTime was too far ahead of the
+	// request's time to set Version (EventTime is kept as sent).
+	VersionClamped bool `json:"versionClamped,omitempty"`
+}
+
+// ClampVersion is a consumer's guard against versions from the far future, such as
+// those an imbridge older than the version rule published from a wrong or forged
+// EventTime (one in year 9999 would win over every later change for good): a version
+// more than tolerance ahead of now counts as now. Apply it to what you read, and to
+// the versions a state loaded from a snapshot holds, before Newer. A tolerance of the
+// signature window (IMBRIDGE_SIGN_MAX_SKEW, 60 s) plus the clock difference between
+// imbridge and the consumer keeps every genuine version as it is.
+func ClampVersion(version int64, now time.Time, tolerance time.Duration) int64 {
+	return min(version, now.Add(tolerance).UnixMilli())
 }
 
 // HeaderVersion is the record header that carries Version as decimal Unix
@@ -90,14 +106,12 @@ const HeaderVersion = "imbridge_version"
 // came from:
 //
 //   - EventTime (Chat's clock at the change, ms): the true last change, unless two
-//     changes of one relationship share a millisecond and went through different
+//     changes of one relationship share a millisecond (or lie within the few
+//     milliseconds one replica adds to keep its own order) and went through different
 //     replicas;
-//   - RequestTime (Chat's clock when it sent the callback, s): the true last change
-//     when the changes are at least a second apart; changes within one second are
-//     ordered only within one replica, and across replicas by topic order;
-//   - the receiving replica's clock (unsigned callbacks without EventTime, ms): the
-//     true last change within one replica; across replicas only as good as the
-//     replicas' clock synchronisation.
+//   - otherwise (the later of RequestTime's second and the replica's clock): the true
+//     last change within one replica; across replicas as good as the replicas' clocks
+//     agree (NTP), and never below Chat's second of sending.
 func Newer(next, held int64) bool { return next >= held }
 
 // version derives Pair.Version from the other fields, as imbridge does.

@@ -219,3 +219,19 @@ func TestDecodeVersion(t *testing.T) {
 		})
 	}
 }
+
+// ClampVersion keeps genuine versions and brings one from the far future down to the
+// consumer's clock plus the tolerance.
+func TestClampVersion(t *testing.T) {
+	now := time.UnixMilli(1669872112000)
+	for _, tc := range []struct{ give, want int64 }{
+		{1669872112000, 1669872112000},
+		{1669872172000, 1669872172000}, // within the tolerance
+		{253402300799000, 1669872172000},
+		{0, 0},
+	} {
+		if got := events.ClampVersion(tc.give, now, time.Minute); got != tc.want {
+			t.Errorf("ClampVersion(%d) = %d, want %d", tc.give, got, tc.want)
+		}
+	}
+}

@@ -19,8 +19,10 @@ type Envelope struct {
 	RequestTime     int64     `json:"requestTime,omitempty"`
 	EventTime       int64     `json:"eventTime,omitempty"`
 	// Version orders one subject's events across imbridge replicas, as Pair.Version
-	// does for a relationship; compare it with Newer.
+	// does for a relationship; compare it with Newer (after ClampVersion).
 	Version int64 `json:"version,omitempty"`
+	// VersionClamped is as Pair.VersionClamped.
+	VersionClamped bool `json:"versionClamped,omitempty"`
 }
 
 func (e *Envelope) envelope() *Envelope { return e }

@@ -28,6 +28,7 @@ type callbackHandler struct {
 	unrouted *sampler
 	buffers  *bodyBuffers
 	replays  *bridge.ReplayCache // nil: the replay filter is off
+	versions *bridge.Versioner
 }
 
 // serve handles one callback: verify the query, read the body, route, map, deliver,
@@ -91,14 +92,14 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	body := *buf
 	cb := bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs}
 	if q.CallbackCommand == "" {
-		return h.quarantine(c, cb, bridge.Errorf(bridge.KindBadRequest, "CallbackCommand is missing from the query"))
+		return h.quarantine(c, cb, signed, bridge.Errorf(bridge.KindBadRequest, "CallbackCommand is missing from the query"))
 	}
 	if ce := req.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return h.quarantine(c, cb, bridge.Errorf(bridge.KindUnsupported, "Content-Encoding %.32q is not supported: send the body uncompressed", ce))
+		return h.quarantine(c, cb, signed, bridge.Errorf(bridge.KindUnsupported, "Content-Encoding %.32q is not supported: send the body uncompressed", ce))
 	}
 	if ok && route.Command == "" && !bridge.CleanCommand(q.CallbackCommand) {
 		// The unrouted route keys its record by the command.
-		return h.quarantine(c, cb, bridge.Errorf(bridge.KindBadRequest,
+		return h.quarantine(c, cb, signed, bridge.Errorf(bridge.KindBadRequest,
 			"CallbackCommand %.80q is not a command name (1 to 64 of A-Z a-z 0-9 _ .)", q.CallbackCommand))
 	}
 	if !ok {
@@ -121,15 +122,16 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	events, err := bridge.Map(cb, route)
 	if err != nil {
-		return h.quarantine(c, cb, err)
+		return h.quarantine(c, cb, signed, err)
 	}
 	c.Set(ctxEvents, len(events))
 	if err := h.abandoned(ctx, deadline); err != nil {
 		return err
 	}
+	h.versions.Assign(events, signed, cb.ReceivedAt)
 	if err := h.deps.Delivery.Accept(ctx, events); err != nil {
 		if bridge.ErrorKind(err) == bridge.KindTooLarge { // a record over its topic's limit
-			return h.quarantine(c, cb, err)
+			return h.quarantine(c, cb, signed, err)
 		}
 		return err
 	}
@@ -144,15 +146,16 @@ func (h *callbackHandler) serve(c echo.Context) error {
 // as received, becomes one record on the quarantine topic, and Chat is answered OK.
 // With the quarantine off, or for a reason that is not a mapping problem, reason is
 // returned: the callback is refused as before.
-func (h *callbackHandler) quarantine(c echo.Context, cb bridge.Callback, reason error) error {
+func (h *callbackHandler) quarantine(c echo.Context, cb bridge.Callback, signed bool, reason error) error {
 	if h.cfg.QuarantineTopic == "" || !bridge.Quarantinable(reason) {
 		return reason
 	}
 	if err := h.abandoned(c.Request().Context(), time.Time{}); err != nil {
 		return err
 	}
-	e := bridge.QuarantineEvent(cb, h.cfg.QuarantineTopic, c.Request().Header.Get("Content-Type"), reason)
-	if err := h.deps.Delivery.Accept(c.Request().Context(), []bridge.Event{e}); err != nil {
+	events := []bridge.Event{bridge.QuarantineEvent(cb, h.cfg.QuarantineTopic, c.Request().Header.Get("Content-Type"), reason)}
+	h.versions.Assign(events, signed, cb.ReceivedAt)
+	if err := h.deps.Delivery.Accept(c.Request().Context(), events); err != nil {
 		return err
 	}
 	kind := bridge.ErrorKind(reason).String()

@@ -145,7 +145,8 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 		d.Observer = nopObserver{}
 	}
 	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second),
-		buffers: newBodyBuffers(cfg.BodyLimit, cfg.MaxInFlightBytes)}
+		buffers:  newBodyBuffers(cfg.BodyLimit, cfg.MaxInFlightBytes),
+		versions: bridge.NewVersioner(d.Verifier.MaxSkew)}
 	if cfg.ReplayWindow > 0 {
 		h.replays = bridge.NewReplayCache(cfg.ReplayWindow, cfg.ReplayCacheSize)
 	}

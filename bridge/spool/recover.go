@@ -141,7 +141,7 @@ func (s *Spool) checkCursor(lastSeq, newest uint64) error {
 // was skipped.
 func (s *Spool) cursorError(why string) error {
 	path := filepath.Join(s.dir, ackFile)
-	return fmt.Errorf("%w: %s: %s; nothing was skipped or changed. Delete %s to publish every entry still in the spool "+
+	return fmt.Errorf("%w: %s: %s; nothing was skipped. Delete %s to publish every entry still in the spool "+
 		"again (Kafka may receive some twice), or write into it the acknowledged_through of this spool's last "+
 		"\"spool opened\" log line", ErrCursor, path, why, path)
 }

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/imbridge/imbridge/bridge/events"
 )
 
 // A snapshot file is gzip (whose CRC-32 and length catch a damaged or cut file) around
@@ -189,13 +191,14 @@ func (s *State) restoreUser(u snapshotUser) error {
 		if target == "" {
 			return fmt.Errorf("%q: empty target", u.User)
 		}
-		list[target] = entry{version: v, blocked: true}
+		list[target] = entry{version: events.ClampVersion(v, s.now(), versionTolerance), blocked: true}
 		s.blocked++
 	}
 	for target, t := range u.Removed {
 		if _, both := list[target]; both || target == "" || t.From < 0 || t.From >= len(s.parts) {
 			return fmt.Errorf("%q: removed %q: empty, also blocked, or from an unknown partition", u.User, target)
 		}
+		t.Version = events.ClampVersion(t.Version, s.now(), versionTolerance)
 		list[target] = entry{version: t.Version, part: int32(t.From)}
 		s.tombstones++
 		if s.horizon > 0 {

@@ -35,7 +35,16 @@ type State struct {
 
 	blocked, tombstones       int64
 	applied, ignored, dropped int64
+
+	// now is the clock versions are clamped against (events.ClampVersion).
+	now func() time.Time
 }
+
+// versionTolerance is how far ahead of the consumer's clock a version may be before it
+// counts as the clock (events.ClampVersion): the signature window and clocks that
+// differ by minutes. A version further ahead (a year-9999 EventTime published before
+// imbridge's version rule) would otherwise win over every later change for good.
+const versionTolerance = 5 * time.Minute
 
 // entry is the last change applied to one (user, target). part is the partition of a
 // removal, whose newest version decides when its tombstone is dropped.
@@ -60,7 +69,7 @@ type partState struct {
 // NewState returns an empty State that drops a tombstone once it is more than horizon
 // older than the newest version read from its partition; horizon 0 keeps every one.
 func NewState(horizon time.Duration) *State {
-	return &State{lists: map[string]map[string]entry{}, index: map[Partition]int32{}, horizon: horizon.Milliseconds()}
+	return &State{lists: map[string]map[string]entry{}, index: map[Partition]int32{}, horizon: horizon.Milliseconds(), now: time.Now}
 }
 
 // part returns the state of p, adding it on first use. s.mu is held for writing.
@@ -74,8 +83,9 @@ func (s *State) part(p Partition) *partState {
 	return ps
 }
 
-// Apply applies one decoded event read from partition from if events.Newer says it is
-// newer than the change held for its (user, target), and reports whether it did; other
+// Apply applies one decoded event read from partition from if events.Newer says its
+// version (clamped to versionTolerance ahead of the clock) is newer than the change
+// held for its (user, target), and reports whether it did; other
 // event types are ignored. Tombstones of from that the event's version makes older
 // than the horizon are dropped first: from then on an older addition of their pair is
 // applied.
@@ -90,16 +100,17 @@ func (s *State) Apply(from Partition, ev any) bool {
 	default:
 		return false
 	}
+	version := events.ClampVersion(p.Version, s.now(), versionTolerance)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.part(from)
-	if p.Version > ps.newest {
-		ps.newest = p.Version
+	if version > ps.newest {
+		ps.newest = version
 		s.prune(ps)
 	}
 	list := s.lists[p.FromAccount]
 	held, ok := list[p.ToAccount]
-	if ok && !events.Newer(p.Version, held.version) {
+	if ok && !events.Newer(version, held.version) {
 		s.ignored++
 		return false
 	}
@@ -110,12 +121,12 @@ func (s *State) Apply(from Partition, ev any) bool {
 	if ok {
 		s.count(held, -1)
 	}
-	e := entry{version: p.Version, part: s.index[from], blocked: blocked}
+	e := entry{version: version, part: s.index[from], blocked: blocked}
 	list[p.ToAccount] = e
 	s.count(e, 1)
 	s.applied++
 	if !blocked && s.horizon > 0 {
-		heap.Push(&ps.tombstones, tomb{version: p.Version, user: p.FromAccount, target: p.ToAccount})
+		heap.Push(&ps.tombstones, tomb{version: version, user: p.FromAccount, target: p.ToAccount})
 		s.prune(ps) // a removal already older than the horizon is not kept either
 	}
 	return true

@@ -141,3 +141,18 @@ func TestHorizonIndependentOfInterleaving(t *testing.T) {
 		}
 	}
 }
+
+// A version from the far future (a year-9999 EventTime published before imbridge's
+// version rule) counts as the consumer's clock: a later removal wins (before: the
+// addition stood for good).
+func TestFarFutureVersionIsClamped(t *testing.T) {
+	now := time.UnixMilli(1669872112000)
+	s := NewState(time.Hour)
+	s.now = func() time.Time { return now }
+	s.Apply(partA, change(true, "u", "t", 253402300799000))
+	now = now.Add(time.Hour)
+	s.Apply(partA, change(false, "u", "t", now.UnixMilli()))
+	if got := s.Blocklist("u"); len(got) != 0 {
+		t.Fatalf("u's blocklist %v: the far-future addition still stands", got)
+	}
+}

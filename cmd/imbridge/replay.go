@@ -161,7 +161,7 @@ func replayReads(env string) bool {
 	switch env {
 	case "IMBRIDGE_KAFKA_UNREACHABLE_AFTER", "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX":
 		return false
-	case "IMBRIDGE_ROUTES", "IMBRIDGE_MAX_PAIRS", "IMBRIDGE_LOG_LEVEL", "IMBRIDGE_LOG_FORMAT":
+	case "IMBRIDGE_ROUTES", "IMBRIDGE_MAX_PAIRS", "IMBRIDGE_SIGN_MAX_SKEW", "IMBRIDGE_LOG_LEVEL", "IMBRIDGE_LOG_FORMAT":
 		return true
 	}
 	return strings.HasPrefix(env, "IMBRIDGE_KAFKA_") || strings.HasPrefix(env, "IMBRIDGE_TOPIC_")
@@ -809,6 +809,10 @@ func (r *replayer) outcome(m kafkago.Message) replayOutcome {
 	}
 	events, err := bridge.Map(cb, route)
 	if err == nil {
+		// The version it would have had: the rule of serve, with the clock of the
+		// moment it was received (a replay's own clock would put old changes above
+		// newer ones).
+		bridge.NewVersioner(r.cfg.SignMaxSkew).Assign(events, cb.Query.RequestTime != "", cb.ReceivedAt)
 		o.records, err = bridge.EncodeRecords(events, r.pub)
 	}
 	if err != nil {

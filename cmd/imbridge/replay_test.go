@@ -68,7 +68,7 @@ func (s sentCallback) callback() bridge.Callback {
 }
 
 // wantRecords are the records serve would have published for the callbacks had it
-// mapped them on receipt with route (topic set). The receiving time takes no part in
+// mapped them on receipt with route (topic set), versions included. The receiving time takes no part in
 // the eventIds, but is in the values: it is the kept record's, found by the eventId it
 // has for the callback (received).
 func wantRecords(t *testing.T, sent []sentCallback, route bridge.Route, received map[string]time.Time, keptIndex int) []bridge.Record {
@@ -85,6 +85,8 @@ func wantRecords(t *testing.T, sent []sentCallback, route bridge.Route, received
 		if err != nil {
 			t.Fatalf("Map(%s): %v", s.command, err)
 		}
+		// The version serve gives on receipt: the version rule with the receiving clock.
+		bridge.NewVersioner(time.Minute).Assign(events, true, at)
 		out = append(out, bridge.Records(events)...)
 	}
 	return out

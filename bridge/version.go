@@ -1,0 +1,114 @@
+package bridge
+
+import (
+	"sync"
+	"time"
+)
+
+// Versioner gives the events of one replica their versions, by one rule (the README's
+// "The version rule"): in Unix milliseconds,
+//
+//  1. the base of a callback is its EventTime when it carries one that is plausible:
+//     at most MaxSkew after the request's time (RequestTime of a signed callback,
+//     else the replica's clock); an EventTime further ahead does not set the version,
+//     which cannot then be pushed into the future by a wrong clock or a forged body
+//     (the event keeps EventTime as sent and says versionClamped);
+//  2. otherwise the base is the later of RequestTime's second (signed callbacks) and
+//     the replica's clock;
+//  3. each key's version is at least one above the last version this replica gave that
+//     key, so that a change acknowledged later by one replica is never below an earlier
+//     one, whatever the mix of EventTime, RequestTime and clock steps.
+//
+// Every event of one key in one callback shares the version. Rule 3 remembers a key
+// for RememberFor after its last version (and at most MaxKeys keys, the oldest
+// forgotten first); a change of a forgotten key whose base is older than its last
+// version may get a lower one. A Versioner is safe for concurrent use; the zero value
+// is not ready: use NewVersioner.
+type Versioner struct {
+	maxSkew     time.Duration
+	rememberFor time.Duration
+	maxKeys     int
+
+	mu        sync.Mutex
+	last      map[string]int64
+	nextPrune time.Time
+}
+
+// Defaults of NewVersioner.
+const (
+	// DefaultRememberFor is how long a Versioner remembers a key's last version.
+	DefaultRememberFor = 10 * time.Minute
+	// DefaultMaxKeys bounds the keys a Versioner remembers (about 100 bytes each).
+	DefaultMaxKeys = 1_000_000
+)
+
+// NewVersioner returns a Versioner that takes an EventTime as plausible up to maxSkew
+// after the request's time (the signature window, IMBRIDGE_SIGN_MAX_SKEW).
+func NewVersioner(maxSkew time.Duration) *Versioner {
+	return &Versioner{maxSkew: maxSkew, rememberFor: DefaultRememberFor, maxKeys: DefaultMaxKeys, last: map[string]int64{}}
+}
+
+// Assign sets VersionMs (and VersionClamped) of every event of one callback, as Map
+// made them; signed says whether the callback's RequestTime was verified, and now is
+// the replica's clock when it received the callback (its ReceivedAt).
+func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
+	if len(events) == 0 {
+		return
+	}
+	clock := now.UnixMilli()
+	e := &events[0]
+	ref := clock
+	if signed && e.RequestTime > 0 {
+		ref = e.RequestTime * 1000
+	}
+	base, clamped := max(clock, ref), false
+	if e.EventTime > 0 {
+		if e.EventTime <= ref+v.maxSkew.Milliseconds() {
+			base = e.EventTime
+		} else {
+			clamped = true
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.prune(now)
+	given := map[string]int64{}
+	for i := range events {
+		key := events[i].key()
+		ver, ok := given[key]
+		if !ok {
+			ver = base
+			if last, seen := v.last[key]; seen && last >= ver {
+				ver = last + 1
+			}
+			given[key] = ver
+			v.last[key] = ver
+		}
+		events[i].VersionMs = ver
+		events[i].VersionClamped = clamped
+	}
+}
+
+// prune forgets keys whose last version is older than rememberFor, once a minute, and
+// the oldest keys beyond maxKeys.
+func (v *Versioner) prune(now time.Time) {
+	if len(v.last) <= v.maxKeys && now.Before(v.nextPrune) {
+		return
+	}
+	v.nextPrune = now.Add(time.Minute)
+	cutoff := now.Add(-v.rememberFor).UnixMilli()
+	for len(v.last) > 0 {
+		for k, last := range v.last {
+			if last < cutoff {
+				delete(v.last, k)
+			}
+		}
+		if len(v.last) <= v.maxKeys {
+			return
+		}
+		cutoff += (now.UnixMilli() - cutoff) / 2 // still too many: forget the older half of the window
+		if now.UnixMilli()-cutoff < 1 {
+			clear(v.last)
+		}
+	}
+}
