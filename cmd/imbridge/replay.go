@@ -167,28 +167,9 @@ func replayReads(env string) bool {
 	return strings.HasPrefix(env, "IMBRIDGE_KAFKA_") || strings.HasPrefix(env, "IMBRIDGE_TOPIC_")
 }
 
-// replayLookup is lookup as loadConfig sees it for replay: the settings replay reads,
-// with replay's defaults, and nothing else, so that a setting of serve's environment
-// that replay does not use (a token file not mounted here) cannot stop it. The callback
-// settings that serve's validation requires get values that pass it; replay uses none
-// of them.
+// replayLookup is lookup as loadConfig sees it for this command (subsetLookup).
 func replayLookup(lookup func(string) (string, bool)) func(string) (string, bool) {
-	return func(env string) (string, bool) {
-		switch env {
-		case "IMBRIDGE_SDKAPPID":
-			return "1", true
-		case "IMBRIDGE_ALLOW_UNSIGNED":
-			return "true", true
-		}
-		if !replayReads(env) {
-			return "", false
-		}
-		if v, ok := lookup(env); ok {
-			return v, true
-		}
-		v, ok := replayDefaults[env]
-		return v, ok
-	}
+	return subsetLookup(lookup, replayReads, replayDefaults)
 }
 
 // replayStart is where replay starts in each partition.

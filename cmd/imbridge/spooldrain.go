@@ -207,28 +207,9 @@ func drainReads(env string) bool {
 	return strings.HasPrefix(env, "IMBRIDGE_KAFKA_") || strings.HasPrefix(env, "IMBRIDGE_TOPIC_")
 }
 
-// drainLookup is lookup as loadConfig sees it for drain: the settings drain reads, with
-// drain's defaults, and nothing else, so that a setting of the replica's environment
-// that drain does not use (a token file not mounted here) cannot stop it. The callback
-// settings that serve's validation requires get values that pass it; drain uses none
-// of them.
+// drainLookup is lookup as loadConfig sees it for this command (subsetLookup).
 func drainLookup(lookup func(string) (string, bool)) func(string) (string, bool) {
-	return func(env string) (string, bool) {
-		switch env {
-		case "IMBRIDGE_SDKAPPID":
-			return "1", true
-		case "IMBRIDGE_ALLOW_UNSIGNED":
-			return "true", true
-		}
-		if !drainReads(env) {
-			return "", false
-		}
-		if v, ok := lookup(env); ok {
-			return v, true
-		}
-		v, ok := drainDefaults[env]
-		return v, ok
-	}
+	return subsetLookup(lookup, drainReads, drainDefaults)
 }
 
 // drainer forwards one stopped spool to Kafka until it is empty.
