@@ -119,7 +119,7 @@ func ceilingCmd(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:0", "address to listen on")
 	appID := fs.String("sdkappid", "1400187352", "SdkAppid to accept")
-	token := fs.String("token", "", "callback token to verify (default: the first of IMBRIDGE_CALLBACK_TOKEN, else bench-token)")
+	token := fs.String("token", "", "callback token to verify (default: the first of IMBRIDGE_CALLBACK_TOKEN, else bench-callback-token)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -168,20 +168,20 @@ func (r Report) print(w io.Writer) {
 	}
 }
 
-// defaultToken is the first of IMBRIDGE_CALLBACK_TOKEN, else bench-token; the
+// defaultToken is the first of IMBRIDGE_CALLBACK_TOKEN, else bench-callback-token; the
 // environment keeps the token out of the process list.
 func defaultToken() string {
 	if v, ok := os.LookupEnv("IMBRIDGE_CALLBACK_TOKEN"); ok && v != "" {
 		t, _, _ := strings.Cut(v, ",")
 		return t
 	}
-	return "bench-token"
+	return "bench-callback-token"
 }
 
 // loadFlags registers the load settings on fs.
 func loadFlags(fs *flag.FlagSet, l *Load) {
 	fs.StringVar(&l.AppID, "sdkappid", "1400187352", "SdkAppid to send")
-	fs.StringVar(&l.Token, "token", defaultToken(), "callback token to sign with (default: the first of IMBRIDGE_CALLBACK_TOKEN, else bench-token)")
+	fs.StringVar(&l.Token, "token", defaultToken(), "callback token to sign with (default: the first of IMBRIDGE_CALLBACK_TOKEN, else bench-callback-token)")
 	fs.IntVar(&l.Connections, "connections", 64, "concurrent keep-alive connections")
 	fs.Float64Var(&l.Rate, "rate", 0, "callbacks per second (open loop, latency from the intended send time); 0: as fast as possible")
 	fs.IntVar(&l.Pairs, "pairs", 3, "pairs per callback")

@@ -94,7 +94,7 @@ func TestRandomSequenceWithRestarts(t *testing.T) {
 	listen := freeAddr(t)
 	bridgeEnv := []string{
 		"IMBRIDGE_LISTEN=" + listen, "IMBRIDGE_ADMIN_LISTEN=127.0.0.1:0", "IMBRIDGE_SDKAPPID=1400187352",
-		"IMBRIDGE_CALLBACK_TOKEN=t", "IMBRIDGE_KAFKA_BROKERS=" + strings.Join(brokers, ","), "IMBRIDGE_ROUTES=blocklist-delete,blocklist-add",
+		"IMBRIDGE_CALLBACK_TOKEN=blocklist-test-token", "IMBRIDGE_KAFKA_BROKERS=" + strings.Join(brokers, ","), "IMBRIDGE_ROUTES=blocklist-delete,blocklist-add",
 		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + topic, "IMBRIDGE_TOPIC_BLOCKLIST_ADD=" + topic,
 		"IMBRIDGE_SPOOL_DIR=" + filepath.Join(t.TempDir(), "spool"),
 	}
@@ -118,7 +118,7 @@ func TestRandomSequenceWithRestarts(t *testing.T) {
 		body := `{"CallbackCommand":"` + command + `","PairList":[{"From_Account":"` + user + `","To_Account":"` + target + `"}]}`
 		for attempt := 0; ; attempt++ {
 			rt := strconv.FormatInt(time.Now().Unix(), 10)
-			url := "http://" + listen + "/callback?SdkAppid=1400187352&CallbackCommand=" + command + "&RequestTime=" + rt + "&Sign=" + bridge.Sign("t", rt)
+			url := "http://" + listen + "/callback?SdkAppid=1400187352&CallbackCommand=" + command + "&RequestTime=" + rt + "&Sign=" + bridge.Sign("blocklist-test-token", rt)
 			resp, err := client.Post(url, "application/json", strings.NewReader(body))
 			if err == nil {
 				io.Copy(io.Discard, resp.Body)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap/zapcore"
 
@@ -96,6 +97,11 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	}
 	return nil
 }
+
+// MinTokenLength is the shortest callback token serve accepts outside dev mode: the
+// Sign is a plain SHA-256 of the token and RequestTime, so one captured callback URL lets
+// anyone search the token offline, and a short one is found in minutes.
+const MinTokenLength = 16
 
 // shortDuration writes d as time.Duration.String does, without zero units at the end
 // ("5m", not "5m0s"), as the settings table shows defaults.
@@ -274,7 +280,7 @@ var generalSettings = []setting{
 			return nil
 		}},
 	{env: "IMBRIDGE_CALLBACK_TOKEN", flag: "callback-token", meta: "TOKENS", secret: true,
-		usage: "callback-authentication token(s), comma-separated so that old and new verify during a rotation",
+		usage: "callback-authentication token(s), comma-separated so that old and new verify during a rotation; each at least 16 characters outside IMBRIDGE_DEV_MODE",
 		set:   setTokens},
 	{env: "IMBRIDGE_CALLBACK_TOKEN_FILE", flag: "callback-token-file", meta: "FILE",
 		usage: "file holding the token(s), comma- or newline-separated; instead of IMBRIDGE_CALLBACK_TOKEN",
@@ -672,6 +678,9 @@ func (c *Config) Warnings() []string {
 	}
 	if c.DevMode {
 		w = append(w, "IMBRIDGE_DEV_MODE=true: the placeholder tokens of the examples are accepted; never use it outside one's own machine")
+		if slices.ContainsFunc(c.CallbackTokens, func(t bridge.Secret) bool { return utf8.RuneCountInString(t.Reveal()) < MinTokenLength }) {
+			w = append(w, fmt.Sprintf("IMBRIDGE_CALLBACK_TOKEN holds a token of fewer than %d characters: accepted in dev mode only", MinTokenLength))
+		}
 	}
 	if c.Kafka.SASLMechanism == kafka.SASLPlain && !c.Kafka.UsesTLS() {
 		w = append(w, "IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS=true: the Kafka password crosses the network in clear text")
@@ -714,6 +723,9 @@ func (c *Config) Validate() error {
 	case !c.DevMode && slices.ContainsFunc(c.CallbackTokens, func(t bridge.Secret) bool { return slices.Contains(placeholderTokens, t.Reveal()) }):
 		return errors.New("IMBRIDGE_CALLBACK_TOKEN holds a placeholder from imbridge's examples, which anyone can read: set the token " +
 			"from Chat's console, or IMBRIDGE_DEV_MODE=true to try imbridge out on your own machine")
+	case !c.DevMode && slices.ContainsFunc(c.CallbackTokens, func(t bridge.Secret) bool { return utf8.RuneCountInString(t.Reveal()) < MinTokenLength }):
+		return fmt.Errorf("IMBRIDGE_CALLBACK_TOKEN holds a token of fewer than %d characters, which one captured callback URL lets anyone find offline "+
+			"(Sign is a plain SHA-256 of the token and RequestTime): set a longer one in Chat's console and here, or IMBRIDGE_DEV_MODE=true to try imbridge out on your own machine", MinTokenLength)
 	case c.MaxInFlightBytes < c.BodyLimit:
 		return fmt.Errorf("IMBRIDGE_MAX_IN_FLIGHT_BYTES=%d: expected at least IMBRIDGE_BODY_LIMIT (%d), or no body of that size is ever accepted", c.MaxInFlightBytes, c.BodyLimit)
 	case !strings.HasPrefix(c.CallbackPath, "/"):

@@ -29,13 +29,13 @@ func env(kv ...string) func(string) (string, bool) {
 
 func TestLoadConfigDefaults(t *testing.T) {
 	got, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1400187352", "IMBRIDGE_KAFKA_BROKERS", "k1:9092, k2:9092",
-		"IMBRIDGE_CALLBACK_TOKEN", "new,old"), &bytes.Buffer{})
+		"IMBRIDGE_CALLBACK_TOKEN", "new-token-0123456,old-token-0123456"), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{
 		Listen: ":8080", CallbackPath: "/callback", AdminListen: "127.0.0.1:9090", SDKAppID: 1400187352,
-		CallbackTokens: []bridge.Secret{"new", "old"}, SignMaxSkew: 60 * time.Second, ReplayCacheSize: 100000, BodyLimit: 1 << 20,
+		CallbackTokens: []bridge.Secret{"new-token-0123456", "old-token-0123456"}, SignMaxSkew: 60 * time.Second, ReplayCacheSize: 100000, BodyLimit: 1 << 20,
 		MaxInFlightBytes: 32 << 20, MaxPairs: 10000, MaxInFlight: 1024, MaxQueryBytes: 4096, MaxHeaderBytes: 16384,
 		KafkaBrokers: []string{"k1:9092", "k2:9092"},
 		Routes:       routeNames(),
@@ -95,20 +95,20 @@ func TestLoadConfigTrustedProxies(t *testing.T) {
 
 func TestLoadConfigTokenFile(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(f, []byte("first\nsecond\n"), 0o600); err != nil {
+	if err := os.WriteFile(f, []byte("first-token-0123456\nsecond-token-0123456\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	got, err := loadConfig(nil, env("IMBRIDGE_SDKAPPID", "1", "IMBRIDGE_KAFKA_BROKERS", "k:1", "IMBRIDGE_CALLBACK_TOKEN_FILE", f), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]bridge.Secret{"first", "second"}, got.CallbackTokens); d != "" {
+	if d := cmp.Diff([]bridge.Secret{"first-token-0123456", "second-token-0123456"}, got.CallbackTokens); d != "" {
 		t.Fatalf("tokens (-want +got):\n%s", d)
 	}
 }
 
 func TestLoadConfigErrors(t *testing.T) {
-	base := []string{"IMBRIDGE_SDKAPPID", "1400187352", "IMBRIDGE_KAFKA_BROKERS", "k:9092", "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t-token"}
+	base := []string{"IMBRIDGE_SDKAPPID", "1400187352", "IMBRIDGE_KAFKA_BROKERS", "k:9092", "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t-callback-token"}
 	tests := []struct {
 		name string
 		args []string
@@ -176,6 +176,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"high water over 1", nil, append(base, "IMBRIDGE_SPOOL_HIGH_WATER", "80"), `IMBRIDGE_SPOOL_HIGH_WATER="80": expected a fraction above 0 and at most 1, such as 0.8`},
 		{"dlq is the topic", nil, append(base, "IMBRIDGE_DLQ_TOPIC", "imbridge.blocklist"), `IMBRIDGE_DLQ_TOPIC="imbridge.blocklist": expected a topic other than the events' own`},
 		{"dlq attempts zero", nil, append(base, "IMBRIDGE_DLQ_AFTER_ATTEMPTS", "0"), `IMBRIDGE_DLQ_AFTER_ATTEMPTS="0": expected a whole number, at least 1`},
+		{"short token", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t-callback-token,fifteen-chars-x"),
+			"IMBRIDGE_CALLBACK_TOKEN holds a token of fewer than 16 characters, which one captured callback URL lets anyone find offline (Sign is a plain SHA-256 of the token and RequestTime): set a longer one in Chat's console and here, or IMBRIDGE_DEV_MODE=true to try imbridge out on your own machine"},
 		{"placeholder token", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "dev-token"),
 			"IMBRIDGE_CALLBACK_TOKEN holds a placeholder from imbridge's examples, which anyone can read: set the token from Chat's console, or IMBRIDGE_DEV_MODE=true to try imbridge out on your own machine"},
 		{"placeholder of the Kubernetes example, among others", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "real-one, replace-with-the-token-from-chats-console"),
@@ -199,7 +201,7 @@ func TestLoadConfigErrors(t *testing.T) {
 
 // Neither the help, nor a configuration error, nor the start-up line shows a token.
 func TestSecretsNeverPrinted(t *testing.T) {
-	const token = "s3cr3t-token-value"
+	const token = "s3cr3t-token-value-0"
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"serve", "--callback-token", token, "--sdkappid", "x"}, env(), &stdout, &stderr)
 	if code != 2 || strings.Contains(stdout.String()+stderr.String(), token) {

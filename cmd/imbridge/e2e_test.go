@@ -31,7 +31,7 @@ import (
 
 const (
 	e2eAppID = "1400187352"
-	e2eToken = "e2e-token-value"
+	e2eToken = "e2e-callback-token-value"
 	seedBody = `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"id","To_Account":"id1"},{"From_Account":"id","To_Account":"id2"},{"From_Account":"id","To_Account":"id3"}]}`
 	okAnswer = `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`
 )
@@ -283,7 +283,10 @@ func testServeSeedEndToEnd(t *testing.T, mode string) {
 		}
 		want := value{EventID: v.EventID, SDKAppID: 1400187352, CallbackCommand: bridge.CommandBlackListDelete,
 			FromAccount: "id", ToAccount: fmt.Sprintf("id%d", i+1), ReceivedAt: v.ReceivedAt,
-			ClientIP: "127.0.0.1", OptPlatform: "RESTAPI", RequestTime: sent.Unix(), Version: sent.Unix() * 1000}
+			ClientIP: "127.0.0.1", OptPlatform: "RESTAPI", RequestTime: sent.Unix(),
+			// The version rule without EventTime: the later of RequestTime's second and
+			// the replica's clock at receipt.
+			Version: max(sent.Unix()*1000, received.UnixMilli())}
 		if d := cmp.Diff(want, v); d != "" {
 			t.Fatalf("message %d value (-want +got):\n%s", i, d)
 		}
@@ -293,7 +296,7 @@ func testServeSeedEndToEnd(t *testing.T, mode string) {
 		}
 		wantHeaders := [][2]string{{"ce_specversion", "1.0"}, {"ce_id", v.EventID}, {"ce_type", "imbridge.blocklist.removed.v1"},
 			{"ce_source", "urn:tencent-im:sdkappid:1400187352"}, {"ce_time", v.ReceivedAt}, {"content-type", "application/json"},
-			{"imbridge_version", strconv.FormatInt(sent.Unix()*1000, 10)}}
+			{"imbridge_version", strconv.FormatInt(want.Version, 10)}}
 		if d := cmp.Diff(wantHeaders, hs); d != "" {
 			t.Fatalf("message %d headers (-want +got):\n%s", i, d)
 		}

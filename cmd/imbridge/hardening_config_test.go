@@ -18,17 +18,18 @@ func TestConfigWarnings(t *testing.T) {
 		env  []string
 		want []string
 	}{
-		{"a real token", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t"), nil},
+		{"a real token", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t-callback-token"), nil},
 		{"unsigned", nil, append(base, "IMBRIDGE_ALLOW_UNSIGNED", "true"),
 			[]string{"IMBRIDGE_ALLOW_UNSIGNED=true and no token: callbacks are not authenticated, anyone who knows the SDKAppID can forge them"}},
 		{"dev mode with the placeholder", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "dev-token", "IMBRIDGE_DEV_MODE", "true"),
-			[]string{"IMBRIDGE_DEV_MODE=true: the placeholder tokens of the examples are accepted; never use it outside one's own machine"}},
-		{"SASL PLAIN without TLS, allowed", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t", "IMBRIDGE_KAFKA_SASL_MECHANISM", "PLAIN",
+			[]string{"IMBRIDGE_DEV_MODE=true: the placeholder tokens of the examples are accepted; never use it outside one's own machine",
+				"IMBRIDGE_CALLBACK_TOKEN holds a token of fewer than 16 characters: accepted in dev mode only"}},
+		{"SASL PLAIN without TLS, allowed", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t-callback-token", "IMBRIDGE_KAFKA_SASL_MECHANISM", "PLAIN",
 			"IMBRIDGE_KAFKA_SASL_USERNAME", "u", "IMBRIDGE_KAFKA_SASL_PASSWORD", "p", "IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS", "true"),
 			[]string{"IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS=true: the Kafka password crosses the network in clear text"}},
-		{"SASL PLAIN over TLS", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t", "IMBRIDGE_KAFKA_SASL_MECHANISM", "PLAIN",
+		{"SASL PLAIN over TLS", nil, append(base, "IMBRIDGE_CALLBACK_TOKEN", "s3cr3t-callback-token", "IMBRIDGE_KAFKA_SASL_MECHANISM", "PLAIN",
 			"IMBRIDGE_KAFKA_SASL_USERNAME", "u", "IMBRIDGE_KAFKA_SASL_PASSWORD", "p", "IMBRIDGE_KAFKA_TLS", "true"), nil},
-		{"token as a flag", []string{"--callback-token", "s3cr3t"}, base,
+		{"token as a flag", []string{"--callback-token", "s3cr3t-callback-token"}, base,
 			[]string{"--callback-token puts a secret in the process's arguments, which every user of the machine can read: use the variable or its _FILE variant"}},
 	}
 	for _, tt := range tests {
