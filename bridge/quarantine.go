@@ -57,7 +57,7 @@ func QuarantineEvent(cb Callback, topic, contentType string, reason error) Event
 	if e.Raw == nil {
 		e.Raw = []byte{}
 	}
-	e.ContentType = contentType
+	e.ContentType = headerSafe(contentType)
 	if e.ContentType == "" {
 		e.ContentType = "application/octet-stream"
 	}
@@ -106,16 +106,19 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// headerSafe is s for a header, or s quoted as Go quotes it (\r, \x1b, ...) when it
-// holds a control character or invalid UTF-8, so that no header carries one raw.
+// headerSafe is s for a header, or s quoted as Go quotes it (\r, \x1b, \u202e, ...)
+// when it holds a character that is not printable or invalid UTF-8, so that no header
+// carries one raw.
 func headerSafe(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f {
-			return strconv.Quote(s)
-		}
-	}
 	if !utf8.ValidString(s) {
 		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		// Not printable: C0 and C1 controls, line and paragraph separators, the
+		// direction overrides and other format characters a terminal may act on.
+		if !strconv.IsPrint(r) {
+			return strconv.Quote(s)
+		}
 	}
 	return s
 }

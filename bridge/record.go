@@ -168,9 +168,10 @@ func (r *Record) HeaderValue(key string) []byte {
 	return nil
 }
 
-// DeadLetterMaxValue bounds a dead-lettered record's value, so that an event too large
-// for its topic still fits the dead-letter topic: a longer value is cut to this many
-// bytes (no longer valid JSON) and its size and hash go into headers. The reason header
+// DeadLetterMaxValue bounds a dead-lettered record's value while the dead-letter
+// topic's max.message.bytes is not known, so that an event too large for its topic
+// still fits it: a longer value is cut to this many bytes (no longer valid JSON) and
+// its size and hash go into headers. The reason header
 // is cut to DeadLetterMaxReason bytes.
 const (
 	DeadLetterMaxValue  = 64 << 10
@@ -183,9 +184,9 @@ const deadLetterCutHeaders = 160
 
 // DeadLetter returns the record as it goes to the dead-letter topic: the same key and
 // headers, plus HeaderDeadLetterTopic (the topic it was meant for) and
-// HeaderDeadLetterReason; a value over DeadLetterMaxValue, or too long for limit (the
-// dead-letter topic's max.message.bytes; 0 when unknown), is cut, with its original size
-// and SHA-256 in headers. r is not changed.
+// HeaderDeadLetterReason; a value too long for limit (the dead-letter topic's
+// max.message.bytes), or over DeadLetterMaxValue while that limit is unknown (0), is
+// cut, with its original size and SHA-256 in headers. r is not changed.
 func (r Record) DeadLetter(topic, reason string, limit int) Record {
 	why := reason
 	if len(why) > DeadLetterMaxReason {
@@ -199,9 +200,12 @@ func (r Record) DeadLetter(topic, reason string, limit int) Record {
 	value := r.Value
 	keep := DeadLetterMaxValue
 	if limit > 0 {
-		// What the record takes besides its value, with the two headers a cut adds.
+		// As much as the dead-letter topic takes: what the record takes besides its
+		// value, with the two headers a cut adds, stays below the limit. An
+		// acknowledged callback kept whole (a quarantined body) is cut only where the
+		// dead-letter topic could never hold it.
 		rest := Record{Key: r.Key, Headers: headers}
-		keep = min(keep, max(0, limit-RecordBatchOverhead-rest.Size()-deadLetterCutHeaders))
+		keep = max(0, limit-RecordBatchOverhead-rest.Size()-deadLetterCutHeaders)
 	}
 	if len(value) > keep {
 		sum := sha256.Sum256(value)
@@ -216,14 +220,13 @@ func (r Record) DeadLetter(topic, reason string, limit int) Record {
 // TopicLimits tells the largest message each topic accepts. The Kafka publisher
 // implements it from the topics' max.message.bytes.
 type TopicLimits interface {
-	// MaxMessageBytes returns topic's max.message.bytes (or what is assumed until it is
-	// known).
+	// MaxMessageBytes returns topic's max.message.bytes, or 0 while it is not known.
 	MaxMessageBytes(topic string) int
 }
 
 // EncodeRecords encodes a callback's events as records and checks each against its
-// topic's limit (when limits is not nil): a record Kafka could never take makes the
-// whole callback KindTooLarge (413), so that nothing is acknowledged that would block
+// topic's limit (when limits is not nil and knows it): a record Kafka could never take
+// makes the whole callback KindTooLarge (413, or quarantined), so that nothing is acknowledged that would block
 // the records behind it or could only be dead-lettered.
 func EncodeRecords(events []Event, limits TopicLimits) ([]Record, error) {
 	records := Records(events)
@@ -232,7 +235,7 @@ func EncodeRecords(events []Event, limits TopicLimits) ([]Record, error) {
 	}
 	for i := range records {
 		r := &records[i]
-		if size, limit := r.Size()+RecordBatchOverhead, limits.MaxMessageBytes(r.Topic); size > limit {
+		if size, limit := r.Size()+RecordBatchOverhead, limits.MaxMessageBytes(r.Topic); limit > 0 && size > limit {
 			what := "the event for " + events[i].FromAccount + "/" + events[i].ToAccount
 			if events[i].Subject.Fields != nil || events[i].Raw != nil {
 				what = "the event with key " + truncate(events[i].Subject.Key, 64)

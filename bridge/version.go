@@ -15,14 +15,18 @@ import (
 //     (the event keeps EventTime as sent and says versionClamped);
 //  2. otherwise the base is the later of RequestTime's second (signed callbacks) and
 //     the replica's clock;
-//  3. each key's version is at least one above the last version this replica gave that
-//     key, so that a change acknowledged later by one replica is never below an earlier
-//     one, whatever the mix of EventTime, RequestTime and clock steps.
+//  3. a subject's version is never below the last version this replica gave that
+//     subject, so that a change acknowledged later by one replica is never below an
+//     earlier one, whatever the mix of EventTime, RequestTime and clock steps; where it
+//     would be, it equals the last one, and the tie keeps the replica's order (the
+//     record read later wins, and one replica publishes a key's records in order).
 //
-// Every event of one key in one callback shares the version. Rule 3 remembers a key
-// for RememberFor after its last version (and at most MaxKeys keys, the oldest
-// forgotten first); a change of a forgotten key whose base is older than its last
-// version may get a lower one. A Versioner is safe for concurrent use; the zero value
+// A subject is what consumers order by: the pair (FromAccount, ToAccount) of a
+// relationship event, the key of any other. Every event of one subject in one
+// callback shares the version. Rule 3 remembers a subject for DefaultRememberFor after
+// its last version (and at most DefaultMaxKeys subjects, the oldest forgotten first); a
+// change of a forgotten subject whose base is older than its last version may get a
+// lower one. A Versioner is safe for concurrent use; the zero value
 // is not ready: use NewVersioner.
 type Versioner struct {
 	maxSkew     time.Duration
@@ -74,13 +78,10 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 	v.prune(now)
 	given := map[string]int64{}
 	for i := range events {
-		key := events[i].key()
+		key := events[i].subject()
 		ver, ok := given[key]
 		if !ok {
-			ver = base
-			if last, seen := v.last[key]; seen && last >= ver {
-				ver = last + 1
-			}
+			ver = max(base, v.last[key])
 			given[key] = ver
 			v.last[key] = ver
 		}
@@ -111,4 +112,12 @@ func (v *Versioner) prune(now time.Time) {
 			clear(v.last)
 		}
 	}
+}
+
+// subject is what consumers order e by: the pair of a relationship event, else its key.
+func (e *Event) subject() string {
+	if e.Subject.Fields == nil && e.Raw == nil {
+		return e.FromAccount + "\x00" + e.ToAccount
+	}
+	return e.Subject.Key
 }

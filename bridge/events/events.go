@@ -66,7 +66,7 @@ type Pair struct {
 	// imbridge replicas, in Unix milliseconds, by imbridge's version rule: EventTime
 	// when the callback carried a plausible one (at most the signature window after the
 	// request's time), else the later of RequestTime × 1000 and the receiving replica's
-	// clock, and above what the same replica last gave the same key. Compare it with
+	// clock, and never below what the same replica last gave the same pair. Compare it with
 	// Newer (after ClampVersion). Decode fills it from EventTime, RequestTime × 1000 or
 	// ReceivedAt for records written before imbridge published it.
 	Version int64 `json:"version,omitempty"`
@@ -106,9 +106,9 @@ const HeaderVersion = "imbridge_version"
 // came from:
 //
 //   - EventTime (Chat's clock at the change, ms): the true last change, unless two
-//     changes of one relationship share a millisecond (or lie within the few
-//     milliseconds one replica adds to keep its own order) and went through different
-//     replicas;
+//     changes of one relationship share a millisecond and went through different
+//     replicas, or one replica received the older change after the newer one (its
+//     order is kept);
 //   - otherwise (the later of RequestTime's second and the replica's clock): the true
 //     last change within one replica; across replicas as good as the replicas' clocks
 //     agree (NTP), and never below Chat's second of sending.

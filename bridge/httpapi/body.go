@@ -41,7 +41,10 @@ type bodyBuffers struct {
 func newBodyBuffers(limit, maxBytes int64) *bodyBuffers {
 	b := &bodyBuffers{limit: limit}
 	b.pools = make([]sync.Pool, b.class(limit+1)+1)
-	b.maxBytes = max(maxBytes, b.size(len(b.pools)-1))
+	// At least one body of the limit as it grows: its largest buffer and the one it
+	// grows from are reserved together while it is copied.
+	last := len(b.pools) - 1
+	b.maxBytes = max(maxBytes, b.size(last)+b.size(max(0, last-1)))
 	return b
 }
 

@@ -263,8 +263,10 @@ func TestBodyBuffers(t *testing.T) {
 	if b.InUse() != 0 {
 		t.Fatalf("in use %d after every buffer came back", b.InUse())
 	}
-	if b := newBodyBuffers(1<<20, 1); b.maxBytes != 1<<20+1 {
-		t.Fatalf("a byte limit below one body is raised to %d, want one body", b.maxBytes)
+	// One body as it grows: its last buffer (the limit plus one byte) and the 1 MiB one
+	// it grows from, held together while it is copied.
+	if b := newBodyBuffers(1<<20, 1); b.maxBytes != 2<<20+1 {
+		t.Fatalf("a byte limit below one body is raised to %d, want one growing body", b.maxBytes)
 	}
 }
 
@@ -440,5 +442,26 @@ func TestSlowSendersDoNotHoldTheBudget(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != okJSON {
 		t.Fatalf("a genuine callback beside %d slow senders: %d %s", slow, resp.StatusCode, body)
+	}
+}
+
+// A byte budget of just the body limit (which the settings accept) still takes a body
+// of the limit, sent without Content-Length: growing it holds two buffers at once
+// (before: every body over 512 KiB was answered 503 on an idle server).
+func TestBudgetOfOneBodyTakesOneBody(t *testing.T) {
+	rec := &recorder{}
+	srv := NewCallbackServer(Config{BodyLimit: 1 << 20, MaxInFlightBytes: 1 << 20, MaxPairs: 10}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: rec, Log: zap.NewNop(),
+		Now: func() time.Time { return testNow },
+	})
+	body := strings.Replace(seedBody, `"PairList"`, `"Pad":"`+strings.Repeat("x", 1<<20-300)+`","PairList"`, 1)
+	r := post("/callback?"+signedQuery(bridge.CommandBlackListDelete), body)
+	r.Body = io.NopCloser(strings.NewReader(body))
+	r.ContentLength = -1
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Fatalf("a body of %d bytes against a budget of the body limit: %d %s", len(body), w.Code, w.Body.String())
 	}
 }

@@ -3,9 +3,11 @@ package httpapi
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -43,6 +45,8 @@ func TestQuarantine(t *testing.T) {
 			wantStatus: 200, wantKind: "unsupported", wantReason: "Content-Encoding", wantKey: del},
 		{name: "no CallbackCommand in the query", target: "/callback?" + strings.Replace(signedQuery(del), "&CallbackCommand="+del, "", 1), body: seedBody,
 			wantStatus: 200, wantKind: "bad_request", wantReason: "CallbackCommand is missing from the query"},
+		{name: "invalid UTF-8 and direction overrides in the query", target: "/callback?" + strings.Replace(signedQuery(del), "ClientIP=127.0.0.1&OptPlatform=RESTAPI", "ClientIP=%FF%FE&OptPlatform=%E2%80%AEx%C2%9B", 1),
+			body: "PairList=1", wantStatus: 200, wantKind: "bad_request", wantReason: "JSON", wantKey: del},
 		{name: "an unrouted command that is not a name", target: "/callback?" + strings.Replace(signedQuery(del), del, "Evil%0D%0AX-Injected:%201", 1),
 			body: `{"CallbackCommand":"Evil\r\nX-Injected: 1"}`, wantStatus: 200, wantKind: "bad_request", wantReason: "not a command name"},
 		{name: "wrong signature: refused, not kept", target: "/callback?" + strings.Replace(signedQuery(del), "Sign=", "Sign=0", 1), body: "PairList=1",
@@ -92,8 +96,8 @@ func TestQuarantine(t *testing.T) {
 				t.Fatalf("record: topic %s key %q value %q headers %s", r.Topic, r.Key, r.Value, headersOf(r))
 			}
 			for _, h := range r.Headers {
-				if strings.ContainsAny(string(h.Value), "\r\n\x00\x1b") {
-					t.Fatalf("header %s carries a control character: %q", h.Key, h.Value)
+				if !utf8.Valid(h.Value) || strings.ContainsFunc(string(h.Value), func(r rune) bool { return !strconv.IsPrint(r) }) {
+					t.Fatalf("header %s carries a character that is not printable: %q", h.Key, h.Value)
 				}
 			}
 		})

@@ -44,7 +44,8 @@ type Config struct {
 	// sizes of their buffers (from Content-Length, rounded up to a power of two, and
 	// reserved as the bytes arrive beyond the first 64 KiB); a
 	// callback whose body would go beyond it is answered 503 at once. It is raised to
-	// hold at least one body of BodyLimit. Default DefaultMaxInFlightBytes (32 MiB).
+	// hold at least one body of BodyLimit as it grows (its largest buffer and
+	// the one it grows from, about 1.5 times BodyLimit). Default DefaultMaxInFlightBytes (32 MiB).
 	MaxInFlightBytes int64
 	// Timeout is how long a callback may take from the end of its headers to its
 	// answer: past it the handler stops before delivering and answers 503, which the

@@ -135,7 +135,7 @@ func TestVersionMixedSourcesKeepTheReplicasOrder(t *testing.T) {
 	r.send(remove, 1669872112, 1669872112500)
 	r.clock.Add(50 * time.Millisecond)
 	r.send(add, 1669872112, 0)
-	if state, versions := blocked(t, r); !state || versions[1] <= versions[0] {
+	if state, versions := blocked(t, r); !state || versions[1] < versions[0] {
 		t.Fatalf("the later add lost: versions %v", versions)
 	}
 }
@@ -148,7 +148,7 @@ func TestVersionClockStepBack(t *testing.T) {
 	r.send(add, 0, 0)
 	r.clock.Add(-time.Hour) // NTP steps the clock back
 	r.send(remove, 0, 0)
-	if state, versions := blocked(t, r); state || versions[1] <= versions[0] {
+	if state, versions := blocked(t, r); state || versions[1] < versions[0] {
 		t.Fatalf("the later removal lost after a clock step: versions %v", versions)
 	}
 }
@@ -162,5 +162,28 @@ func TestVersionEventTimeOrdersReplicas(t *testing.T) {
 	b.send(remove, 1669872112, 1669872112300)
 	if state, versions := blocked(t, b, a); state {
 		t.Fatalf("the add made first won: versions %v (b's, then a's)", versions)
+	}
+}
+
+// Rule 3 keeps one subject's order, not one key's: a change of another pair of the same
+// user keeps its EventTime (a delayed callback of pair a/c is not lifted above a/b's
+// newer change), and a callback delivered twice repeats its version.
+func TestVersionPerSubject(t *testing.T) {
+	start := time.Unix(1669872112, 0)
+	r := newReplica(t, start)
+	send := func(to string, eventTime int64) {
+		body := `{"CallbackCommand":"` + add + `","PairList":[{"From_Account":"a","To_Account":"` + to + `"}],"EventTime":` + strconv.FormatInt(eventTime, 10) + `}`
+		w := httptest.NewRecorder()
+		r.srv.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/callback?"+signedQuery(add), strings.NewReader(body)))
+		if w.Code != 200 {
+			t.Fatalf("answered %d %s", w.Code, w.Body.String())
+		}
+	}
+	send("b", 1669872112900)
+	send("c", 1669872112100) // made earlier, arrived later: another pair
+	send("c", 1669872112100) // the same callback again
+	got := []int64{r.rec.events[0].Version(), r.rec.events[1].Version(), r.rec.events[2].Version()}
+	if got[0] != 1669872112900 || got[1] != 1669872112100 || got[2] != 1669872112100 {
+		t.Fatalf("versions %v, want each its EventTime", got)
 	}
 }

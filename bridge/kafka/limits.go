@@ -24,6 +24,14 @@ type limits struct {
 	loaded  bool
 }
 
+// known returns the topic's limit and true once LoadLimits has read it.
+func (l *limits) known(topic string) (int, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	n, ok := l.byTopic[topic]
+	return n, ok
+}
+
 func (l *limits) of(topic string) int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -73,7 +81,13 @@ func topicConfigInts(ctx context.Context, c *kafkago.Client, topics []string, na
 }
 
 // MaxMessageBytes implements bridge.TopicLimits: the topic's max.message.bytes as read
-// by LoadLimits, or Config.MaxMessageBytes until then.
-func (p *Publisher) MaxMessageBytes(topic string) int { return p.limits.of(topic) }
+// by LoadLimits, or 0 (unknown: nothing is refused at the door for it) until then. A
+// record refused at the door is refused for good, so the door uses only limits it
+// knows; Publish assumes Config.MaxMessageBytes for chunking meanwhile, and fails a
+// record over it as retryable until the topic's own limit is known.
+func (p *Publisher) MaxMessageBytes(topic string) int {
+	n, _ := p.limits.known(topic)
+	return n
+}
 
 var _ bridge.TopicLimits = (*Publisher)(nil)

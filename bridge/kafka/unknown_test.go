@@ -1,11 +1,14 @@
 package kafka
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
 
 	"github.com/imbridge/imbridge/bridge"
 )
@@ -41,5 +44,32 @@ func TestUnknownTopicIsPermanentOnlyAfterTheTimeout(t *testing.T) {
 		if got := errors.Is(err, bridge.ErrPermanent); got != s.permanent || !errors.Is(err, s.err) {
 			t.Fatalf("step %d: %v, permanent %v, want %v", i, err, got, s.permanent)
 		}
+	}
+}
+
+// A record over the limit assumed for a topic whose own max.message.bytes has not been
+// read yet (Kafka unreachable since the start) fails as retryable, not permanently:
+// the topic may take it (a quarantine topic of 2 MiB), and a permanent failure would
+// dead-letter an acknowledged callback. Over a limit read from the topic it is
+// permanent.
+func TestOverAnAssumedLimitIsRetryable(t *testing.T) {
+	p, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topics: []string{"q"}, DialTimeout: 100 * time.Millisecond}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	big := []bridge.Record{{Topic: "q", Key: []byte("k"), Value: make([]byte, 1100_000)}}
+	err = p.Publish(context.Background(), big)
+	if err == nil || errors.Is(err, bridge.ErrPermanent) || !strings.Contains(err.Error(), "assumed for topic q") {
+		t.Fatalf("over the assumed limit: %v", err)
+	}
+	if n := p.MaxMessageBytes("q"); n != 0 {
+		t.Fatalf("MaxMessageBytes of a topic not read yet: %d, want 0 (unknown)", n)
+	}
+	p.limits.mu.Lock()
+	p.limits.byTopic = map[string]int{"q": 1_000_000}
+	p.limits.mu.Unlock()
+	if err := p.Publish(context.Background(), big); !errors.Is(err, bridge.ErrPermanent) {
+		t.Fatalf("over the topic's own limit: %v, want permanent", err)
 	}
 }

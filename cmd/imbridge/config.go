@@ -136,6 +136,18 @@ func (c *Config) routes() []bridge.Route {
 	return out
 }
 
+// routedTopics lists the topics of the switched-on routes, the unrouted one apart:
+// those without which sync mode cannot take a routed callback.
+func (c *Config) routedTopics() []string {
+	var ts []string
+	for _, r := range c.routes() {
+		if r.Command != "" && !slices.Contains(ts, r.Topic) {
+			ts = append(ts, r.Topic)
+		}
+	}
+	return ts
+}
+
 // topics lists every topic imbridge writes to: the routed ones and the DLQ topic.
 func (c *Config) topics() []string {
 	var ts []string

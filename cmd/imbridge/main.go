@@ -185,7 +185,7 @@ func newLogger(level, format string, out io.Writer) (*zap.Logger, error) {
 // at once.
 func serveWith(cfg Config, log *zap.Logger) error {
 	m := metrics.New(version)
-	pub, err := kafka.New(kafka.Config{Brokers: cfg.KafkaBrokers, Topics: cfg.topics(), Security: cfg.Kafka, Observer: m,
+	pub, err := kafka.New(kafka.Config{Brokers: cfg.KafkaBrokers, Topics: cfg.topics(), PingTopics: cfg.routedTopics(), Security: cfg.Kafka, Observer: m,
 		UnknownTopicTimeout: cfg.KafkaUnknownTopic},
 		log.Named("kafka"))
 	if err != nil {

@@ -107,3 +107,22 @@ func TestReadinessThroughKafkaOutage(t *testing.T) {
 	t.Logf("spool mode: %d pairs acknowledged, %s outage", l.ackedCount(), time.Since(stopped).Round(time.Second))
 	verifyDelivered(t, brokers, topic, l)
 }
+
+// Sync mode is ready while the switched-on routes' topics exist, also when the
+// quarantine, unrouted or dead-letter topic does not (before: /readyz was 503 while
+// every callback was answered 200, which after an upgrade that adds those topics took
+// every replica out of service).
+func TestSyncReadyWithoutTheHelperTopics(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.CreateTopic(t, brokers, "sync-ready", 1)
+	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_DELIVERY=sync",
+		"IMBRIDGE_ROUTES=blocklist-delete", "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic,
+		"IMBRIDGE_TOPIC_QUARANTINE=test.missing.quarantine", "IMBRIDGE_TOPIC_UNROUTED=test.missing.unrouted", "IMBRIDGE_DLQ_TOPIC=test.missing.dlq")
+	waitUntil(t, "sync mode ready", 15*time.Second, func() bool { ok, _ := readyz(t, p); return ok })
+	if status, answer := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), seedBody); status != 200 {
+		t.Fatalf("callback answered %d %s", status, answer)
+	}
+	if ok, reason := readyz(t, p); !ok {
+		t.Fatalf("not ready: %s", reason)
+	}
+}
