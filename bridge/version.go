@@ -15,11 +15,17 @@ import (
 //     (the event keeps EventTime as sent and says versionClamped);
 //  2. otherwise the base is the later of RequestTime's second (signed callbacks) and
 //     the replica's clock;
-//  3. a subject's version is never below the last version this replica gave that
+//  3. where a clock sets either version (this one by rule 2, or the subject's last
+//     one), a subject's version is never below the last version this replica gave that
 //     subject, so that a change acknowledged later by one replica is never below an
 //     earlier one, whatever the mix of EventTime, RequestTime and clock steps; where it
 //     would be, it equals the last one, and the tie keeps the replica's order (the
 //     record read later wins, and one replica publishes a key's records in order).
+//     Between EventTimes alone Chat's order stands, also when changes arrive out of
+//     order.
+//
+// An EventTime below 10^12 (before 2001-09-09 in milliseconds: seconds, or garbage)
+// is not plausible either: clamped as in 1.
 //
 // A subject is what consumers order by: the pair (FromAccount, ToAccount) of a
 // relationship event, the key of any other. Every event of one subject in one
@@ -34,7 +40,7 @@ type Versioner struct {
 	maxKeys     int
 
 	mu        sync.Mutex
-	last      map[string]int64
+	last      map[string]lastVersion
 	nextPrune time.Time
 }
 
@@ -49,8 +55,19 @@ const (
 // NewVersioner returns a Versioner that takes an EventTime as plausible up to maxSkew
 // after the request's time (the signature window, IMBRIDGE_SIGN_MAX_SKEW).
 func NewVersioner(maxSkew time.Duration) *Versioner {
-	return &Versioner{maxSkew: maxSkew, rememberFor: DefaultRememberFor, maxKeys: DefaultMaxKeys, last: map[string]int64{}}
+	return &Versioner{maxSkew: maxSkew, rememberFor: DefaultRememberFor, maxKeys: DefaultMaxKeys, last: map[string]lastVersion{}}
 }
+
+// lastVersion is the last version a Versioner gave a subject, and whether a clock
+// (rule 2), not Chat's EventTime, set it.
+type lastVersion struct {
+	v     int64
+	clock bool
+}
+
+// minEventTime is the smallest EventTime taken as Unix milliseconds (2001-09-09): a
+// smaller one is seconds or garbage, and would version a change in 1970.
+const minEventTime = 1_000_000_000_000
 
 // Assign sets VersionMs (and VersionClamped) of every event of one callback, as Map
 // made them; signed says whether the callback's RequestTime was verified, and now is
@@ -65,10 +82,10 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 	if signed && e.RequestTime > 0 {
 		ref = e.RequestTime * 1000
 	}
-	base, clamped := max(clock, ref), false
+	base, clamped, fromClock := max(clock, ref), false, true
 	if e.EventTime > 0 {
-		if e.EventTime <= ref+v.maxSkew.Milliseconds() {
-			base = e.EventTime
+		if e.EventTime >= minEventTime && e.EventTime <= ref+v.maxSkew.Milliseconds() {
+			base, fromClock = e.EventTime, false
 		} else {
 			clamped = true
 		}
@@ -81,9 +98,15 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 		key := events[i].subject()
 		ver, ok := given[key]
 		if !ok {
-			ver = max(base, v.last[key])
+			// Rule 3 where a clock is involved: Chat's EventTimes alone order a
+			// subject as Chat made its changes, also when they arrive out of order.
+			prev := v.last[key]
+			ver = base
+			if fromClock || prev.clock {
+				ver = max(base, prev.v)
+			}
 			given[key] = ver
-			v.last[key] = ver
+			v.last[key] = lastVersion{v: max(prev.v, ver), clock: fromClock || (prev.clock && prev.v > ver)}
 		}
 		events[i].VersionMs = ver
 		events[i].VersionClamped = clamped
@@ -100,7 +123,7 @@ func (v *Versioner) prune(now time.Time) {
 	cutoff := now.Add(-v.rememberFor).UnixMilli()
 	for len(v.last) > 0 {
 		for k, last := range v.last {
-			if last < cutoff {
+			if last.v < cutoff {
 				delete(v.last, k)
 			}
 		}

@@ -78,12 +78,14 @@ type Pair struct {
 // ClampVersion is a consumer's guard against versions from the far future, such as
 // those an imbridge older than the version rule published from a wrong or forged
 // EventTime (one in year 9999 would win over every later change for good): a version
-// more than tolerance ahead of now counts as now. Apply it to what you read, and to
-// the versions a state loaded from a snapshot holds, before Newer. A tolerance of the
-// signature window (IMBRIDGE_SIGN_MAX_SKEW, 60 s) plus the clock difference between
-// imbridge and the consumer keeps every genuine version as it is.
-func ClampVersion(version int64, now time.Time, tolerance time.Duration) int64 {
-	return min(version, now.Add(tolerance).UnixMilli())
+// more than tolerance after ref counts as ref plus tolerance. Take ref from the record,
+// the event's ReceivedAt, so that reading the topic again later clamps alike and gives
+// the same state (the consumer's clock only for versions with nothing to compare with,
+// such as those of a saved state). imbridge's rule keeps every version within two
+// signature windows (2 minutes by default) of the receiving time, so a tolerance of 2
+// minutes keeps every genuine version as it is.
+func ClampVersion(version int64, ref time.Time, tolerance time.Duration) int64 {
+	return min(version, ref.Add(tolerance).UnixMilli())
 }
 
 // HeaderVersion is the record header that carries Version as decimal Unix

@@ -187,3 +187,23 @@ func TestVersionPerSubject(t *testing.T) {
 		t.Fatalf("versions %v, want each its EventTime", got)
 	}
 }
+
+// Between EventTimes alone Chat's order stands: a change Chat made earlier that
+// reaches the replica later keeps its EventTime, and the change Chat made last wins
+// (rule 3 lifts only where a clock set a version; lifting here would have let a
+// group member's late exit win over the rejoin another replica published). An
+// EventTime in seconds is not taken as milliseconds (1970): it is clamped.
+func TestVersionEventTimesAloneKeepChatsOrder(t *testing.T) {
+	start := time.Unix(1669872112, 0)
+	r := newReplica(t, start)
+	r.send(add, 1669872112, 1669872112900)
+	r.send(remove, 1669872112, 1669872112100) // made earlier, arrived later
+	if state, versions := blocked(t, r); !state || versions[1] != 1669872112100 {
+		t.Fatalf("Chat's later change lost, or the late one was lifted: versions %v", versions)
+	}
+	s := newReplica(t, start)
+	s.send(add, 1669872112, 1669872112) // seconds
+	if e := s.rec.events[0]; !e.VersionClamped || e.Version() != 1669872112000 {
+		t.Fatalf("an EventTime in seconds: clamped %v, version %d", e.VersionClamped, e.Version())
+	}
+}

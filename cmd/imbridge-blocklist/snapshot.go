@@ -152,7 +152,7 @@ func ReadSnapshot(r io.Reader, topics []string, horizon time.Duration) (*State, 
 			return nil, fmt.Errorf("header: partition %s: offset %d", key, p.Next)
 		}
 		ps := s.part(key)
-		ps.next, ps.newest = p.Next, p.Newest
+		ps.next, ps.newest = p.Next, events.ClampVersion(p.Newest, s.now(), versionTolerance)
 	}
 	for i := 0; i < h.Users; i++ {
 		var u snapshotUser

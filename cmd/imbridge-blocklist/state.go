@@ -36,15 +36,18 @@ type State struct {
 	blocked, tombstones       int64
 	applied, ignored, dropped int64
 
-	// now is the clock versions are clamped against (events.ClampVersion).
+	// now is the clock versions without a receivedAt, and a loaded snapshot's, are
+	// clamped against (events.ClampVersion).
 	now func() time.Time
 }
 
-// versionTolerance is how far ahead of the consumer's clock a version may be before it
-// counts as the clock (events.ClampVersion): the signature window and clocks that
-// differ by minutes. A version further ahead (a year-9999 EventTime published before
-// imbridge's version rule) would otherwise win over every later change for good.
-const versionTolerance = 5 * time.Minute
+// versionTolerance is how far ahead of the event's receivedAt a version may be before
+// it counts as receivedAt plus the tolerance (events.ClampVersion): imbridge's rule
+// takes an EventTime up to the signature window (60 s) after a RequestTime that may be
+// 60 s ahead of the replica's clock. A version further ahead (a year-9999 EventTime
+// published before imbridge's version rule) would otherwise win over every later change
+// for good.
+const versionTolerance = 2 * time.Minute
 
 // entry is the last change applied to one (user, target). part is the partition of a
 // removal, whose newest version decides when its tombstone is dropped.
@@ -84,7 +87,7 @@ func (s *State) part(p Partition) *partState {
 }
 
 // Apply applies one decoded event read from partition from if events.Newer says its
-// version (clamped to versionTolerance ahead of the clock) is newer than the change
+// version (clamped to versionTolerance after its receivedAt) is newer than the change
 // held for its (user, target), and reports whether it did; other
 // event types are ignored. Tombstones of from that the event's version makes older
 // than the horizon are dropped first: from then on an older addition of their pair is
@@ -100,7 +103,13 @@ func (s *State) Apply(from Partition, ev any) bool {
 	default:
 		return false
 	}
-	version := events.ClampVersion(p.Version, s.now(), versionTolerance)
+	// Clamped against when the event was received, which the record carries, so that
+	// reading the topic again days later gives the same state.
+	ref := p.ReceivedAt
+	if ref.IsZero() {
+		ref = s.now()
+	}
+	version := events.ClampVersion(p.Version, ref, versionTolerance)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.part(from)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/imbridge/imbridge/bridge/events"
 )
 
 const hour = int64(time.Hour / time.Millisecond)
@@ -145,14 +147,36 @@ func TestHorizonIndependentOfInterleaving(t *testing.T) {
 // A version from the far future (a year-9999 EventTime published before imbridge's
 // version rule) counts as the consumer's clock: a later removal wins (before: the
 // addition stood for good).
+// The clamp is against the event's receivedAt, which the record carries, so that a
+// consumer reading the topic live, or hours later, or rebuilding from it after 48
+// hours, ends the same (a clamp against the consumer's own clock left the addition
+// standing when read later, and moved the horizon so that tombstones were dropped).
 func TestFarFutureVersionIsClamped(t *testing.T) {
-	now := time.UnixMilli(1669872112000)
-	s := NewState(time.Hour)
-	s.now = func() time.Time { return now }
-	s.Apply(partA, change(true, "u", "t", 253402300799000))
-	now = now.Add(time.Hour)
-	s.Apply(partA, change(false, "u", "t", now.UnixMilli()))
-	if got := s.Blocklist("u"); len(got) != 0 {
-		t.Fatalf("u's blocklist %v: the far-future addition still stands", got)
+	t0 := time.UnixMilli(1669872112000)
+	at := func(d time.Duration, add bool, user, target string, version int64) any {
+		ev := change(add, user, target, version)
+		switch e := ev.(type) {
+		case *events.BlocklistAdded:
+			e.ReceivedAt = t0.Add(d)
+		case *events.BlocklistRemoved:
+			e.ReceivedAt = t0.Add(d)
+		}
+		return ev
+	}
+	records := []any{
+		at(0, true, "u", "t", 253402300799000),
+		at(time.Hour, false, "u", "t", t0.Add(time.Hour).UnixMilli()),
+		at(2*time.Hour, false, "v", "w", t0.Add(2*time.Hour).UnixMilli()),
+		at(2*time.Hour+time.Second, true, "v", "w", t0.Add(2*time.Hour-time.Second).UnixMilli()), // older, published late
+	}
+	for _, readAt := range []time.Duration{0, 4 * time.Hour, 48 * time.Hour} {
+		s := NewState(24 * time.Hour)
+		s.now = func() time.Time { return t0.Add(readAt) }
+		for _, r := range records {
+			s.Apply(partA, r)
+		}
+		if u, v := s.Blocklist("u"), s.Blocklist("v"); len(u) != 0 || len(v) != 0 {
+			t.Errorf("read %s after: u blocks %v, v blocks %v; want both unblocked", readAt, u, v)
+		}
 	}
 }
