@@ -198,3 +198,25 @@ func TestCorruptSnapshotRefused(t *testing.T) {
 		})
 	}
 }
+
+// A snapshot written before the version rule may hold a partition's newest version in
+// year 9999: loading clamps it, so that the horizon does not drop every tombstone as it
+// comes (before: a late older addition was applied over a fresh removal).
+func TestSnapshotFarFutureNewestIsClamped(t *testing.T) {
+	now := time.Now()
+	s := NewState(24 * time.Hour)
+	s.Apply(partA, change(false, "u", "t", now.UnixMilli()))
+	s.part(partA).newest = 253402300799000
+	var buf bytes.Buffer
+	if err := s.WriteSnapshot(&buf, []string{partA.Topic}, now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadSnapshot(&buf, []string{partA.Topic}, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Apply(partA, change(true, "u", "t", now.Add(-time.Second).UnixMilli())) // older, published late
+	if b := got.Blocklist("u"); len(b) != 0 {
+		t.Fatalf("u blocks %v after loading: the removal's tombstone was dropped", b)
+	}
+}
