@@ -112,8 +112,10 @@ func rss(pid int) int64 {
 func TestFloodAboveInFlightLimit(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, "flood", 3)
+	// The container's limit as the Kubernetes base passes it (the bound below): the Go
+	// heap's soft limit is then 90% of it, as in production.
 	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic,
-		"IMBRIDGE_MAX_IN_FLIGHT=16", "IMBRIDGE_LOG_LEVEL=info")
+		"IMBRIDGE_MAX_IN_FLIGHT=16", "IMBRIDGE_LOG_LEVEL=info", "IMBRIDGE_MEMORY_LIMIT=268435456")
 	l := newLoad(func() string { return p.callbackURL }, 100)
 	ctx, stop := context.WithTimeout(context.Background(), 4*time.Second)
 	defer stop()
