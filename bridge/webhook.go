@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"reflect"
 	"strconv"
 	"unicode/utf8"
@@ -175,19 +174,11 @@ func EventTime(raw json.RawMessage) (int64, error) {
 }
 
 // JSONInteger reads a JSON number token as an int64, also when written with a fraction
-// of zero or an exponent (12.0, 1.2e3), as JSON Schema's "integer" takes it. It reports
-// false for a fraction, a value out of int64's range, or anything else.
-func JSONInteger(token []byte) (int64, bool) {
-	if n, err := strconv.ParseInt(string(token), 10, 64); err == nil {
-		return n, true
-	}
-	f, _, err := big.ParseFloat(string(token), 10, 128, big.ToNearestEven)
-	if err != nil || !f.IsInt() {
-		return 0, false
-	}
-	n, acc := f.Int64()
-	return n, acc == big.Exact
-}
+// of zero or an exponent (12.0, 1.2e3), as JSON Schema's "integer" takes it, exactly
+// (no rounding: 1.0000000001 and 1e-999999999 are not integers). It reports false for
+// a fraction, a value out of int64's range, a token over MaxNumberToken bytes, or
+// anything else.
+func JSONInteger(token []byte) (int64, bool) { return exactInt64(token) }
 
 // Fields builds a Subject's JSON members from name/value pairs, in order: a value is
 // written as json.Marshal writes it (strings escaped as the events' other strings;
@@ -251,24 +242,23 @@ func unmarshalMember(raw json.RawMessage, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return err
 	}
-	f, _, perr := big.ParseFloat(string(t), 10, 128, big.ToNearestEven)
-	if perr != nil || !f.IsInt() {
+	neg, mag, ok := exactInteger(t)
+	if !ok {
 		return err
 	}
 	target := rv.Elem()
 	switch target.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, acc := f.Int64()
-		if acc != big.Exact || target.OverflowInt(n) {
+		n, ok := exactInt64(t)
+		if !ok || target.OverflowInt(n) {
 			return err
 		}
 		target.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		n, acc := f.Uint64()
-		if acc != big.Exact || f.Sign() < 0 || target.OverflowUint(n) {
+		if (neg && mag != 0) || target.OverflowUint(mag) {
 			return err
 		}
-		target.SetUint(n)
+		target.SetUint(mag)
 	default:
 		return err
 	}

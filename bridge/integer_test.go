@@ -1,0 +1,86 @@
+package bridge
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Integer tokens, read exactly: JSON Schema's integers in every form, and nothing
+// that only rounds to one.
+func TestExactInteger(t *testing.T) {
+	tests := []struct {
+		give    string
+		neg     bool
+		mag     uint64
+		ok      bool
+		int64OK bool
+	}{
+		{"305", false, 305, true, true},
+		{"305.0", false, 305, true, true},
+		{"3.05e2", false, 305, true, true},
+		{"30500E-2", false, 305, true, true},
+		{"1e+2", false, 100, true, true},
+		{"-0", true, 0, true, true},
+		{"0.000", false, 0, true, true},
+		{"0e1000", false, 0, true, true},
+		{"50e-1", false, 5, true, true},
+		{"9223372036854775807", false, 1<<63 - 1, true, true},
+		{"-9223372036854775808", true, 1 << 63, true, true},
+		{"9223372036854775808", false, 1 << 63, true, false},
+		{"18446744073709551615", false, 1<<64 - 1, true, false},
+		{"1e19", false, 10000000000000000000, true, false},
+		{"18446744073709551616", false, 0, false, false},
+		{"1e20", false, 0, false, false},
+		{"1e-999999999", false, 0, false, false},
+		{"1.0000000001", false, 0, false, false},
+		{"5e-1", false, 0, false, false},
+		{"1e1000", false, 0, false, false},
+		{"9000000000000000000.00000000000000000001", false, 0, false, false}, // 41 bytes
+		{"1" + strings.Repeat("0", 40), false, 0, false, false},              // over MaxNumberToken
+		{"01", false, 0, false, false},
+		{"1.", false, 0, false, false},
+		{".5", false, 0, false, false},
+		{"-", false, 0, false, false},
+		{"12e", false, 0, false, false},
+		{"+1", false, 0, false, false},
+		{"1_000", false, 0, false, false},
+	}
+	for _, tc := range tests {
+		neg, mag, ok := exactInteger([]byte(tc.give))
+		if ok != tc.ok || (ok && (neg != tc.neg || mag != tc.mag)) {
+			t.Errorf("exactInteger(%s) = %v %d %v, want %v %d %v", tc.give, neg, mag, ok, tc.neg, tc.mag, tc.ok)
+		}
+		if _, ok := JSONInteger([]byte(tc.give)); ok != tc.int64OK {
+			t.Errorf("JSONInteger(%s) ok %v, want %v", tc.give, ok, tc.int64OK)
+		}
+	}
+}
+
+// Numbers that only round to integers no longer pass as integers through a callback
+// (before: "EventTime": 1e-999999999 was published as 0), and a body of one number a
+// megabyte long is decided at once (before: 1 M digits cost 1.45 s of CPU).
+func TestNumbersThatAreNotIntegers(t *testing.T) {
+	for _, et := range []string{"1e-999999999", "1669872112000.0000000001", strings.Repeat("9", 1<<20)} {
+		body := `{"CallbackCommand":"` + CommandBlackListDelete + `","EventTime":` + et + `,"PairList":[{"From_Account":"a","To_Account":"b"}]}`
+		cb := Callback{Query: Query{CallbackCommand: CommandBlackListDelete}, AppID: 1, Body: []byte(body), ReceivedAt: time.Unix(1669872112, 0)}
+		start := time.Now()
+		_, err := Map(cb, DefaultRoutes[0])
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("EventTime of %d bytes decided in %s", len(et), took)
+		}
+		if ErrorKind(err) != KindBadRequest || !strings.Contains(ErrorMessage(err), "EventTime") {
+			t.Errorf("EventTime %.40s: %v, want a bad request naming EventTime", et, err)
+		}
+	}
+}
+
+// BenchmarkLongNumberToken measures what one megabyte-long number costs to refuse.
+func BenchmarkLongNumberToken(b *testing.B) {
+	tok := []byte(strings.Repeat("9", 1<<20))
+	for b.Loop() {
+		if _, ok := JSONInteger(tok); ok {
+			b.Fatal("accepted")
+		}
+	}
+}
