@@ -37,8 +37,39 @@ type PairListBody struct {
 // Map is pure: the same callback (query, body, ReceivedAt) always gives the same events.
 //
 // A route with a Decoder (every webhook beyond the relationship chain) gives one event
-// per subject the decoder finds instead.
+// per subject the decoder finds instead. A callback whose events would carry a control
+// character (U+0000 to U+001F, U+007F) in their Kafka key is a bad request, naming the
+// field the key comes from (and so quarantined by default).
 func Map(cb Callback, route Route) ([]Event, error) {
+	events, err := mapEvents(cb, route)
+	if err != nil {
+		return nil, err
+	}
+	for i := range events {
+		if k := events[i].key(); hasControl(k) {
+			what := route.Key
+			if what == "" {
+				what = "the message key"
+			}
+			return nil, Errorf(KindBadRequest, "%s %.80q holds a control character, which no Kafka key may carry", what, k)
+		}
+	}
+	return events, nil
+}
+
+// hasControl reports whether s holds a control character (U+0000 to U+001F, U+007F):
+// a key with one would carry it raw into consumers' logs and terminals.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// mapEvents is Map without the check of the keys.
+func mapEvents(cb Callback, route Route) ([]Event, error) {
 	if route.Decode != nil {
 		return mapWebhook(cb, route)
 	}
