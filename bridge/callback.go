@@ -71,7 +71,20 @@ type Callback struct {
 	// MaxPairs is the most PairList entries accepted; 0 means DefaultMaxPairs. More
 	// is KindTooLarge.
 	MaxPairs int
+	// MaxRecordBytes caps the bytes of the records one callback makes; 0 means
+	// DefaultMaxRecordBytes. The cap is also at most RecordBytesPerBodyByte times the
+	// body. A callback past it makes no events (KindTooLarge, quarantined by default).
+	MaxRecordBytes int64
 }
+
+// DefaultMaxRecordBytes is Callback.MaxRecordBytes' default: with the body limit of
+// 1 MiB, one callback cannot make records of more than 8 MiB, whatever it lists.
+const DefaultMaxRecordBytes = 8 << 20
+
+// RecordBytesPerBodyByte bounds the amplification of one callback: its records may
+// take at most this many times its body's bytes (a list of short entries, each copied
+// into an event with the callback's envelope, is what Chat sends at most).
+const RecordBytesPerBodyByte = 64
 
 // DefaultMaxPairs is the most PairList entries a callback may carry by default: ten
 // times the 1,000 that Chat's REST API removes in one call.

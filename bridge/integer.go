@@ -95,7 +95,7 @@ func exactInt64(tok []byte) (int64, bool) {
 	case !neg && mag <= 1<<63-1:
 		return int64(mag), true
 	case neg && mag <= 1<<63:
-		return -int64(mag - 1) - 1, true
+		return -int64(mag-1) - 1, true
 	}
 	return 0, false
 }

@@ -45,6 +45,9 @@ func Map(cb Callback, route Route) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkRecordBudget(cb, events); err != nil {
+		return nil, err
+	}
 	for i := range events {
 		if k := events[i].key(); hasControl(k) {
 			what := route.Key
@@ -55,6 +58,26 @@ func Map(cb Callback, route Route) ([]Event, error) {
 		}
 	}
 	return events, nil
+}
+
+// checkRecordBudget refuses (KindTooLarge) a callback whose records would take more
+// than its budget: MaxRecordBytes (DefaultMaxRecordBytes), and at most
+// RecordBytesPerBodyByte times its body. The records are counted by their size
+// estimate, an upper bound of what encoding them takes.
+func checkRecordBudget(cb Callback, events []Event) error {
+	limit := cb.MaxRecordBytes
+	if limit <= 0 {
+		limit = DefaultMaxRecordBytes
+	}
+	limit = min(limit, max(int64(len(cb.Body)), 1024)*RecordBytesPerBodyByte)
+	var total int64
+	for i := range events {
+		if total += int64(events[i].recordSizeHint()); total > limit {
+			return Errorf(KindTooLarge, "the %d events of this callback would make more than %d bytes of records (at most %d: IMBRIDGE_MAX_RECORD_BYTES, and %d times the body)",
+				len(events), total, limit, RecordBytesPerBodyByte)
+		}
+	}
+	return nil
 }
 
 // hasControl reports whether s holds a control character (U+0000 to U+001F, U+007F):

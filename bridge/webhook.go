@@ -76,8 +76,9 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if route.Command != "" {
 		for _, name := range SharedMembers {
 			var s string
-			if raw, ok := top[name]; ok && json.Unmarshal(raw, &s) == nil && len(s) > MaxSharedMemberBytes {
-				return nil, Errorf(KindBadRequest, "%s is %d bytes; at most %d are accepted", name, len(s), MaxSharedMemberBytes)
+			// Counted as encoded in the events: JSON escaping turns a < into six bytes.
+			if raw, ok := top[name]; ok && json.Unmarshal(raw, &s) == nil && len(appendJSONString(nil, s))-2 > MaxSharedMemberBytes {
+				return nil, Errorf(KindBadRequest, "%s is %d bytes once encoded; at most %d are accepted", name, len(appendJSONString(nil, s))-2, MaxSharedMemberBytes)
 			}
 		}
 	}

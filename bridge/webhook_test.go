@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,8 +102,13 @@ func TestWebhookAmplificationBounded(t *testing.T) {
 	}
 	cb := Callback{Query: Query{CallbackCommand: CommandGroupMemberJoined}, AppID: 1, MaxPairs: 5}
 	cb.Body = []byte(`{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"` + strings.Repeat("G", 400<<10) + `","NewMemberList":[` + members(2) + `]}`)
-	if _, err := Map(cb, route); ErrorKind(err) != KindBadRequest || !strings.Contains(err.Error(), "GroupId is 409600 bytes; at most 128") {
+	if _, err := Map(cb, route); ErrorKind(err) != KindBadRequest || !strings.Contains(err.Error(), "GroupId is 409600 bytes once encoded; at most 128") {
 		t.Fatalf("a 400 KiB GroupId: %v", err)
+	}
+	// Counted encoded: 100 < are 600 bytes in every event (before: 100, under the bound).
+	cb.Body = []byte(`{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"` + strings.Repeat("<", 100) + `","NewMemberList":[` + members(2) + `]}`)
+	if _, err := Map(cb, route); ErrorKind(err) != KindBadRequest || !strings.Contains(err.Error(), "GroupId is 600 bytes once encoded; at most 128") {
+		t.Fatalf("a GroupId of 100 <: %v", err)
 	}
 	cb.Body = []byte(`{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":[` + members(6) + `]}`)
 	if _, err := Map(cb, route); ErrorKind(err) != KindTooLarge || !strings.Contains(err.Error(), "lists 6 subjects; at most 5") {
@@ -112,4 +118,65 @@ func TestWebhookAmplificationBounded(t *testing.T) {
 	if events, err := Map(cb, route); err != nil || len(events) != 5 {
 		t.Fatalf("5 members: %d events, %v", len(events), err)
 	}
+}
+
+// One budget per callback: for every route, a signed callback at the list bound
+// (10,000 entries) with the largest members every event copies, written with
+// characters JSON escapes, makes records within the cap (8 MiB, and 64 times its body)
+// or is refused whole (quarantined by default); before, 230 KB of body made 11.5 MB of
+// records, and 127 KiB made 31 MB.
+func TestRecordBudget(t *testing.T) {
+	inputs, _ := filepath.Glob("testdata/map/*.input.json")
+	refused := 0
+	for _, in := range inputs {
+		cb := readCallback(t, in)
+		route, ok := NewRoutes(DefaultRoutes...).Lookup(cb.Query.CallbackCommand)
+		if !ok || route.Command == "" {
+			continue
+		}
+		// Every list in the body grown to 10,000 copies of its first entry, and the
+		// shared members at their bound, in escaped characters.
+		var body map[string]any
+		if err := json.Unmarshal(cb.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		grown := false
+		for k, v := range body {
+			if list, ok := v.([]any); ok && len(list) > 0 {
+				big := make([]any, 10000)
+				for i := range big {
+					big[i] = list[0]
+				}
+				body[k], grown = big, true
+			}
+		}
+		for _, name := range SharedMembers {
+			if _, ok := body[name]; ok {
+				body[name] = strings.Repeat("x", MaxSharedMemberBytes)
+			}
+		}
+		if !grown {
+			continue
+		}
+		raw, _ := json.Marshal(body)
+		cb.Body, cb.MaxPairs = raw, 10000
+		events, err := Map(cb, route)
+		if err != nil {
+			if ErrorKind(err) == KindTooLarge && strings.Contains(err.Error(), "bytes of records") {
+				refused++
+			}
+			continue // refused whole, or for another reason (entries that repeat a key)
+		}
+		total := 0
+		for _, r := range Records(events) {
+			total += r.Size()
+		}
+		if limit := min(DefaultMaxRecordBytes, len(raw)*RecordBytesPerBodyByte); total > limit {
+			t.Errorf("%s: %d bytes of body made %d bytes of records, over the cap %d", filepath.Base(in), len(raw), total, limit)
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no callback reached the cap: the test shows nothing")
+	}
+	t.Logf("%d routes' callbacks at the list bound refused whole by the cap", refused)
 }

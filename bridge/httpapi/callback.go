@@ -90,7 +90,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	defer h.buffers.put(buf)
 	body := *buf
-	cb := bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs}
+	cb := bridge.Callback{Query: q, AppID: appID, Body: body, ReceivedAt: now, MaxPairs: h.cfg.MaxPairs, MaxRecordBytes: h.cfg.MaxRecordBytes}
 	if q.CallbackCommand == "" {
 		return h.quarantine(c, cb, signed, bridge.Errorf(bridge.KindBadRequest, "CallbackCommand is missing from the query"))
 	}

@@ -37,6 +37,10 @@ type Config struct {
 	// MaxPairs is the most PairList entries accepted; more are answered 413. Default
 	// bridge.DefaultMaxPairs.
 	MaxPairs int
+	// MaxRecordBytes caps the bytes of the records one callback makes (and at most 64
+	// times its body); past it the callback is quarantined (413 with the quarantine
+	// off). Default bridge.DefaultMaxRecordBytes (8 MiB).
+	MaxRecordBytes int64
 	// MaxInFlight bounds the callbacks handled at once; beyond it a callback is answered
 	// 503 at once instead of queueing without bound. Default DefaultMaxInFlight.
 	MaxInFlight int

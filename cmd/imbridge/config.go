@@ -38,6 +38,7 @@ type Config struct {
 	ReplayCacheSize                   int
 	BodyLimit, MaxInFlightBytes       int64
 	MaxPairs, MaxInFlight             int
+	MaxRecordBytes                    int64
 	MaxQueryBytes, MaxHeaderBytes     int
 
 	KafkaBrokers []string
@@ -326,6 +327,16 @@ var generalSettings = []setting{
 	{env: "IMBRIDGE_MAX_PAIRS", flag: "max-pairs", def: strconv.Itoa(bridge.DefaultMaxPairs), meta: "N",
 		usage: "most PairList entries in one callback, and most events one webhook callback may give (members, messages, receipts); more are answered 413",
 		set:   intSetter(1, func(c *Config) *int { return &c.MaxPairs })},
+	{env: "IMBRIDGE_MAX_RECORD_BYTES", flag: "max-record-bytes", def: strconv.Itoa(bridge.DefaultMaxRecordBytes), meta: "BYTES",
+		usage: "most bytes of records one callback may make, and at most 64 times its body; past it the callback makes no events and is kept whole in quarantine (413 with the quarantine off)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 64<<10 {
+				return errors.New("a number of bytes, at least 65536")
+			}
+			c.MaxRecordBytes = n
+			return nil
+		}},
 	{env: "IMBRIDGE_MAX_IN_FLIGHT", flag: "max-in-flight", def: strconv.Itoa(httpapi.DefaultMaxInFlight), meta: "N",
 		usage: "callbacks handled at once; beyond it a callback is answered 503 at once",
 		set:   intSetter(1, func(c *Config) *int { return &c.MaxInFlight })},

@@ -36,7 +36,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	want := Config{
 		Listen: ":8080", CallbackPath: "/callback", AdminListen: "127.0.0.1:9090", SDKAppID: 1400187352,
 		CallbackTokens: []bridge.Secret{"new-token-0123456", "old-token-0123456"}, SignMaxSkew: 60 * time.Second, ReplayCacheSize: 100000, BodyLimit: 1 << 20,
-		MaxInFlightBytes: 32 << 20, MaxPairs: 10000, MaxInFlight: 1024, MaxQueryBytes: 4096, MaxHeaderBytes: 16384,
+		MaxInFlightBytes: 32 << 20, MaxPairs: 10000, MaxRecordBytes: 8 << 20, MaxInFlight: 1024, MaxQueryBytes: 4096, MaxHeaderBytes: 16384,
 		KafkaBrokers: []string{"k1:9092", "k2:9092"},
 		Routes:       routeNames(),
 		Topics:       map[string]string{}, UnroutedTopic: bridge.TopicUnrouted, QuarantineTopic: bridge.TopicQuarantine,

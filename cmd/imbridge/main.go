@@ -248,7 +248,7 @@ func serveWith(cfg Config, log *zap.Logger) error {
 	var stopping atomic.Bool
 	callbackSrv := &http.Server{
 		Handler: closeWhenStopping(&stopping, httpapi.NewCallbackServer(httpapi.Config{Path: cfg.CallbackPath, BodyLimit: cfg.BodyLimit,
-			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
+			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxRecordBytes: cfg.MaxRecordBytes, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
 			Timeout: cfg.HTTPWriteTimeout, ReplayWindow: cfg.replayWindow(), ReplayCacheSize: cfg.ReplayCacheSize,
 			TrustedProxies: cfg.TrustedProxies, QuarantineTopic: cfg.QuarantineTopic},
 			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: delivery, Log: log, Observer: m})),
