@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"unsafe"
 )
 
 // Header is one header of a Record: a name and its bytes.
@@ -116,6 +117,17 @@ func (e *Event) recordSizeHint() int {
 		len(e.ClientIP) + len(e.OptPlatform) + len(e.InitiatorAccount) + len(e.ClientCmd) + len(e.AdminAccount)
 	strs += len(e.Subject.Key) + len(e.Subject.Fields) + len(e.Raw)
 	return 300 + 2*len(e.ID) + len(e.Type) + len(e.Source) + 2*len(e.key()) + strs + strs/5
+}
+
+// RecordBytes is an upper estimate of the memory that events and their records take
+// while a callback is delivered: the records' bytes and headers, and the events.
+func RecordBytes(events []Event) int64 {
+	const perEvent = int64(unsafe.Sizeof(Event{})) + recordHeaders*int64(unsafe.Sizeof(Header{})) + int64(unsafe.Sizeof(Record{}))
+	var n int64
+	for i := range events {
+		n += int64(events[i].recordSizeHint()) + perEvent
+	}
+	return n
 }
 
 // Records encodes events as records, in order: the records' bytes share one buffer and

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -89,6 +90,31 @@ func (b *bodyBuffers) put(p *[]byte) {
 	b.inUse -= size
 	b.mu.Unlock()
 	b.pools[b.class(size)].Put(p)
+}
+
+// reserve counts n more bytes in flight (the records a callback's body became) if
+// they fit, waiting for room until deadline; it reports whether they were counted.
+// release gives them back.
+func (b *bodyBuffers) reserve(n int64, deadline time.Time) bool {
+	for {
+		b.mu.Lock()
+		if b.inUse+n <= b.maxBytes {
+			b.inUse += n
+			b.mu.Unlock()
+			return true
+		}
+		b.mu.Unlock()
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (b *bodyBuffers) release(n int64) {
+	b.mu.Lock()
+	b.inUse -= n
+	b.mu.Unlock()
 }
 
 // InUse returns the bytes of the buffers handed out now.

@@ -129,6 +129,18 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		return err
 	}
 	h.versions.Assign(events, signed, cb.ReceivedAt)
+	// The records count against the bytes in flight with the body, so that concurrent
+	// callbacks cannot hold more than the budget; a callback waits for room (at most
+	// recordWait, or its deadline) rather than being refused at once.
+	records := bridge.RecordBytes(events)
+	wait := time.Now().Add(recordWait)
+	if !deadline.IsZero() && deadline.Before(wait) {
+		wait = deadline
+	}
+	if !h.buffers.reserve(records, wait) {
+		return h.buffers.busy()
+	}
+	defer h.buffers.release(records)
 	if err := h.deps.Delivery.Accept(ctx, events); err != nil {
 		if bridge.ErrorKind(err) == bridge.KindTooLarge { // a record over its topic's limit
 			return h.quarantine(c, cb, signed, err)
@@ -141,6 +153,10 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	c.Set(ctxOutcome, "ok")
 	return writeOK(c)
 }
+
+// recordWait is the longest a callback waits for room in the byte budget for its
+// records: below Chat's 2 s wait for the answer.
+const recordWait = time.Second
 
 // quarantine keeps an authenticated callback that cannot be mapped (reason): its body,
 // as received, becomes one record on the quarantine topic, and Chat is answered OK.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -193,11 +194,23 @@ func (h *holder) Accept(context.Context, []bridge.Event) error {
 func (h *holder) Ready(context.Context) error { return nil }
 
 // The bytes of bodies in flight are bounded, not only their count: with room for four
-// 16 KiB buffers, a fifth body is answered 503 at once, a small one still fits, and
-// when the held ones finish every byte is given back.
+// 16 KiB buffers and their records, a fifth body is answered 503 at once, a small one
+// still fits, and when the held ones finish every byte is given back.
 func TestBodyBytesInFlightLimit(t *testing.T) {
 	h := &holder{entered: make(chan struct{}, 8), release: make(chan struct{})}
-	srv := NewCallbackServer(Config{BodyLimit: 16 << 10, MaxInFlightBytes: 4*(16<<10) + 4<<10}, Deps{
+	// Each held callback also holds its records (three pairs).
+	values, _ := url.ParseQuery(signedQuery(bridge.CommandBlackListDelete))
+	query, err := bridge.ParseQuery(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedEvents, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(seedBody), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := bridge.RecordBytes(seedEvents)
+	budget := 4*(16<<10+records) + 4<<10 + records
+	srv := NewCallbackServer(Config{BodyLimit: 16 << 10, MaxInFlightBytes: budget}, Deps{
 		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
 		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: h, Log: zap.NewNop(),
 		Now: func() time.Time { return testNow },
@@ -218,7 +231,7 @@ func TestBodyBytesInFlightLimit(t *testing.T) {
 		go func() { done <- send(big, false) }()
 		<-h.entered
 	}
-	busy := failBody("too many body bytes in flight (at most 69632); try again later")
+	busy := failBody(fmt.Sprintf("too many body bytes in flight (at most %d); try again later", budget))
 	if w := send(big, false); w.Code != 503 || w.Body.String() != busy {
 		t.Fatalf("fifth large body: %d %s", w.Code, w.Body.String())
 	}
@@ -463,5 +476,55 @@ func TestBudgetOfOneBodyTakesOneBody(t *testing.T) {
 	srv.ServeHTTP(w, r)
 	if w.Code != 200 {
 		t.Fatalf("a body of %d bytes against a budget of the body limit: %d %s", len(body), w.Code, w.Body.String())
+	}
+}
+
+// The records a callback's body becomes count against the bytes in flight with the
+// body: a second callback whose records do not fit beside the first's waits for them
+// (it is not refused), and goes on once the first is delivered (before: only bodies
+// counted, and a 540 KB callback of 10,000 pairs held 7 MB unaccounted).
+func TestRecordsCountAgainstTheBudget(t *testing.T) {
+	pairs := make([]string, 100)
+	for i := range pairs {
+		pairs[i] = fmt.Sprintf(`{"From_Account":"user-%03d","To_Account":"target-%03d"}`, i, i)
+	}
+	body := `{"CallbackCommand":"` + bridge.CommandBlackListDelete + `","PairList":[` + strings.Join(pairs, ",") + `]}`
+	values, _ := url.ParseQuery(signedQuery(bridge.CommandBlackListDelete))
+	query, _ := bridge.ParseQuery(values)
+	events, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(body), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := bridge.RecordBytes(events)
+	// Two bodies (8 KiB buffers) fit, and one callback's records, not two.
+	h := &holder{entered: make(chan struct{}, 2), release: make(chan struct{})}
+	srv := NewCallbackServer(Config{BodyLimit: 64 << 10, MaxInFlightBytes: 2*(8<<10) + records + records/2, Timeout: 10 * time.Second}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: h, Log: zap.NewNop(),
+		Now: func() time.Time { return testNow },
+	})
+	send := func() int {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), body))
+		return w.Code
+	}
+	done := make(chan int, 2)
+	go func() { done <- send() }()
+	<-h.entered
+	go func() { done <- send() }()
+	select {
+	case <-h.entered:
+		t.Fatal("a second callback's records were taken beside the first's, over the budget")
+	case code := <-done:
+		t.Fatalf("the second callback was answered %d instead of waiting for room", code)
+	case <-time.After(300 * time.Millisecond):
+	}
+	h.release <- struct{}{} // the first is delivered
+	<-h.entered             // the second goes on
+	close(h.release)
+	for range 2 {
+		if code := <-done; code != 200 {
+			t.Fatalf("answered %d", code)
+		}
 	}
 }

@@ -44,7 +44,9 @@ type Config struct {
 	// MaxInFlight bounds the callbacks handled at once; beyond it a callback is answered
 	// 503 at once instead of queueing without bound. Default DefaultMaxInFlight.
 	MaxInFlight int
-	// MaxInFlightBytes bounds the bytes of the bodies held at once, counted as the
+	// MaxInFlightBytes bounds the bytes of the bodies, and of the records they become
+	// while they are delivered (bridge.RecordBytes; a callback waits up to a second for
+	// room for its records, then 503), held at once, a body counted as the
 	// sizes of their buffers (from Content-Length, rounded up to a power of two, and
 	// reserved as the bytes arrive beyond the first 64 KiB); a
 	// callback whose body would go beyond it is answered 503 at once. It is raised to
