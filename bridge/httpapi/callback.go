@@ -57,6 +57,11 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The log line names the command also when verification refuses the callback (a
+	// wrong token is then easier to tell from a wrong URL); at most 64 bytes of it.
+	if q.CallbackCommand != "" {
+		c.Set(ctxCommand, truncateCommand(q.CallbackCommand))
+	}
 	// Metrics label: only commands of the routing table, so clients cannot add series.
 	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
 	if bridge.KnownCommand(q.CallbackCommand) { // switched on or off, routed or unrouted
@@ -81,9 +86,6 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	// From here on the callback is authenticated: Chat never sends it again, so what
 	// cannot be mapped is kept in quarantine (when on) rather than refused. Only a body
 	// over the limit, or more bytes in flight than the budget, is refused unread.
-	if q.CallbackCommand != "" {
-		c.Set(ctxCommand, q.CallbackCommand)
-	}
 	buf, err := h.buffers.read(req)
 	if err != nil {
 		return err
@@ -152,6 +154,14 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	c.Set(ctxOutcome, "ok")
 	return writeOK(c)
+}
+
+// truncateCommand keeps at most 64 bytes of a command for the log.
+func truncateCommand(s string) string {
+	if len(s) > 64 {
+		return s[:64]
+	}
+	return s
 }
 
 // recordWait is the longest a callback waits for room in the byte budget for its

@@ -53,8 +53,13 @@ func TestRequestLog(t *testing.T) {
 		{"wrong token", nil, func() *http.Request {
 			return post("/callback?"+strings.Replace(signedQuery(del), bridge.Sign(testToken, "1669872112"), bridge.Sign("wrong", "1669872112"), 1), seedBody)
 		}, zap.InfoLevel,
-			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(401), "outcome": "unauthorized",
+			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(401), "command": del, "outcome": "unauthorized",
 				"err": "Sign does not match: check the callback token"}},
+		{"not our SdkAppid", nil, func() *http.Request {
+			return post("/callback?"+strings.Replace(signedQuery(del), testAppID, "1400000001", 1), seedBody)
+		}, zap.InfoLevel,
+			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(403), "command": del, "outcome": "forbidden",
+				"err": `SdkAppid "1400000001" is not this app's`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
