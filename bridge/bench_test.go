@@ -35,7 +35,7 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if _, err := DecodePairList(body, 0, false); err != nil {
+				if _, err := decodePairListBody(body, 0, false); err != nil {
 					b.Fatal(err)
 				}
 			}

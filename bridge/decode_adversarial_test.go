@@ -113,7 +113,7 @@ func TestDecodeAdversarialShapesInBoundedTime(t *testing.T) {
 			var err error
 			for range 3 {
 				start := time.Now()
-				_, err = DecodePairList(s.body, 0, false)
+				_, err = decodePairListBody(s.body, 0, false)
 				best = min(best, time.Since(start))
 			}
 			t.Logf("%s: %s (%v)", s.name, best.Round(10*time.Microsecond), err)
@@ -132,7 +132,7 @@ func BenchmarkDecodeAdversarial(b *testing.B) {
 			b.SetBytes(int64(len(s.body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = DecodePairList(s.body, 0, false)
+				_, _ = decodePairListBody(s.body, 0, false)
 			}
 		})
 	}
@@ -162,24 +162,24 @@ func TestDecodeStructureLimits(t *testing.T) {
 		want string // empty: accepted
 	}{
 		{"MaxJSONObjectKeys keys", body(keys(MaxJSONObjectKeys, -1, -1)), ""},
-		{"one key more", body(keys(MaxJSONObjectKeys+1, -1, -1)), "bad_request: body has an object with more than 1000 keys"},
+		{"one key more", body(keys(MaxJSONObjectKeys+1, -1, -1)), "too_large: body has an object with more than 1000 keys (at X.k1000)"},
 		{"MaxJSONArrayElements elements", body(array(MaxJSONArrayElements, "0")), ""},
-		{"one element more", body(array(MaxJSONArrayElements+1, "0")), "bad_request: body has an array with more than 10000 elements"},
+		{"one element more", body(array(MaxJSONArrayElements+1, "0")), "too_large: body has an array with more than 10000 elements (at X[10000])"},
 		{"nested arrays count apart", body(array(2, array(MaxJSONArrayElements, "[]"))), ""},
-		{"PairList is held to the pair limit instead", `{"PairList":` + pairs(DefaultMaxPairs+1) + `}`, "too_large: PairList has 10001 entries; at most 10000 are accepted"},
+		{"PairList is held to the pair limit instead", `{"PairList":` + pairs(DefaultMaxPairs+1) + `}`, "too_large: body has an array with more than 10000 elements (at PairList[10000])"},
 		{"PairList at the pair limit", `{"PairList":` + pairs(DefaultMaxPairs) + `}`, ""},
-		{"an array named PairList deeper down is an array", body(`{"PairList":` + array(MaxJSONArrayElements+1, "0") + `}`), "bad_request: body has an array with more than 10000 elements"},
-		{"duplicate among the first keys", body(keys(5, 1, 3)), `bad_request: body has the key "k1" twice in one object`},
-		{"duplicate of a first key, late", body(keys(500, 0, 499)), `bad_request: body has the key "k0" twice in one object`},
-		{"duplicate of a late key, later", body(keys(900, 600, 899)), `bad_request: body has the key "k600" twice in one object`},
-		{"duplicate right after the first keys", body(keys(9, 7, 8)), `bad_request: body has the key "k7" twice in one object`},
+		{"an array named PairList deeper down is an array", body(`{"PairList":` + array(MaxJSONArrayElements+1, "0") + `}`), "too_large: body has an array with more than 10000 elements (at X.PairList[10000])"},
+		{"duplicate among the first keys", body(keys(5, 1, 3)), `bad_request: body has the key "k1" twice in one object (at X.k1)`},
+		{"duplicate of a first key, late", body(keys(500, 0, 499)), `bad_request: body has the key "k0" twice in one object (at X)`},
+		{"duplicate of a late key, later", body(keys(900, 600, 899)), `bad_request: body has the key "k600" twice in one object (at X)`},
+		{"duplicate right after the first keys", body(keys(9, 7, 8)), `bad_request: body has the key "k7" twice in one object (at X)`},
 		{"same keys in sibling objects", body(array(3, keys(50, -1, -1))), ""},
 		{"same keys in nested objects", body(`{"k0":` + keys(20, -1, -1) + `,"k1":` + keys(20, -1, -1) + `}`), ""},
-		{"a key of the outer object repeated after an inner one", body(`{"a":0,"b":` + keys(20, -1, -1) + `,"c":0,"d":0,"e":0,"f":0,"g":0,"h":0,"i":0,"a":1}`), `bad_request: body has the key "a" twice in one object`},
+		{"a key of the outer object repeated after an inner one", body(`{"a":0,"b":` + keys(20, -1, -1) + `,"c":0,"d":0,"e":0,"f":0,"g":0,"h":0,"i":0,"a":1}`), `bad_request: body has the key "a" twice in one object (at X)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := DecodePairList([]byte(tt.give), 0, false)
+			_, err := decodePairListBody([]byte(tt.give), 0, false)
 			got := ""
 			if err != nil {
 				got = ErrorKind(err).String() + ": " + err.Error()
@@ -196,9 +196,9 @@ func TestDecodeStructureLimits(t *testing.T) {
 	}
 }
 
-func ExampleDecodePairList() {
-	_, err := DecodePairList([]byte(`{"PairList":[{"From_Account":"a","To_Account":"b"}],"X":`+
-		"{"+strings.TrimSuffix(strings.Repeat(`"k":0,`, 2), ",")+"}}"), 0, false)
+func ExampleParseBody() {
+	_, err := ParseBody([]byte(`{"PairList":[{"From_Account":"a","To_Account":"b"}],"X":` +
+		"{" + strings.TrimSuffix(strings.Repeat(`"k":0,`, 2), ",") + "}}"))
 	fmt.Println(err)
-	// Output: body has the key "k" twice in one object
+	// Output: body has the key "k" twice in one object (at X.k)
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // caseFolded reports whether body spells a field name in another case somewhere:
-// encoding/json matches struct fields case-insensitively, DecodePairList does not.
+// encoding/json matches struct fields case-insensitively, ParseBody does not.
 func caseFolded(body []byte) bool {
 	lower := bytes.ToLower(body)
 	for _, name := range []string{"CallbackCommand", "PairList", "EventTime", "ClientCmd", "Admin_Account", "ForceFlag"} {
@@ -20,9 +20,10 @@ func caseFolded(body []byte) bool {
 	return false
 }
 
-// FuzzDecodeDifferential holds the single-pass DecodePairList to the encoding/json
-// decoder it replaced: both accept or both refuse with the same kind, and what they
-// accept decodes to the same value.
+// FuzzDecodeDifferential holds the relationship routes' reading of a PairList body
+// (ParseBody and the route's decoder) to the encoding/json decoder it replaced: both
+// accept or both refuse with the same kind, and what they accept decodes to the same
+// value.
 func FuzzDecodeDifferential(f *testing.F) {
 	for _, s := range []string{
 		`{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"id","To_Account":"id1"}]}`,
@@ -44,16 +45,16 @@ func FuzzDecodeDifferential(f *testing.F) {
 			return
 		}
 		maxPairs = maxPairs%5 + 1
-		got, gotErr := DecodePairList(body, maxPairs, friendAdd)
+		got, gotErr := decodePairListBody(body, maxPairs, friendAdd)
 		want, wantErr := referenceDecodePairList(body, maxPairs, friendAdd)
 		if (gotErr == nil) != (wantErr == nil) || ErrorKind(gotErr) != ErrorKind(wantErr) {
-			t.Fatalf("body %q:\n DecodePairList: %v (%s)\n reference:      %v (%s)", body, gotErr, ErrorKind(gotErr), wantErr, ErrorKind(wantErr))
+			t.Fatalf("body %q:\n decoder:   %v (%s)\n reference:      %v (%s)", body, gotErr, ErrorKind(gotErr), wantErr, ErrorKind(wantErr))
 		}
 		if gotErr != nil {
 			return
 		}
 		if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
-			t.Fatalf("body %q decodes differently (-reference +DecodePairList):\n%s", body, d)
+			t.Fatalf("body %q decodes differently (-reference +decoder):\n%s", body, d)
 		}
 	})
 }

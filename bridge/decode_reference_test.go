@@ -55,8 +55,16 @@ func referenceDecodePairList(body []byte, maxPairs int, friendAdd bool) (PairLis
 	if raw.CallbackCommand != nil {
 		b.CallbackCommand = *raw.CallbackCommand
 	}
+	if items, ok := referenceItems(raw.PairList); ok && len(items) > maxPairs {
+		return PairListBody{}, Errorf(KindTooLarge, "PairList has %d entries; at most %d are accepted", len(items), maxPairs)
+	}
 	if len(raw.EventTime) > 0 && string(raw.EventTime) != "null" {
 		n, ok := JSONInteger(raw.EventTime)
+		var digits string
+		if json.Unmarshal(raw.EventTime, &digits) == nil && digits != "" && digits[0] >= '0' && digits[0] <= '9' {
+			d, err := strconv.ParseInt(digits, 10, 64)
+			n, ok = d, err == nil
+		}
 		if !ok || n < 0 {
 			return PairListBody{}, Errorf(KindBadRequest, "EventTime must be a non-negative integer (Unix milliseconds)")
 		}
@@ -126,6 +134,15 @@ func referenceDecodePairList(body []byte, maxPairs int, friendAdd bool) (PairLis
 	return b, nil
 }
 
+// referenceItems reads PairList as an array of any values.
+func referenceItems(raw json.RawMessage) ([]json.RawMessage, bool) {
+	var items []json.RawMessage
+	if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+		return nil, false
+	}
+	return items, true
+}
+
 func referenceAccount(item map[string]json.RawMessage, field string, i int) (string, error) {
 	name := field
 	if i >= 0 {
@@ -180,7 +197,7 @@ func referenceCheckJSON(body []byte) error {
 	counted := func(top *frame) error {
 		if top != nil && !top.isObject && !top.pairList {
 			if top.elements++; top.elements > MaxJSONArrayElements {
-				return Errorf(KindBadRequest, "body has an array with more than %d elements", MaxJSONArrayElements)
+				return Errorf(KindTooLarge, "body has an array with more than %d elements", MaxJSONArrayElements)
 			}
 		}
 		return nil
@@ -225,7 +242,7 @@ func referenceCheckJSON(body []byte) error {
 					top.keys = make(map[string]struct{}, 4)
 				}
 				if len(top.keys) >= MaxJSONObjectKeys {
-					return Errorf(KindBadRequest, "body has an object with more than %d keys", MaxJSONObjectKeys)
+					return Errorf(KindTooLarge, "body has an object with more than %d keys", MaxJSONObjectKeys)
 				}
 				if _, dup := top.keys[t]; dup {
 					return Errorf(KindBadRequest, "body has the key %q twice in one object", truncate(t, 64))
@@ -290,4 +307,12 @@ func hasLoneSurrogate(b []byte) bool {
 		}
 	}
 	return false
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[at:at+4]), 16, 32)
+	return rune(n), err == nil
 }

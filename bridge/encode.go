@@ -6,8 +6,9 @@ import (
 )
 
 // AppendJSON appends the event's JSON value without reflection (it runs once per
-// published event): the bytes json.Marshal gives for the Event's fields, followed by
-// "version" (Version), a test holds it to that.
+// published event): the envelope's members as json.Marshal gives them for the Event's
+// fields, with the subject's Fields after callbackCommand and its Trailer after
+// eventTime, followed by "version" (Version); a test holds it to that.
 func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"eventId":`...)
 	dst = appendJSONString(dst, e.ID)
@@ -15,14 +16,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendUint(dst, e.SDKAppID, 10)
 	dst = append(dst, `,"callbackCommand":`...)
 	dst = appendJSONString(dst, e.CallbackCommand)
-	if e.Subject.Fields != nil {
+	if len(e.Subject.Fields) > 0 {
 		dst = append(dst, ',')
 		dst = append(dst, e.Subject.Fields...)
-	} else {
-		dst = append(dst, `,"fromAccount":`...)
-		dst = appendJSONString(dst, e.FromAccount)
-		dst = append(dst, `,"toAccount":`...)
-		dst = appendJSONString(dst, e.ToAccount)
 	}
 	dst = append(dst, `,"receivedAt":`...)
 	dst = appendJSONString(dst, e.ReceivedAt)
@@ -42,21 +38,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		dst = append(dst, `,"eventTime":`...)
 		dst = strconv.AppendInt(dst, e.EventTime, 10)
 	}
-	if e.InitiatorAccount != "" {
-		dst = append(dst, `,"initiatorAccount":`...)
-		dst = appendJSONString(dst, e.InitiatorAccount)
-	}
-	if e.ClientCmd != "" {
-		dst = append(dst, `,"clientCmd":`...)
-		dst = appendJSONString(dst, e.ClientCmd)
-	}
-	if e.AdminAccount != "" {
-		dst = append(dst, `,"adminAccount":`...)
-		dst = appendJSONString(dst, e.AdminAccount)
-	}
-	if e.ForceFlag != 0 {
-		dst = append(dst, `,"forceFlag":`...)
-		dst = strconv.AppendInt(dst, e.ForceFlag, 10)
+	if len(e.Subject.Trailer) > 0 {
+		dst = append(dst, ',')
+		dst = append(dst, e.Subject.Trailer...)
 	}
 	if e.VersionClamped {
 		dst = append(dst, `,"versionClamped":true`...)

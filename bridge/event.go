@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Event is one From/To pair of a callback, as a consumer sees it: Value is the JSON
-// message value; Topic, Key and the CloudEvents attributes become the Kafka message's
+// Event is one subject of a callback (a From/To pair, a group member, a message...),
+// as a consumer sees it: its JSON value is the envelope with the subject's members; Topic, Key and the CloudEvents attributes become the Kafka message's
 // topic, key and ce_* headers.
 type Event struct {
 	// Topic is the Kafka topic the event is published to.
@@ -23,9 +23,6 @@ type Event struct {
 	ID              string `json:"eventId"`
 	SDKAppID        uint64 `json:"sdkAppId"`
 	CallbackCommand string `json:"callbackCommand"`
-	// FromAccount is also the message key, so that one user's changes keep their order.
-	FromAccount string `json:"fromAccount"`
-	ToAccount   string `json:"toAccount"`
 	// ReceivedAt is RFC 3339 UTC with milliseconds, when imbridge received the callback.
 	ReceivedAt  string `json:"receivedAt"`
 	ClientIP    string `json:"clientIp,omitempty"`
@@ -34,17 +31,8 @@ type Event struct {
 	RequestTime int64 `json:"requestTime,omitempty"`
 	// EventTime is the callback body's EventTime (Unix milliseconds), when present.
 	EventTime int64 `json:"eventTime,omitempty"`
-	// InitiatorAccount, ClientCmd, AdminAccount and ForceFlag come from
-	// Sns.CallbackFriendAdd: who asked, friend_add/friend_response (or FriendAdd/
-	// FriendResponse), the admin who added the friend, 1 when an admin forced it.
-	InitiatorAccount string `json:"initiatorAccount,omitempty"`
-	ClientCmd        string `json:"clientCmd,omitempty"`
-	AdminAccount     string `json:"adminAccount,omitempty"`
-	ForceFlag        int64  `json:"forceFlag,omitempty"`
-
-	// Subject is set by webhook routes other than the relationship chain: the message
-	// key and the route's own members of the JSON value (FromAccount and ToAccount are
-	// then empty and not written).
+	// Subject is what the route read from the body: the message key and the route's
+	// own members of the JSON value.
 	Subject Subject `json:"-"`
 
 	// VersionMs, when not 0, is the version a Versioner gave the event (Version returns
@@ -62,18 +50,12 @@ type Event struct {
 	Headers     []Header `json:"-"`
 }
 
-// Key returns the Kafka message key: the subject's key for webhook routes, else
-// FromAccount, as UTF-8 bytes.
-func (e *Event) Key() []byte { return []byte(e.key()) }
+// Key returns the Kafka message key, the subject's key, as UTF-8 bytes.
+func (e *Event) Key() []byte { return []byte(e.Subject.Key) }
 
-func (e *Event) key() string {
-	if e.Subject.Fields != nil || e.Raw != nil {
-		return e.Subject.Key
-	}
-	return e.FromAccount
-}
+func (e *Event) key() string { return e.Subject.Key }
 
-// Version orders the changes of one relationship (FromAccount, ToAccount) across
+// Version orders the changes of one subject (a relationship's pair, a group...) across
 // imbridge replicas, which publish to one partition in an order nobody controls. It is
 // VersionMs when a Versioner gave one (the serving path always does: see Versioner for
 // the rule), else Unix milliseconds derived from the best clock the callback offers:

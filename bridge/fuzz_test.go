@@ -111,8 +111,12 @@ func FuzzMap(f *testing.F) {
 		}
 		again, _ := Map(cb, route)
 		for i, e := range events {
-			if route.Decode == nil { // a webhook route's event has no account pair
-				for _, acc := range []string{e.FromAccount, e.ToAccount} {
+			if route.Topic == TopicBlocklist || route.Topic == TopicFriend { // a relationship's pair
+				var pair struct{ FromAccount, ToAccount string }
+				if err := json.Unmarshal([]byte("{"+string(e.Subject.Fields)+"}"), &pair); err != nil {
+					t.Fatal(err)
+				}
+				for _, acc := range []string{pair.FromAccount, pair.ToAccount} {
 					if acc == "" || len(acc) > MaxAccountBytes || !utf8.ValidString(acc) || strings.ContainsRune(acc, 0) {
 						t.Fatalf("event %d has account %q", i, acc)
 					}

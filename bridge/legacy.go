@@ -24,9 +24,10 @@ func DecodeLegacyRecords(b []byte) ([]Record, error) {
 	records := make([]Record, 0, n)
 	for range n {
 		var e Event
-		var dlqTopic, dlqReason string
-		for _, s := range [...]*string{&e.Topic, &e.Type, &e.Source, &e.ID, &e.CallbackCommand, &e.FromAccount,
-			&e.ToAccount, &e.ReceivedAt, &e.ClientIP, &e.OptPlatform, &dlqTopic, &dlqReason} {
+		var from, to, initiator, clientCmd, admin, dlqTopic, dlqReason string
+		var force int64
+		for _, s := range [...]*string{&e.Topic, &e.Type, &e.Source, &e.ID, &e.CallbackCommand, &from,
+			&to, &e.ReceivedAt, &e.ClientIP, &e.OptPlatform, &dlqTopic, &dlqReason} {
 			*s = d.string()
 		}
 		e.SDKAppID = d.uvarint()
@@ -34,14 +35,20 @@ func DecodeLegacyRecords(b []byte) ([]Record, error) {
 		e.EventTime = d.varint()
 		e.Time = time.Unix(0, d.varint()).UTC()
 		if version >= 2 {
-			for _, s := range [...]*string{&e.InitiatorAccount, &e.ClientCmd, &e.AdminAccount} {
+			for _, s := range [...]*string{&initiator, &clientCmd, &admin} {
 				*s = d.string()
 			}
-			e.ForceFlag = d.varint()
+			force = d.varint()
 		}
 		if d.err != nil {
 			return nil, errLegacyPayload
 		}
+		var forceFlag any
+		if force != 0 {
+			forceFlag = force
+		}
+		e.Subject = pairSubject(from, to, Fields("initiatorAccount", initiator, "clientCmd", clientCmd,
+			"adminAccount", admin, "forceFlag", forceFlag))
 		if dlqTopic == "" {
 			records = e.AppendRecord(records)
 			continue

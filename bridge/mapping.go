@@ -11,37 +11,16 @@ import (
 // MaxAccountBytes is the longest UserID Chat allows (From_Account, To_Account).
 const MaxAccountBytes = 32
 
-// Pair is one entry of a callback's PairList.
-type Pair struct {
-	From string `json:"From_Account"`
-	To   string `json:"To_Account"`
-	// Initiator is Initiator_Account, read for Sns.CallbackFriendAdd only.
-	Initiator string `json:"Initiator_Account"`
-}
-
-// PairListBody is the body of a PairList-shaped callback such as
-// Sns.CallbackBlackListDelete. Unknown fields are ignored.
-type PairListBody struct {
-	CallbackCommand string `json:"CallbackCommand"`
-	PairList        []Pair `json:"PairList"`
-	// EventTime is Unix milliseconds; some callbacks carry it.
-	EventTime int64 `json:"EventTime"`
-	// ClientCmd, AdminAccount and ForceFlag are read for Sns.CallbackFriendAdd only.
-	ClientCmd    string `json:"ClientCmd"`
-	AdminAccount string `json:"Admin_Account"`
-	ForceFlag    int64  `json:"ForceFlag"`
-}
-
-// Map turns a verified callback for route into one event per PairList entry, in
-// PairList order. It checks that the body's CallbackCommand agrees with the query's.
+// Map turns a verified callback for route into one event per subject the route's
+// Decoder finds in the body (one per PairList entry for the relationship chain), in
+// the body's order. It checks that the body's CallbackCommand agrees with the query's.
 // Map is pure: the same callback (query, body, ReceivedAt) always gives the same events.
 //
-// A route with a Decoder (every webhook beyond the relationship chain) gives one event
-// per subject the decoder finds instead. A callback whose events would carry a control
+// A callback whose events would carry a control
 // character (U+0000 to U+001F, U+007F) in their Kafka key is a bad request, naming the
 // field the key comes from (and so quarantined by default).
 func Map(cb Callback, route Route) ([]Event, error) {
-	events, err := mapEvents(cb, route)
+	events, err := mapWebhook(cb, route)
 	if err != nil {
 		return nil, err
 	}
@@ -89,39 +68,6 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
-}
-
-// mapEvents is Map without the check of the keys.
-func mapEvents(cb Callback, route Route) ([]Event, error) {
-	if route.Decode != nil {
-		return mapWebhook(cb, route)
-	}
-	body, err := DecodePairList(cb.Body, cb.MaxPairs, route.Command == CommandFriendAdd)
-	if err != nil {
-		return nil, err
-	}
-	if body.CallbackCommand == "" {
-		return nil, Errorf(KindBadRequest, "CallbackCommand is missing from the body")
-	}
-	if body.CallbackCommand != cb.Query.CallbackCommand {
-		return nil, Errorf(KindBadRequest, "CallbackCommand in the body (%q) differs from the query's (%q)",
-			truncate(body.CallbackCommand, 64), truncate(cb.Query.CallbackCommand, 64))
-	}
-	common := envelope(cb, route, body.EventTime)
-	common.ClientCmd = body.ClientCmd
-	common.AdminAccount = body.AdminAccount
-	common.ForceFlag = body.ForceFlag
-	seed := eventIDSeed(cb)
-	events := make([]Event, len(body.PairList))
-	for i, p := range body.PairList {
-		e := common
-		e.ID = EventID(seed, i)
-		e.FromAccount = p.From
-		e.ToAccount = p.To
-		e.InitiatorAccount = p.Initiator
-		events[i] = e
-	}
-	return events, nil
 }
 
 // envelope is what every event of a callback shares: route, CloudEvents attributes,

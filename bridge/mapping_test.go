@@ -142,7 +142,7 @@ func TestMapAcceptsEscapes(t *testing.T) {
 	// A surrogate pair is one character, and an escaped backslash before "u" is no escape.
 	body := `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"\ud83d\ude00","To_Account":"\\ud800"}]}`
 	events, err := Map(Callback{Query: Query{CallbackCommand: CommandBlackListDelete}, AppID: 1, Body: []byte(body)}, DefaultRoutes[0])
-	if err != nil || events[0].FromAccount != "😀" || events[0].ToAccount != `\ud800` {
+	if err != nil || events[0].Subject.Key != "😀" || string(events[0].Subject.Fields) != `"fromAccount":"😀","toAccount":"\\ud800"` {
 		t.Fatalf("Map = %+v, %v", events, err)
 	}
 }
@@ -152,7 +152,7 @@ func TestMapFriendAddFields(t *testing.T) {
 	tests := []struct{ body, want string }{
 		{`{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":1,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "ClientCmd must be a string"},
 		{`{"CallbackCommand":"Sns.CallbackFriendAdd","Admin_Account":"` + strings.Repeat("a", 33) + `","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "Admin_Account is 33 bytes; at most 32 are allowed"},
-		{`{"CallbackCommand":"Sns.CallbackFriendAdd","ForceFlag":"1","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "ForceFlag must be a non-negative integer"},
+		{`{"CallbackCommand":"Sns.CallbackFriendAdd","ForceFlag":"1","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "ForceFlag must be an integer from 0 to 9223372036854775807"},
 		{`{"CallbackCommand":"Sns.CallbackFriendAdd","PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":["a"]}]}`, "PairList[0].Initiator_Account must be a string"},
 	}
 	for _, tt := range tests {
@@ -165,7 +165,7 @@ func TestMapFriendAddFields(t *testing.T) {
 	body := `{"CallbackCommand":"Sns.CallbackBlackListAdd","ClientCmd":1,"ForceFlag":"x","PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":[]}]}`
 	add, _ := NewRoutes(DefaultRoutes...).Lookup(CommandBlackListAdd)
 	events, err := Map(Callback{Query: Query{CallbackCommand: CommandBlackListAdd}, AppID: 1, Body: []byte(body)}, add)
-	if err != nil || events[0].InitiatorAccount != "" || events[0].ForceFlag != 0 {
+	if err != nil || len(events[0].Subject.Trailer) != 0 {
 		t.Fatalf("blocklist add with friend-add fields: %+v, %v", events, err)
 	}
 }
@@ -192,13 +192,13 @@ func TestMapRejects(t *testing.T) {
 	}{
 		{"not an object", `[1,2]`, "body must be a JSON object"},
 		{"empty body", ``, "body must be a JSON object"},
-		{"truncated", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[`, "body is not valid JSON: unexpected end of JSON input at offset 61"},
+		{"truncated", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[`, "body is not valid JSON: unexpected end of JSON input at offset 61 (at PairList[0])"},
 		{"invalid UTF-8", "{\"CallbackCommand\":\"Sns.CallbackBlackListDelete\",\"PairList\":[{\"From_Account\":\"\xff\",\"To_Account\":\"b\"}]}", "body is not valid UTF-8"},
 		{"PairList missing", `{"CallbackCommand":"Sns.CallbackBlackListDelete"}`, "PairList is missing"},
 		{"PairList null", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":null}`, "PairList is missing"},
 		{"PairList empty", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[]}`, "PairList is empty"},
 		{"PairList object", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":{"From_Account":"a"}}`, "PairList must be an array"},
-		{"PairList of strings", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":["a"]}`, "PairList entries must be objects with From_Account and To_Account strings"},
+		{"PairList of strings", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":["a"]}`, "PairList[0] must be an object"},
 		{"From missing", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"To_Account":"b"}]}`, "PairList[0].From_Account is missing"},
 		{"To null", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"},{"From_Account":"a","To_Account":null}]}`, "PairList[1].To_Account is missing"},
 		{"account empty", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"","To_Account":"b"}]}`, "PairList[0].From_Account is empty"},
@@ -207,15 +207,15 @@ func TestMapRejects(t *testing.T) {
 		{"account 11 Chinese characters", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"` + strings.Repeat("张", 11) + `"}]}`, "PairList[0].To_Account is 33 bytes; at most 32 are allowed"},
 		{"command missing in body", `{"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "CallbackCommand is missing from the body"},
 		{"command differs", `{"CallbackCommand":"Sns.CallbackBlackListAdd","PairList":[{"From_Account":"a","To_Account":"b"}]}`, `CallbackCommand in the body ("Sns.CallbackBlackListAdd") differs from the query's ("Sns.CallbackBlackListDelete")`},
-		{"duplicate PairList", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}],"PairList":[{"From_Account":"c","To_Account":"d"}]}`, `body has the key "PairList" twice in one object`},
-		{"duplicate account key", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b","To_Account":"c"}]}`, `body has the key "To_Account" twice in one object`},
-		{"nested 10,000 deep", `{"CallbackCommand":"Sns.CallbackBlackListDelete","X":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "body nests deeper than 32 levels"},
+		{"duplicate PairList", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}],"PairList":[{"From_Account":"c","To_Account":"d"}]}`, `body has the key "PairList" twice in one object (at PairList)`},
+		{"duplicate account key", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b","To_Account":"c"}]}`, `body has the key "To_Account" twice in one object (at PairList[0].To_Account)`},
+		{"nested 10,000 deep", `{"CallbackCommand":"Sns.CallbackBlackListDelete","X":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "body nests deeper than 32 levels (at X[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0])"},
 		{"NUL in an account", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a\u0000b","To_Account":"b"}]}`, "PairList[0].From_Account contains a NUL character"},
-		{"lone high surrogate", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a\ud800","To_Account":"b"}]}`, "body contains an escaped lone UTF-16 surrogate, which is not a character"},
-		{"lone low surrogate", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"\udc00","To_Account":"b"}]}`, "body contains an escaped lone UTF-16 surrogate, which is not a character"},
+		{"lone high surrogate", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a\ud800","To_Account":"b"}]}`, "body contains an escaped lone UTF-16 surrogate, which is not a character (at PairList[0].From_Account)"},
+		{"lone low surrogate", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"\udc00","To_Account":"b"}]}`, "body contains an escaped lone UTF-16 surrogate, which is not a character (at PairList[0].From_Account)"},
 		{"UTF-8 BOM", "\ufeff" + `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "body must be a JSON object"},
 		{"two documents", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}]} {}`, "body is not valid JSON: invalid character '{' after top-level value at offset 101"},
-		{"EventTime fractional", `{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":1.5,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "EventTime must be a non-negative integer (Unix milliseconds)"},
+		{"EventTime fractional", `{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":1.5,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

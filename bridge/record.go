@@ -113,9 +113,8 @@ func (e *Event) appendRecord(dst []Record, buf []byte, hdrs []Header) ([]Record,
 // recordSizeHint is a close upper estimate of the bytes of e's record, for buffer
 // sizes: the fixed parts and field names, and its strings at 1.2 times their length.
 func (e *Event) recordSizeHint() int {
-	strs := len(e.ID) + len(e.CallbackCommand) + len(e.FromAccount) + len(e.ToAccount) + len(e.ReceivedAt) +
-		len(e.ClientIP) + len(e.OptPlatform) + len(e.InitiatorAccount) + len(e.ClientCmd) + len(e.AdminAccount)
-	strs += len(e.Subject.Key) + len(e.Subject.Fields) + len(e.Raw)
+	strs := len(e.ID) + len(e.CallbackCommand) + len(e.ReceivedAt) + len(e.ClientIP) + len(e.OptPlatform)
+	strs += len(e.Subject.Key) + len(e.Subject.Fields) + len(e.Subject.Trailer) + len(e.Raw)
 	return 300 + 2*len(e.ID) + len(e.Type) + len(e.Source) + 2*len(e.key()) + strs + strs/5
 }
 
@@ -248,10 +247,7 @@ func EncodeRecords(events []Event, limits TopicLimits) ([]Record, error) {
 	for i := range records {
 		r := &records[i]
 		if size, limit := r.Size()+RecordBatchOverhead, limits.MaxMessageBytes(r.Topic); limit > 0 && size > limit {
-			what := "the event for " + events[i].FromAccount + "/" + events[i].ToAccount
-			if events[i].Subject.Fields != nil || events[i].Raw != nil {
-				what = "the event with key " + truncate(events[i].Subject.Key, 64)
-			}
+			what := "the event with key " + truncate(events[i].Subject.Key, 64)
 			return nil, &Error{Kind: KindTooLarge, Message: fmt.Sprintf(
 				"%s would be a %d-byte Kafka message, over the %d bytes that topic %s accepts (max.message.bytes)",
 				what, size, limit, r.Topic)}

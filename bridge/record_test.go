@@ -28,7 +28,7 @@ func TestAppendRecord(t *testing.T) {
 		if d := cmp.Diff(want, keys); d != "" {
 			t.Fatalf("header names (-want +got):\n%s", d)
 		}
-		if r.Topic != e.Topic || string(r.Key) != e.FromAccount || string(r.Value) != string(e.AppendJSON(nil)) ||
+		if r.Topic != e.Topic || string(r.Key) != e.Subject.Key || string(r.Value) != string(e.AppendJSON(nil)) ||
 			string(r.HeaderValue(HeaderID)) != e.ID || string(r.HeaderValue(HeaderType)) != e.Type {
 			t.Fatalf("record %d = %+v", i, r)
 		}
@@ -53,7 +53,7 @@ func TestEncodeRecordsLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events[1].ToAccount = strings.Repeat("x", 5000)
+	events[1].Subject.Fields = Fields("fromAccount", "id", "toAccount", strings.Repeat("x", 5000))
 	largest := 0
 	for _, r := range Records(events) {
 		largest = max(largest, r.Size()+RecordBatchOverhead)
@@ -62,7 +62,7 @@ func TestEncodeRecordsLimit(t *testing.T) {
 		t.Fatalf("at the limit: %v", err)
 	}
 	_, err = EncodeRecords(events, fixedLimits(largest-1))
-	if ErrorKind(err) != KindTooLarge || !strings.Contains(err.Error(), "the event for id/xxxx") {
+	if ErrorKind(err) != KindTooLarge || !strings.Contains(err.Error(), "the event with key id would be") {
 		t.Fatalf("one byte over the limit: %v", err)
 	}
 }

@@ -123,9 +123,9 @@ func CallbackFromUnrouted(value []byte, headers []Header) (Callback, error) {
 	if err != nil {
 		return Callback{}, err
 	}
-	members, err := Members(value)
-	if err != nil {
-		return Callback{}, fmt.Errorf("unrouted event: %w", err)
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(value, &members); err != nil {
+		return Callback{}, fmt.Errorf("unrouted event: body: %w", err)
 	}
 	var ev struct {
 		eventID, command, receivedAt, clientIP, optPlatform string

@@ -29,8 +29,7 @@ type Route struct {
 	Topic string
 	// Type is the events' CloudEvents type (ce_type).
 	Type string
-	// Decode, when set, reads the command's body into subjects (see Decoder); nil is
-	// the relationship chain's PairList, one event per pair keyed by From_Account.
+	// Decode reads the command's body into subjects, one event each (see Decoder).
 	Decode Decoder `json:"-"`
 	// Key and Events document the route for --help and the README: what the message
 	// key is, and when a callback gives more than one event.
@@ -49,15 +48,6 @@ type Route struct {
 // payload, an event and a body schema, and a row in one of the area tables below
 // (routes_<area>.go).
 var DefaultRoutes = slices.Concat(relationshipRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes)
-
-// relationshipRoutes are the relationship chain: PairList callbacks, one event per pair
-// keyed by From_Account.
-var relationshipRoutes = []Route{
-	{Name: "blocklist-delete", Command: CommandBlackListDelete, Topic: TopicBlocklist, Type: "imbridge.blocklist.removed.v1", Key: "From_Account", Events: "one per PairList entry"},
-	{Name: "blocklist-add", Command: CommandBlackListAdd, Topic: TopicBlocklist, Type: "imbridge.blocklist.added.v1", Key: "From_Account", Events: "one per PairList entry"},
-	{Name: "friend-add", Command: CommandFriendAdd, Topic: TopicFriend, Type: "imbridge.friend.added.v1", Key: "From_Account", Events: "one per PairList entry"},
-	{Name: "friend-delete", Command: CommandFriendDelete, Topic: TopicFriend, Type: "imbridge.friend.removed.v1", Key: "From_Account", Events: "one per PairList entry"},
-}
 
 // KnownCommand reports whether command is one of Chat's documented webhook commands:
 // a route's (switched on or not) or one imbridge has no route for yet. Metrics label
@@ -84,21 +74,15 @@ var knownCommands = func() map[string]bool {
 var UnroutedRoute = Route{Name: "unrouted", Command: "", Type: "imbridge.unrouted.v1", Decode: decodeUnrouted,
 	Key: "CallbackCommand", Events: "one per callback"}
 
-func decodeUnrouted(body WebhookBody) ([]Subject, int64, error) {
-	top := body.Members
-	var command string
-	_ = json.Unmarshal(top["CallbackCommand"], &command) // checked by mapWebhook
-	// An EventTime in a form imbridge does not know is kept in the body, not refused:
-	// the command is unknown.
-	et, err := EventTime(top["EventTime"])
-	if err != nil {
-		et = 0
-	}
+// decodeUnrouted reads a callback without a route: one subject keyed by the command
+// (Map refuses a command that no key may carry), with the body compacted under "body".
+// An EventTime in a form imbridge does not know is kept in the body, not refused: the
+// command is unknown.
+func decodeUnrouted(top Object) ([]Subject, int64) {
 	var compact bytes.Buffer
-	if err := json.Compact(&compact, body.Raw); err != nil {
-		return nil, 0, Errorf(KindBadRequest, "body: %v", err)
-	}
-	return []Subject{{Key: command, Fields: Fields("body", json.RawMessage(compact.Bytes()))}}, et, nil
+	_ = json.Compact(&compact, top.Bytes()) // ParseBody has checked it
+	et, _ := eventTime(top.get("EventTime"))
+	return []Subject{{Key: top.Str("CallbackCommand"), Fields: Fields("body", json.RawMessage(compact.Bytes()))}}, et
 }
 
 // Default topics: one per relationship, shared by its additions and removals, and one

@@ -1,12 +1,6 @@
 package bridge
 
-import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"reflect"
-	"strings"
-)
+import "math"
 
 // Commands of the one-to-one message webhooks.
 const (
@@ -47,284 +41,64 @@ func ConversationKey(a, b string) string {
 	return string(append(k, ']'))
 }
 
-// unmarshalFields decodes a webhook object (the body, already checked by CheckJSON,
-// or one of its members) into v, a pointer to a struct of the command's documented
-// fields, each tagged with its JSON name. Names match exactly, unlike
-// encoding/json's case-insensitive matching, so that imbridge and a schema validator
-// read the same members. A member of the wrong type is a KindBadRequest error naming
-// it (with prefix, such as "Info.", before the name).
-func unmarshalFields(body []byte, prefix string, v any) error {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return Errorf(KindBadRequest, "%s must be an object", strings.TrimSuffix(prefix, "."))
-		}
-		return Errorf(KindBadRequest, "body: %v", err)
-	}
-	return fieldsOf(members, prefix, v)
+// decodeC2CSendMsg reads C2C.CallbackAfterSendMsg: the message (MsgBody and
+// CloudCustomData as sent) and, when it was refused, why (SendMsgResult, ErrorInfo).
+func decodeC2CSendMsg(o Object) ([]Subject, int64) {
+	from, to, msgKey := o.RequiredAccount("From_Account"), o.RequiredAccount("To_Account"), o.Required("MsgKey")
+	return one(ConversationKey(from, to), Fields(
+		"fromAccount", from,
+		"toAccount", to,
+		"msgKey", msgKey,
+		"msgId", o.Str("MsgId"),
+		"msgSeq", o.Uint("MsgSeq", math.MaxUint32),
+		"msgRandom", o.Uint("MsgRandom", math.MaxUint32),
+		"msgTime", o.Int("MsgTime"),
+		"onlineOnlyFlag", o.Int("OnlineOnlyFlag"),
+		"sendMsgResult", o.Int("SendMsgResult"),
+		"errorInfo", o.Str("ErrorInfo"),
+		"unreadMsgNum", o.Int("UnreadMsgNum"),
+		"msgBody", o.Array("MsgBody"),
+		"cloudCustomData", o.JSON("CloudCustomData"),
+	)), o.EventTime()
 }
 
-// fieldsOf is unmarshalFields for an object already read into its members.
-func fieldsOf(members map[string]json.RawMessage, prefix string, v any) error {
-	rv := reflect.ValueOf(v).Elem()
-	rt := rv.Type()
-	for i := range rt.NumField() {
-		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
-		raw, ok := members[name]
-		if !ok {
-			continue
-		}
-		if err := unmarshalMember(raw, rv.Field(i).Addr().Interface()); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) {
-				return Errorf(KindBadRequest, "%s%s must be %s", prefix, name, fieldTypeWords(rt.Field(i).Type.String()))
-			}
-			return Errorf(KindBadRequest, "%s%s: %v", prefix, name, err)
-		}
-	}
-	return nil
+// decodeC2CMsgWithDraw reads C2C.CallbackAfterMsgWithDraw: the recalled message's
+// MsgKey.
+func decodeC2CMsgWithDraw(o Object) ([]Subject, int64) {
+	from, to, msgKey := o.RequiredAccount("From_Account"), o.RequiredAccount("To_Account"), o.Required("MsgKey")
+	return one(ConversationKey(from, to), Fields(
+		"fromAccount", from,
+		"toAccount", to,
+		"msgKey", msgKey,
+		"unreadMsgNum", o.Int("UnreadMsgNum"),
+	)), o.EventTime()
 }
 
-func fieldTypeWords(goType string) string {
-	switch strings.TrimPrefix(goType, "*") {
-	case "string":
-		return "a string"
-	case "uint32":
-		return "an integer from 0 to 4294967295"
-	case "int64":
-		return "an integer"
-	case "uint64":
-		return "a non-negative integer"
-	case "[]*string":
-		return "an array of strings"
-	default:
-		return "of the documented type"
-	}
+// decodeC2CMsgReport reads C2C.CallbackAfterMsgReport: who read the conversation
+// with whom, and up to when.
+func decodeC2CMsgReport(o Object) ([]Subject, int64) {
+	reporter, peer := o.RequiredAccount("Report_Account"), o.RequiredAccount("Peer_Account")
+	return one(ConversationKey(reporter, peer), Fields(
+		"reportAccount", reporter,
+		"peerAccount", peer,
+		"lastReadTime", o.Int("LastReadTime"),
+		"unreadMsgNum", o.Int("UnreadMsgNum"),
+	)), o.EventTime()
 }
 
-// fieldAccount checks a required UserID field: present, not empty, at most
-// MaxAccountBytes, without NUL.
-func fieldAccount(name string, v *string) error {
-	switch {
-	case v == nil:
-		return Errorf(KindBadRequest, "%s is missing", name)
-	case *v == "":
-		return Errorf(KindBadRequest, "%s is empty", name)
-	case len(*v) > MaxAccountBytes:
-		return Errorf(KindBadRequest, "%s is %d bytes; at most %d are allowed", name, len(*v), MaxAccountBytes)
-	case strings.IndexByte(*v, 0) >= 0:
-		return Errorf(KindBadRequest, "%s contains a NUL character", name)
+// decodeC2CMsgExtension reads C2C.CallbackAfterC2CMsgExtension: the message whose
+// extensions changed, how (OperateType, required) and the extensions, as sent.
+func decodeC2CMsgExtension(o Object) ([]Subject, int64) {
+	from, to, msgKey := o.RequiredAccount("From_Account"), o.RequiredAccount("To_Account"), o.Required("MsgKey")
+	if !o.Has("OperateType") {
+		o.Fail("OperateType", "is missing")
 	}
-	return nil
-}
-
-// fieldRequired checks a required string field that is not a UserID.
-func fieldRequired(name string, v *string) error {
-	if v == nil {
-		return Errorf(KindBadRequest, "%s is missing", name)
-	}
-	if *v == "" {
-		return Errorf(KindBadRequest, "%s is empty", name)
-	}
-	return nil
-}
-
-// fieldArray checks that a field kept as the JSON Chat sent, when present and not
-// null, is an array.
-func fieldArray(name string, raw json.RawMessage) error {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" || raw[0] == '[' {
-		return nil
-	}
-	return Errorf(KindBadRequest, "%s must be an array", name)
-}
-
-// fieldRaw drops a JSON null, so that Fields leaves the member out.
-func fieldRaw(raw json.RawMessage) json.RawMessage {
-	if string(bytes.TrimSpace(raw)) == "null" {
-		return nil
-	}
-	return raw
-}
-
-// fieldPtr returns a pointer's value for Fields: nil (left out) for a nil pointer.
-func fieldPtr[T any](p *T) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-func fieldStr(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func decodeC2CSendMsg(body WebhookBody) ([]Subject, int64, error) {
-	var b struct {
-		FromAccount     *string         `json:"From_Account"`
-		ToAccount       *string         `json:"To_Account"`
-		MsgSeq          *uint32         `json:"MsgSeq"`
-		MsgRandom       *uint32         `json:"MsgRandom"`
-		MsgTime         *int64          `json:"MsgTime"`
-		MsgKey          *string         `json:"MsgKey"`
-		MsgID           *string         `json:"MsgId"`
-		OnlineOnlyFlag  *int64          `json:"OnlineOnlyFlag"`
-		SendMsgResult   *int64          `json:"SendMsgResult"`
-		ErrorInfo       *string         `json:"ErrorInfo"`
-		UnreadMsgNum    *int64          `json:"UnreadMsgNum"`
-		MsgBody         json.RawMessage `json:"MsgBody"`
-		CloudCustomData json.RawMessage `json:"CloudCustomData"`
-		EventTime       json.RawMessage `json:"EventTime"`
-	}
-	if err := fieldsOf(body.Members, "", &b); err != nil {
-		return nil, 0, err
-	}
-	for _, err := range []error{
-		fieldAccount("From_Account", b.FromAccount),
-		fieldAccount("To_Account", b.ToAccount),
-		fieldRequired("MsgKey", b.MsgKey),
-		fieldArray("MsgBody", b.MsgBody),
-	} {
-		if err != nil {
-			return nil, 0, err
-		}
-	}
-	et, err := EventTime(b.EventTime)
-	if err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{
-		Key: ConversationKey(*b.FromAccount, *b.ToAccount),
-		Fields: Fields(
-			"fromAccount", *b.FromAccount,
-			"toAccount", *b.ToAccount,
-			"msgKey", *b.MsgKey,
-			"msgId", fieldStr(b.MsgID),
-			"msgSeq", fieldPtr(b.MsgSeq),
-			"msgRandom", fieldPtr(b.MsgRandom),
-			"msgTime", fieldPtr(b.MsgTime),
-			"onlineOnlyFlag", fieldPtr(b.OnlineOnlyFlag),
-			"sendMsgResult", fieldPtr(b.SendMsgResult),
-			"errorInfo", fieldStr(b.ErrorInfo),
-			"unreadMsgNum", fieldPtr(b.UnreadMsgNum),
-			"msgBody", fieldRaw(b.MsgBody),
-			"cloudCustomData", fieldRaw(b.CloudCustomData),
-		),
-	}}, et, nil
-}
-
-func decodeC2CMsgWithDraw(body WebhookBody) ([]Subject, int64, error) {
-	var b struct {
-		FromAccount  *string         `json:"From_Account"`
-		ToAccount    *string         `json:"To_Account"`
-		MsgKey       *string         `json:"MsgKey"`
-		UnreadMsgNum *int64          `json:"UnreadMsgNum"`
-		EventTime    json.RawMessage `json:"EventTime"`
-	}
-	if err := fieldsOf(body.Members, "", &b); err != nil {
-		return nil, 0, err
-	}
-	for _, err := range []error{
-		fieldAccount("From_Account", b.FromAccount),
-		fieldAccount("To_Account", b.ToAccount),
-		fieldRequired("MsgKey", b.MsgKey),
-	} {
-		if err != nil {
-			return nil, 0, err
-		}
-	}
-	et, err := EventTime(b.EventTime)
-	if err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{
-		Key: ConversationKey(*b.FromAccount, *b.ToAccount),
-		Fields: Fields(
-			"fromAccount", *b.FromAccount,
-			"toAccount", *b.ToAccount,
-			"msgKey", *b.MsgKey,
-			"unreadMsgNum", fieldPtr(b.UnreadMsgNum),
-		),
-	}}, et, nil
-}
-
-func decodeC2CMsgReport(body WebhookBody) ([]Subject, int64, error) {
-	var b struct {
-		ReportAccount *string         `json:"Report_Account"`
-		PeerAccount   *string         `json:"Peer_Account"`
-		LastReadTime  *int64          `json:"LastReadTime"`
-		UnreadMsgNum  *int64          `json:"UnreadMsgNum"`
-		EventTime     json.RawMessage `json:"EventTime"`
-	}
-	if err := fieldsOf(body.Members, "", &b); err != nil {
-		return nil, 0, err
-	}
-	for _, err := range []error{
-		fieldAccount("Report_Account", b.ReportAccount),
-		fieldAccount("Peer_Account", b.PeerAccount),
-	} {
-		if err != nil {
-			return nil, 0, err
-		}
-	}
-	et, err := EventTime(b.EventTime)
-	if err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{
-		Key: ConversationKey(*b.ReportAccount, *b.PeerAccount),
-		Fields: Fields(
-			"reportAccount", *b.ReportAccount,
-			"peerAccount", *b.PeerAccount,
-			"lastReadTime", fieldPtr(b.LastReadTime),
-			"unreadMsgNum", fieldPtr(b.UnreadMsgNum),
-		),
-	}}, et, nil
-}
-
-func decodeC2CMsgExtension(body WebhookBody) ([]Subject, int64, error) {
-	var b struct {
-		FromAccount   *string         `json:"From_Account"`
-		ToAccount     *string         `json:"To_Account"`
-		MsgKey        *string         `json:"MsgKey"`
-		OperateType   *int64          `json:"OperateType"`
-		ExtensionList json.RawMessage `json:"ExtensionList"`
-		Seq           *uint64         `json:"Seq"`
-		EventTime     json.RawMessage `json:"EventTime"`
-	}
-	if err := fieldsOf(body.Members, "", &b); err != nil {
-		return nil, 0, err
-	}
-	for _, err := range []error{
-		fieldAccount("From_Account", b.FromAccount),
-		fieldAccount("To_Account", b.ToAccount),
-		fieldRequired("MsgKey", b.MsgKey),
-		fieldArray("ExtensionList", b.ExtensionList),
-	} {
-		if err != nil {
-			return nil, 0, err
-		}
-	}
-	if b.OperateType == nil {
-		return nil, 0, Errorf(KindBadRequest, "OperateType is missing")
-	}
-	et, err := EventTime(b.EventTime)
-	if err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{
-		Key: ConversationKey(*b.FromAccount, *b.ToAccount),
-		Fields: Fields(
-			"fromAccount", *b.FromAccount,
-			"toAccount", *b.ToAccount,
-			"msgKey", *b.MsgKey,
-			"operateType", *b.OperateType,
-			"extensionList", fieldRaw(b.ExtensionList),
-			"seq", fieldPtr(b.Seq),
-		),
-	}}, et, nil
+	return one(ConversationKey(from, to), Fields(
+		"fromAccount", from,
+		"toAccount", to,
+		"msgKey", msgKey,
+		"operateType", o.Int("OperateType"),
+		"extensionList", o.Array("ExtensionList"),
+		"seq", o.Uint("Seq", math.MaxUint64),
+	)), o.EventTime()
 }

@@ -1,10 +1,6 @@
 package bridge
 
-import (
-	"encoding/json"
-	"strconv"
-	"strings"
-)
+import "math"
 
 // Command names of the group webhooks routed by groupRoutes.
 const (
@@ -41,498 +37,133 @@ var groupRoutes = []Route{
 		Decode: decodeGroupMemberChanged, Key: "GroupId", Events: "one per callback"},
 }
 
-// groupObject is a JSON object's members by their exact names: Chat's names are
-// case-sensitive, and encoding/json would also take "groupid" for GroupId.
-type groupObject map[string]json.RawMessage
-
-// readGroupObject reads raw as a JSON object; what names it in errors.
-func readGroupObject(raw json.RawMessage, what string) (groupObject, error) {
-	var o groupObject
-	if err := json.Unmarshal(raw, &o); err != nil || o == nil {
-		return nil, Errorf(KindBadRequest, "%s must be an object", what)
-	}
-	return o, nil
+// groupHead reads what every group webhook's body has: the group (required) and its
+// type.
+func groupHead(o Object) (groupID, groupType string) {
+	return o.ID("GroupId"), o.Str("Type")
 }
 
-// present reports whether the member name is there and not null.
-func (o groupObject) present(name string) bool {
-	raw, ok := o[name]
-	return ok && string(raw) != "null"
+// accountList reads a list of {"Member_Account": ...} objects: their accounts, in
+// order; nil (left out of the event) when the list is absent or empty.
+func accountList(o Object, n string, required bool) []string {
+	var accounts []string
+	for _, e := range o.Elements(n, required) {
+		accounts = append(accounts, e.Object().RequiredAccount("Member_Account"))
+	}
+	return accounts
 }
 
-// decode reads the member name into v (left as is when absent or null); kind says
-// what it must be in the error.
-func (o groupObject) decode(name, kind string, v any) error {
-	if !o.present(name) {
-		return nil
-	}
-	if err := unmarshalMember(o[name], v); err != nil {
-		return Errorf(KindBadRequest, "%s must be %s", name, kind)
-	}
-	return nil
+// decodeGroupCreated reads Group.CallbackAfterCreateGroup: the new group, its owner,
+// its first members and its custom fields (UserDefinedDataList, as sent).
+func decodeGroupCreated(o Object) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+		"operatorAccount", o.Account("Operator_Account"), "ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
+		"memberAccounts", orNil(accountList(o, "MemberList", false)), "userDefinedDataList", o.Array("UserDefinedDataList"))), o.EventTime()
 }
 
-// str reads an optional string member.
-func (o groupObject) str(name string) (string, error) {
-	var s string
-	err := o.decode(name, "a string", &s)
-	return s, err
+// decodeGroupMembership reads Group.CallbackAfterNewMemberJoin and
+// Group.CallbackAfterMemberExit: one subject per member of listName, with how they
+// joined or left (howName: JoinType, ExitType) and who did it.
+func decodeGroupMembership(o Object, howName, howField, listName string) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	how, operator := o.Str(howName), o.Account("Operator_Account")
+	members := accountList(o, listName, true)
+	subjects := make([]Subject, len(members))
+	for i, m := range members {
+		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType,
+			howField, how, "operatorAccount", operator, "memberAccount", m)}
+	}
+	return subjects, o.EventTime()
 }
 
-// groupID reads the required GroupId: a non-empty string without NUL.
-func (o groupObject) groupID() (string, error) {
-	id, err := o.str("GroupId")
-	switch {
-	case err != nil:
-		return "", err
-	case id == "":
-		return "", Errorf(KindBadRequest, "GroupId is missing")
-	case strings.ContainsRune(id, 0):
-		return "", Errorf(KindBadRequest, "GroupId contains a NUL character")
-	}
-	return id, nil
+func decodeGroupMemberJoined(o Object) ([]Subject, int64) {
+	return decodeGroupMembership(o, "JoinType", "joinType", "NewMemberList")
 }
 
-// account reads an account member (a UserID); required refuses it absent or empty.
-func (o groupObject) account(name string, required bool) (string, error) {
-	a, err := o.str(name)
-	switch {
-	case err != nil:
-		return "", err
-	case a == "":
-		if required {
-			return "", Errorf(KindBadRequest, "%s is missing", name)
-		}
-		return "", nil
-	case len(a) > MaxAccountBytes:
-		return "", Errorf(KindBadRequest, "%s is %d bytes; at most %d are allowed", name, len(a), MaxAccountBytes)
-	case strings.ContainsRune(a, 0):
-		return "", Errorf(KindBadRequest, "%s contains a NUL character", name)
-	}
-	return a, nil
+func decodeGroupMemberExited(o Object) ([]Subject, int64) {
+	return decodeGroupMembership(o, "ExitType", "exitType", "ExitMemberList")
 }
 
-// text reads an optional string member as the JSON Chat sent, so that a value
-// changed to "" is kept.
-func (o groupObject) text(name string) (json.RawMessage, error) {
-	var s string
-	if err := o.decode(name, "a string", &s); err != nil || !o.present(name) {
-		return nil, err
-	}
-	return o[name], nil
-}
-
-// content reads an optional member of any JSON type (message bodies, custom data),
-// kept as Chat sent it.
-func (o groupObject) content(name string) json.RawMessage {
-	if !o.present(name) {
-		return nil
-	}
-	return o[name]
-}
-
-// array reads an optional array member (nil when absent) as its elements.
-func (o groupObject) array(name string) ([]json.RawMessage, error) {
-	var a []json.RawMessage
-	err := o.decode(name, "an array", &a)
-	return a, err
-}
-
-// members reads a list of {"Member_Account": ...} objects: their accounts, in order.
-// A required list must be there and not empty.
-func (o groupObject) members(name string, required bool) ([]string, error) {
-	list, err := o.array(name)
-	if err != nil {
-		return nil, err
-	}
-	if required && len(list) == 0 {
-		if !o.present(name) {
-			return nil, Errorf(KindBadRequest, "%s is missing", name)
-		}
-		return nil, Errorf(KindBadRequest, "%s is empty", name)
-	}
-	accounts := make([]string, len(list))
-	for i, raw := range list {
-		what := name + "[" + strconv.Itoa(i) + "]"
-		m, err := readGroupObject(raw, what)
-		if err != nil {
-			return nil, err
-		}
-		if accounts[i], err = m.account("Member_Account", true); err != nil {
-			return nil, groupEntryError(what, err)
-		}
-	}
-	return accounts, nil
-}
-
-// groupHead is what every group webhook's body has: the group, its type, and EventTime.
-type groupHead struct {
-	GroupID   string
-	Type      string
-	EventTime int64
-}
-
-// readGroupHead reads the body's GroupId, Type and EventTime (mapWebhook has checked
-// its CallbackCommand).
-func readGroupHead(body WebhookBody) (groupObject, groupHead, error) {
-	o := groupObject(body.Members)
-	var h groupHead
-	var err error
-	if h.GroupID, err = o.groupID(); err != nil {
-		return nil, h, err
-	}
-	if h.Type, err = o.str("Type"); err != nil {
-		return nil, h, err
-	}
-	if h.EventTime, err = EventTime(o["EventTime"]); err != nil {
-		return nil, h, err
-	}
-	return o, h, nil
-}
-
-// groupCreated is the body of Group.CallbackAfterCreateGroup.
-type groupCreated struct {
-	groupHead
-	Operator, Owner string
-	Name            json.RawMessage
-	Members         []string
-	// UserDefinedDataList is the app's custom group fields, [{"Key","Value"}], as sent.
-	UserDefinedDataList json.RawMessage
-}
-
-func decodeGroupCreated(body WebhookBody) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
-	if err != nil {
-		return nil, 0, err
-	}
-	b := groupCreated{groupHead: h, UserDefinedDataList: o.content("UserDefinedDataList")}
-	if b.Operator, err = o.account("Operator_Account", false); err != nil {
-		return nil, 0, err
-	}
-	if b.Owner, err = o.account("Owner_Account", false); err != nil {
-		return nil, 0, err
-	}
-	if b.Name, err = o.text("Name"); err != nil {
-		return nil, 0, err
-	}
-	if b.Members, err = o.members("MemberList", false); err != nil {
-		return nil, 0, err
-	}
-	if _, err := o.array("UserDefinedDataList"); err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-		"operatorAccount", b.Operator, "ownerAccount", b.Owner, "name", b.Name,
-		"memberAccounts", groupAccounts(b.Members), "userDefinedDataList", b.UserDefinedDataList)}}, b.EventTime, nil
-}
-
-// groupMembership is the body of Group.CallbackAfterNewMemberJoin and
-// Group.CallbackAfterMemberExit: how members joined or left, who did it, and the
-// members.
-type groupMembership struct {
-	groupHead
-	// How is JoinType (Apply, Invited) or ExitType (Kicked, Quit).
-	How      string
-	Operator string
-	Members  []string
-}
-
-func decodeGroupMembership(body WebhookBody, howName, listName string) (groupMembership, error) {
-	o, h, err := readGroupHead(body)
-	if err != nil {
-		return groupMembership{}, err
-	}
-	b := groupMembership{groupHead: h}
-	if b.How, err = o.str(howName); err != nil {
-		return b, err
-	}
-	if b.Operator, err = o.account("Operator_Account", false); err != nil {
-		return b, err
-	}
-	b.Members, err = o.members(listName, true)
-	return b, err
-}
-
-func decodeGroupMemberJoined(body WebhookBody) ([]Subject, int64, error) {
-	b, err := decodeGroupMembership(body, "JoinType", "NewMemberList")
-	if err != nil {
-		return nil, 0, err
-	}
-	subjects := make([]Subject, len(b.Members))
-	for i, m := range b.Members {
-		subjects[i] = Subject{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-			"joinType", b.How, "operatorAccount", b.Operator, "memberAccount", m)}
-	}
-	return subjects, b.EventTime, nil
-}
-
-func decodeGroupMemberExited(body WebhookBody) ([]Subject, int64, error) {
-	b, err := decodeGroupMembership(body, "ExitType", "ExitMemberList")
-	if err != nil {
-		return nil, 0, err
-	}
-	subjects := make([]Subject, len(b.Members))
-	for i, m := range b.Members {
-		subjects[i] = Subject{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-			"exitType", b.How, "operatorAccount", b.Operator, "memberAccount", m)}
-	}
-	return subjects, b.EventTime, nil
-}
-
-// groupMessage is the body of Group.CallbackAfterSendMsg.
-type groupMessage struct {
-	groupHead
-	From, Operator string
-	Random         uint32
-	MsgSeq         uint64
-	MsgID          string
-	MsgTime        int64
-	OnlineOnlyFlag int64
-	// MsgBody, CloudCustomData and GroupAtInfo are kept as Chat sent them.
-	MsgBody, CloudCustomData, GroupAtInfo json.RawMessage
-}
-
-func decodeGroupMessageSent(body WebhookBody) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
-	if err != nil {
-		return nil, 0, err
-	}
-	b := groupMessage{groupHead: h, MsgBody: o.content("MsgBody"), CloudCustomData: o.content("CloudCustomData"),
-		GroupAtInfo: o.content("GroupAtInfo")}
-	if b.From, err = o.account("From_Account", false); err != nil {
-		return nil, 0, err
-	}
-	if b.Operator, err = o.account("Operator_Account", false); err != nil {
-		return nil, 0, err
-	}
-	if !o.present("MsgSeq") {
-		return nil, 0, Errorf(KindBadRequest, "MsgSeq is missing")
-	}
-	for _, f := range []struct {
-		name, kind string
-		v          any
-	}{
-		{"MsgSeq", "a non-negative integer", &b.MsgSeq},
-		{"Random", "an integer from 0 to 4294967295", &b.Random},
-		{"MsgId", "a string", &b.MsgID},
-		{"MsgTime", "an integer of Unix seconds", &b.MsgTime},
-		{"OnlineOnlyFlag", "an integer", &b.OnlineOnlyFlag},
-	} {
-		if err := o.decode(f.name, f.kind, f.v); err != nil {
-			return nil, 0, err
-		}
-	}
-	if _, err := o.array("MsgBody"); err != nil {
-		return nil, 0, err
-	}
-	if _, err := o.array("GroupAtInfo"); err != nil {
-		return nil, 0, err
-	}
+// decodeGroupMessageSent reads Group.CallbackAfterSendMsg: the message (MsgSeq
+// required; MsgBody, CloudCustomData and GroupAtInfo as sent).
+func decodeGroupMessageSent(o Object) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	from, operator := o.Account("From_Account"), o.Account("Operator_Account")
+	seq := o.RequiredUint("MsgSeq", MaxMsgSeq)
+	random, msgID, msgTime, online := o.Uint("Random", math.MaxUint32), o.Str("MsgId"), o.Int("MsgTime"), o.Int("OnlineOnlyFlag")
 	// CloudCustomData is a string in Chat's documentation; any JSON is carried as
 	// sent, as in the other message routes.
-	var random, msgTime, online any
-	if o.present("Random") {
-		random = b.Random
-	}
-	if o.present("MsgTime") {
-		msgTime = b.MsgTime
-	}
-	if o.present("OnlineOnlyFlag") {
-		online = b.OnlineOnlyFlag
-	}
-	return []Subject{{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-		"fromAccount", b.From, "operatorAccount", b.Operator, "msgSeq", b.MsgSeq, "msgId", b.MsgID,
+	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+		"fromAccount", from, "operatorAccount", operator, "msgSeq", seq, "msgId", msgID,
 		"random", random, "msgTime", msgTime, "onlineOnlyFlag", online,
-		"msgBody", b.MsgBody, "cloudCustomData", b.CloudCustomData, "groupAtInfo", b.GroupAtInfo)}}, b.EventTime, nil
+		"msgBody", o.Array("MsgBody"), "cloudCustomData", o.JSON("CloudCustomData"), "groupAtInfo", o.Array("GroupAtInfo"))), o.EventTime()
 }
 
-// groupDestroyed is the body of Group.CallbackAfterGroupDestroyed.
-type groupDestroyed struct {
-	groupHead
-	Owner string
-	Name  json.RawMessage
-	// Members is the group's members when it was disbanded; communities send none.
-	Members []string
+// decodeGroupDestroyed reads Group.CallbackAfterGroupDestroyed: the group and its
+// members when it was disbanded (communities send none).
+func decodeGroupDestroyed(o Object) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+		"ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
+		"memberAccounts", orNil(accountList(o, "MemberList", false)))), o.EventTime()
 }
 
-func decodeGroupDestroyed(body WebhookBody) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
-	if err != nil {
-		return nil, 0, err
-	}
-	b := groupDestroyed{groupHead: h}
-	if b.Owner, err = o.account("Owner_Account", false); err != nil {
-		return nil, 0, err
-	}
-	if b.Name, err = o.text("Name"); err != nil {
-		return nil, 0, err
-	}
-	if b.Members, err = o.members("MemberList", false); err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-		"ownerAccount", b.Owner, "name", b.Name, "memberAccounts", groupAccounts(b.Members))}}, b.EventTime, nil
-}
-
-// groupInfoChanged is the body of Group.CallbackAfterGroupInfoChanged: the fields that
+// decodeGroupInfoChanged reads Group.CallbackAfterGroupInfoChanged: the fields that
 // changed, with their new values (possibly "").
-type groupInfoChanged struct {
-	groupHead
-	Operator                                  string
-	Name, Introduction, Notification, FaceURL json.RawMessage
+func decodeGroupInfoChanged(o Object) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+		"operatorAccount", o.Account("Operator_Account"), "name", o.Text("Name"), "introduction", o.Text("Introduction"),
+		"notification", o.Text("Notification"), "faceUrl", o.Text("FaceUrl"))), o.EventTime()
 }
 
-func decodeGroupInfoChanged(body WebhookBody) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
-	if err != nil {
-		return nil, 0, err
+// decodeGroupMessageRecalled reads Group.CallbackAfterRecallMsg: one subject per
+// MsgSeqList entry; TopicId is set when the messages were in a community topic.
+func decodeGroupMessageRecalled(o Object) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	operator, topicID := o.Account("Operator_Account"), o.Str("TopicId")
+	var subjects []Subject
+	for _, e := range o.Elements("MsgSeqList", true) {
+		seq := e.Object().RequiredUint("MsgSeq", MaxMsgSeq)
+		subjects = append(subjects, Subject{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType,
+			"topicId", topicID, "operatorAccount", operator, "msgSeq", seq)})
 	}
-	b := groupInfoChanged{groupHead: h}
-	if b.Operator, err = o.account("Operator_Account", false); err != nil {
-		return nil, 0, err
-	}
-	for _, f := range []struct {
-		name string
-		v    *json.RawMessage
-	}{{"Name", &b.Name}, {"Introduction", &b.Introduction}, {"Notification", &b.Notification}, {"FaceUrl", &b.FaceURL}} {
-		if *f.v, err = o.text(f.name); err != nil {
-			return nil, 0, err
-		}
-	}
-	return []Subject{{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-		"operatorAccount", b.Operator, "name", b.Name, "introduction", b.Introduction,
-		"notification", b.Notification, "faceUrl", b.FaceURL)}}, b.EventTime, nil
+	return subjects, o.EventTime()
 }
 
-// groupRecall is the body of Group.CallbackAfterRecallMsg.
-type groupRecall struct {
-	groupHead
-	Operator string
-	// TopicID is set when the messages were in a community topic.
-	TopicID string
-	MsgSeqs []uint64
+// decodeGroupFull reads Group.CallbackAfterGroupFull; TopicId is set for a private
+// community topic that is full.
+func decodeGroupFull(o Object) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	return one(groupID, Fields("groupId", groupID, "groupType", groupType, "topicId", o.Str("TopicId"))), o.EventTime()
 }
 
-func decodeGroupMessageRecalled(body WebhookBody) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
-	if err != nil {
-		return nil, 0, err
-	}
-	b := groupRecall{groupHead: h}
-	if b.Operator, err = o.account("Operator_Account", false); err != nil {
-		return nil, 0, err
-	}
-	if b.TopicID, err = o.str("TopicId"); err != nil {
-		return nil, 0, err
-	}
-	list, err := o.array("MsgSeqList")
-	switch {
-	case err != nil:
-		return nil, 0, err
-	case !o.present("MsgSeqList"):
-		return nil, 0, Errorf(KindBadRequest, "MsgSeqList is missing")
-	case len(list) == 0:
-		return nil, 0, Errorf(KindBadRequest, "MsgSeqList is empty")
-	}
-	b.MsgSeqs = make([]uint64, len(list))
-	for i, raw := range list {
-		what := "MsgSeqList[" + strconv.Itoa(i) + "]"
-		m, err := readGroupObject(raw, what)
-		if err != nil {
-			return nil, 0, err
-		}
-		if !m.present("MsgSeq") {
-			return nil, 0, Errorf(KindBadRequest, "%s.MsgSeq is missing", what)
-		}
-		if err := m.decode("MsgSeq", "a non-negative integer", &b.MsgSeqs[i]); err != nil {
-			return nil, 0, groupEntryError(what, err)
-		}
-	}
-	subjects := make([]Subject, len(b.MsgSeqs))
-	for i, seq := range b.MsgSeqs {
-		subjects[i] = Subject{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-			"topicId", b.TopicID, "operatorAccount", b.Operator, "msgSeq", seq)}
-	}
-	return subjects, b.EventTime, nil
-}
-
-// groupFull is the body of Group.CallbackAfterGroupFull.
-type groupFull struct {
-	groupHead
-	// TopicID is set for a private community topic that is full.
-	TopicID string
-}
-
-func decodeGroupFull(body WebhookBody) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
-	if err != nil {
-		return nil, 0, err
-	}
-	b := groupFull{groupHead: h}
-	if b.TopicID, err = o.str("TopicId"); err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-		"topicId", b.TopicID)}}, b.EventTime, nil
-}
-
-// groupMemberChanged is the body of Group.CallbackAfterMemberFieldChanged.
-type groupMemberChanged struct {
-	groupHead
-	Operator string
-	// Member is Member_Account, which one copy of the documentation names
-	// Modified_Account; either is read.
-	Member string
-	// Role is the member's role after the change (Admin, Member); NameCard the name
-	// card after it, as sent (possibly "").
-	Role     string
-	NameCard json.RawMessage
-}
-
-func decodeGroupMemberChanged(body WebhookBody) ([]Subject, int64, error) {
-	o, h, err := readGroupHead(body)
-	if err != nil {
-		return nil, 0, err
-	}
-	b := groupMemberChanged{groupHead: h}
-	if b.Operator, err = o.account("Operator_Account", false); err != nil {
-		return nil, 0, err
-	}
-	member, err := o.account("Member_Account", false)
-	if err != nil {
-		return nil, 0, err
-	}
-	modified, err := o.account("Modified_Account", false)
-	// Member_Account, the name of the newer copy of the documentation, wins when a body
-	// carries both.
-	switch {
-	case err != nil:
-		return nil, 0, err
-	case member == "" && modified == "":
-		return nil, 0, Errorf(KindBadRequest, "Member_Account is missing")
-	case member == "":
+// decodeGroupMemberChanged reads Group.CallbackAfterMemberFieldChanged: the member
+// (Member_Account, which one copy of the documentation names Modified_Account; either
+// is read, Member_Account winning), its role after the change (Admin, Member) and its
+// name card after it, as sent (possibly "").
+func decodeGroupMemberChanged(o Object) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	operator := o.Account("Operator_Account")
+	member, modified := o.Account("Member_Account"), o.Account("Modified_Account")
+	if member == "" {
 		member = modified
 	}
-	b.Member = member
-	if b.Role, err = o.str("Role"); err != nil {
-		return nil, 0, err
+	if member == "" {
+		o.Fail("Member_Account", "is missing")
 	}
-	if b.NameCard, err = o.text("NameCard"); err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{Key: b.GroupID, Fields: Fields("groupId", b.GroupID, "groupType", b.Type,
-		"operatorAccount", b.Operator, "memberAccount", b.Member, "role", b.Role, "nameCard", b.NameCard)}}, b.EventTime, nil
+	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+		"operatorAccount", operator, "memberAccount", member, "role", o.Str("Role"), "nameCard", o.Text("NameCard"))), o.EventTime()
 }
 
-// groupAccounts is nil for an empty list, so that Fields leaves it out.
-func groupAccounts(s []string) any {
+// one is the single subject of a callback that gives one event.
+func one(key string, fields []byte) []Subject { return []Subject{{Key: key, Fields: fields}} }
+
+// orNil is nil for an empty list, so that Fields leaves it out.
+func orNil[T any](s []T) any {
 	if len(s) == 0 {
 		return nil
 	}
 	return s
-}
-
-// groupEntryError names the list entry what in an error about one of its members.
-func groupEntryError(what string, err error) error {
-	return Errorf(KindBadRequest, "%s.%s", what, ErrorMessage(err))
 }

@@ -18,7 +18,7 @@ func TestGroupRoutesReject(t *testing.T) {
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","groupid":"g"}`, "GroupId is missing"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":1}`, "GroupId must be a string"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","EventTime":"x"}`, "EventTime must be"},
-		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","MemberList":[{"Member_Account":""}]}`, "MemberList[0].Member_Account is missing"},
+		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","MemberList":[{"Member_Account":""}]}`, "MemberList[0].Member_Account is empty"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","Owner_Account":"` + long + `"}`, "Owner_Account is 33 bytes; at most 32 are allowed"},
 		{CommandGroupMemberJoined, `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g"}`, "NewMemberList is missing"},
 		{CommandGroupMemberJoined, `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":[]}`, "NewMemberList is empty"},

@@ -1,10 +1,6 @@
 package bridge
 
-import (
-	"encoding/json"
-	"strconv"
-	"strings"
-)
+import "math"
 
 // Commands of the user and account webhooks.
 const (
@@ -33,212 +29,67 @@ var userRoutes = []Route{
 		Decode: decodeBotOnGroupMessage, Key: "GroupId", Events: "one per callback"},
 }
 
-// fieldOptionalAccount checks a UserID field that may be absent or empty.
-func fieldOptionalAccount(name string, v *string) error {
-	if v == nil || *v == "" {
-		return nil
-	}
-	return fieldAccount(name, v)
+// decodeStateChange reads State.StateChange: whose state changed (Info.To_Account),
+// how (Info.Action, required) and why, and the devices kicked off (as sent).
+func decodeStateChange(o Object) ([]Subject, int64) {
+	info := o.Object("Info", true)
+	user, action := info.RequiredAccount("To_Account"), info.Required("Action")
+	return one(user, Fields(
+		"toAccount", user,
+		"action", action,
+		"reason", info.Str("Reason"),
+		"kickedDevice", o.Array("KickedDevice"),
+	)), o.EventTime()
 }
 
-// fieldID checks a required ID that is not a UserID (GroupId, Official_Account):
-// present, not empty, without NUL.
-func fieldID(name string, v *string) error {
-	if err := fieldRequired(name, v); err != nil {
-		return err
-	}
-	if strings.IndexByte(*v, 0) >= 0 {
-		return Errorf(KindBadRequest, "%s contains a NUL character", name)
-	}
-	return nil
+// decodePortraitSet reads Profile.CallbackPortraitSet: whose profile changed and the
+// items set (ProfileItem, as sent).
+func decodePortraitSet(o Object) ([]Subject, int64) {
+	user := o.RequiredAccount("From_Account")
+	return one(user, Fields(
+		"fromAccount", user,
+		"operatorAccount", o.Account("Operator_Account"),
+		"profileItem", o.Array("ProfileItem"),
+	)), o.EventTime()
 }
 
-func firstFieldError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+// decodeOfficialAccountInfoChanged reads
+// OfficialAccount.CallbackAfterOfficialAccountInfoChanged. Name, Introduction, FaceUrl
+// and Organization are the values after the change; one Chat left out is published
+// absent, one set to "" as "".
+func decodeOfficialAccountInfoChanged(o Object) ([]Subject, int64) {
+	account := o.ID("Official_Account")
+	return one(account, Fields(
+		"officialAccount", account,
+		"operatorAccount", o.Account("Operator_Account"),
+		"name", o.Text("Name"),
+		"introduction", o.Text("Introduction"),
+		"faceUrl", o.Text("FaceUrl"),
+		"organization", o.Text("Organization"),
+	)), o.EventTime()
 }
 
-func decodeStateChange(body WebhookBody) ([]Subject, int64, error) {
-	var b struct {
-		Info         json.RawMessage `json:"Info"`
-		KickedDevice json.RawMessage `json:"KickedDevice"`
-		EventTime    json.RawMessage `json:"EventTime"`
-	}
-	if err := fieldsOf(body.Members, "", &b); err != nil {
-		return nil, 0, err
-	}
-	if len(b.Info) == 0 || string(b.Info) == "null" {
-		return nil, 0, Errorf(KindBadRequest, "Info is missing")
-	}
-	var info struct {
-		Action    *string `json:"Action"`
-		ToAccount *string `json:"To_Account"`
-		Reason    *string `json:"Reason"`
-	}
-	if err := unmarshalFields(b.Info, "Info.", &info); err != nil {
-		return nil, 0, err
-	}
-	if err := firstFieldError(
-		fieldAccount("Info.To_Account", info.ToAccount),
-		fieldRequired("Info.Action", info.Action),
-		fieldArray("KickedDevice", b.KickedDevice),
-	); err != nil {
-		return nil, 0, err
-	}
-	et, err := EventTime(b.EventTime)
-	if err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{
-		Key: *info.ToAccount,
-		Fields: Fields(
-			"toAccount", *info.ToAccount,
-			"action", *info.Action,
-			"reason", fieldStr(info.Reason),
-			"kickedDevice", fieldRaw(b.KickedDevice),
-		),
-	}}, et, nil
-}
-
-func decodePortraitSet(body WebhookBody) ([]Subject, int64, error) {
-	var b struct {
-		OperatorAccount *string         `json:"Operator_Account"`
-		FromAccount     *string         `json:"From_Account"`
-		ProfileItem     json.RawMessage `json:"ProfileItem"`
-		EventTime       json.RawMessage `json:"EventTime"`
-	}
-	if err := fieldsOf(body.Members, "", &b); err != nil {
-		return nil, 0, err
-	}
-	if err := firstFieldError(
-		fieldAccount("From_Account", b.FromAccount),
-		fieldOptionalAccount("Operator_Account", b.OperatorAccount),
-		fieldArray("ProfileItem", b.ProfileItem),
-	); err != nil {
-		return nil, 0, err
-	}
-	et, err := EventTime(b.EventTime)
-	if err != nil {
-		return nil, 0, err
-	}
-	return []Subject{{
-		Key: *b.FromAccount,
-		Fields: Fields(
-			"fromAccount", *b.FromAccount,
-			"operatorAccount", fieldStr(b.OperatorAccount),
-			"profileItem", fieldRaw(b.ProfileItem),
-		),
-	}}, et, nil
-}
-
-func decodeOfficialAccountInfoChanged(body WebhookBody) ([]Subject, int64, error) {
-	var b struct {
-		OfficialAccount *string         `json:"Official_Account"`
-		OperatorAccount *string         `json:"Operator_Account"`
-		Name            *string         `json:"Name"`
-		Introduction    *string         `json:"Introduction"`
-		FaceURL         *string         `json:"FaceUrl"`
-		Organization    *string         `json:"Organization"`
-		EventTime       json.RawMessage `json:"EventTime"`
-	}
-	if err := fieldsOf(body.Members, "", &b); err != nil {
-		return nil, 0, err
-	}
-	if err := firstFieldError(
-		fieldID("Official_Account", b.OfficialAccount),
-		fieldOptionalAccount("Operator_Account", b.OperatorAccount),
-	); err != nil {
-		return nil, 0, err
-	}
-	et, err := EventTime(b.EventTime)
-	if err != nil {
-		return nil, 0, err
-	}
-	// Name, Introduction, FaceUrl and Organization are the values after the change;
-	// one Chat left out is published absent, one set to "" as "".
-	return []Subject{{
-		Key: *b.OfficialAccount,
-		Fields: Fields(
-			"officialAccount", *b.OfficialAccount,
-			"operatorAccount", fieldStr(b.OperatorAccount),
-			"name", fieldPresent(b.Name),
-			"introduction", fieldPresent(b.Introduction),
-			"faceUrl", fieldPresent(b.FaceURL),
-			"organization", fieldPresent(b.Organization),
-		),
-	}}, et, nil
-}
-
-// fieldPresent returns a string field for Fields so that "" is written and absent
-// is left out.
-func fieldPresent(v *string) any {
-	if v == nil {
-		return nil
-	}
-	return json.RawMessage(appendJSONString(nil, *v))
-}
-
-func decodeBotOnGroupMessage(body WebhookBody) ([]Subject, int64, error) {
-	var b struct {
-		GroupID         *string         `json:"GroupId"`
-		Type            *string         `json:"Type"`
-		FromAccount     *string         `json:"From_Account"`
-		OperatorAccount *string         `json:"Operator_Account"`
-		Random          *uint32         `json:"Random"`
-		MsgSeq          *uint64         `json:"MsgSeq"`
-		MsgTime         *int64          `json:"MsgTime"`
-		OnlineOnlyFlag  *int64          `json:"OnlineOnlyFlag"`
-		MsgBody         json.RawMessage `json:"MsgBody"`
-		AtRobotsAccount []*string       `json:"AtRobots_Account"`
-		CloudCustomData json.RawMessage `json:"CloudCustomData"`
-		TopicID         *string         `json:"TopicId"`
-		EventTime       json.RawMessage `json:"EventTime"`
-	}
-	if err := fieldsOf(body.Members, "", &b); err != nil {
-		return nil, 0, err
-	}
-	if err := firstFieldError(
-		fieldID("GroupId", b.GroupID),
-		fieldOptionalAccount("From_Account", b.FromAccount),
-		fieldOptionalAccount("Operator_Account", b.OperatorAccount),
-		fieldArray("MsgBody", b.MsgBody),
-	); err != nil {
-		return nil, 0, err
-	}
+// decodeBotOnGroupMessage reads Bot.OnGroupMessage: the group message that mentioned
+// chatbots, with every bot mentioned (AtRobots_Account) in one event.
+func decodeBotOnGroupMessage(o Object) ([]Subject, int64) {
+	groupID := o.ID("GroupId")
+	topicID, groupType, from, operator := o.Str("TopicId"), o.Str("Type"), o.Account("From_Account"), o.Account("Operator_Account")
 	var robots []string
-	for i, r := range b.AtRobotsAccount {
-		if err := fieldAccount("AtRobots_Account["+strconv.Itoa(i)+"]", r); err != nil {
-			return nil, 0, err
-		}
-		robots = append(robots, *r)
+	for _, e := range o.Elements("AtRobots_Account", false) {
+		robots = append(robots, e.Account())
 	}
-	et, err := EventTime(b.EventTime)
-	if err != nil {
-		return nil, 0, err
-	}
-	var atRobots any
-	if robots != nil {
-		atRobots = robots
-	}
-	return []Subject{{
-		Key: *b.GroupID,
-		Fields: Fields(
-			"groupId", *b.GroupID,
-			"topicId", fieldStr(b.TopicID),
-			"groupType", fieldStr(b.Type),
-			"fromAccount", fieldStr(b.FromAccount),
-			"operatorAccount", fieldStr(b.OperatorAccount),
-			"atRobotsAccount", atRobots,
-			"random", fieldPtr(b.Random),
-			"msgSeq", fieldPtr(b.MsgSeq),
-			"msgTime", fieldPtr(b.MsgTime),
-			"onlineOnlyFlag", fieldPtr(b.OnlineOnlyFlag),
-			"msgBody", fieldRaw(b.MsgBody),
-			"cloudCustomData", fieldRaw(b.CloudCustomData),
-		),
-	}}, et, nil
+	return one(groupID, Fields(
+		"groupId", groupID,
+		"topicId", topicID,
+		"groupType", groupType,
+		"fromAccount", from,
+		"operatorAccount", operator,
+		"atRobotsAccount", orNil(robots),
+		"random", o.Uint("Random", math.MaxUint32),
+		"msgSeq", o.Uint("MsgSeq", MaxMsgSeq),
+		"msgTime", o.Int("MsgTime"),
+		"onlineOnlyFlag", o.Int("OnlineOnlyFlag"),
+		"msgBody", o.Array("MsgBody"),
+		"cloudCustomData", o.JSON("CloudCustomData"),
+	)), o.EventTime()
 }

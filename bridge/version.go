@@ -27,7 +27,7 @@ import (
 // An EventTime below 10^12 (before 2001-09-09 in milliseconds: seconds, or garbage)
 // is not plausible either: clamped as in 1.
 //
-// A subject is what consumers order by: the pair (FromAccount, ToAccount) of a
+// A subject is what consumers order by: the pair (From_Account, To_Account) of a
 // relationship event, the key of any other. Every event of one subject in one
 // callback shares the version. Rule 3 remembers a subject for DefaultRememberFor after
 // its last version (and at most DefaultMaxKeys subjects, the oldest forgotten first); a
@@ -137,10 +137,11 @@ func (v *Versioner) prune(now time.Time) {
 	}
 }
 
-// subject is what consumers order e by: the pair of a relationship event, else its key.
+// subject is what consumers order e by: the subject's Order (a relationship's pair)
+// when set, else its key.
 func (e *Event) subject() string {
-	if e.Subject.Fields == nil && e.Raw == nil {
-		return e.FromAccount + "\x00" + e.ToAccount
+	if e.Subject.Order != "" {
+		return e.Subject.Order
 	}
 	return e.Subject.Key
 }

@@ -23,7 +23,16 @@ func TestEventTime(t *testing.T) {
 		{`12.0`, 12, false}, {`1.2e3`, 1200, false}, {`-1`, 0, true}, {`"-1"`, 0, true}, {`1.5`, 0, true}, {`"12.0"`, 0, true}, {`"x"`, 0, true}, {`true`, 0, true}, {`"1e3"`, 0, true},
 		{`"+5"`, 0, true}, {`"-0"`, 0, true}, {`""`, 0, true}, {`" 5"`, 0, true},
 	} {
-		got, err := EventTime(json.RawMessage(tt.give))
+		body := `{"EventTime":` + tt.give + `}`
+		if tt.give == "" {
+			body = `{}`
+		}
+		b, err := ParseBody([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := b.Top().EventTime()
+		err = b.Err()
 		if got != tt.want || (err != nil) != tt.err {
 			t.Errorf("EventTime(%s) = %d, %v; want %d, error %v", tt.give, got, err, tt.want, tt.err)
 		}
@@ -111,7 +120,7 @@ func TestWebhookAmplificationBounded(t *testing.T) {
 		t.Fatalf("a GroupId of 100 <: %v", err)
 	}
 	cb.Body = []byte(`{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":[` + members(6) + `]}`)
-	if _, err := Map(cb, route); ErrorKind(err) != KindTooLarge || !strings.Contains(err.Error(), "lists 6 subjects; at most 5") {
+	if _, err := Map(cb, route); ErrorKind(err) != KindTooLarge || !strings.Contains(err.Error(), "NewMemberList has 6 entries; at most 5") {
 		t.Fatalf("6 members with a limit of 5: %v", err)
 	}
 	cb.Body = []byte(`{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":[` + members(5) + `]}`)

@@ -150,7 +150,7 @@ func TestCallbackContract(t *testing.T) {
 		{name: "Sign in upper case", target: "/callback?" + strings.Replace(signedQuery(del), "Sign="+bridge.Sign(testToken, "1669872112"), "Sign="+strings.ToUpper(bridge.Sign(testToken, "1669872112")), 1), body: seedBody,
 			wantStatus: 401, wantBody: failBody("Sign must be 64 lowercase hexadecimal digits")},
 		{name: "duplicate PairList", target: "/callback?" + signedQuery(del), body: `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"a","To_Account":"b"}],"PairList":[]}`,
-			wantStatus: 400, wantBody: failBody(`body has the key "PairList" twice in one object`)},
+			wantStatus: 400, wantBody: failBody(`body has the key "PairList" twice in one object (at PairList)`)},
 		{name: "too many pairs", target: "/callback?" + signedQuery(del), body: `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[` + strings.TrimSuffix(strings.Repeat(`{"From_Account":"a","To_Account":"b"},`, 11), ",") + `]}`,
 			wantStatus: 413, wantBody: failBody("PairList has 11 entries; at most 10 are accepted")},
 		{name: "kafka did not acknowledge", target: "/callback?" + signedQuery(del), body: seedBody,
@@ -227,7 +227,8 @@ func TestCallbackEventsInPairListOrder(t *testing.T) {
 	srv.ServeHTTP(httptest.NewRecorder(), req)
 	var got [][2]string
 	for _, e := range rec.events {
-		got = append(got, [2]string{e.FromAccount, e.ToAccount})
+		from, to, _ := strings.Cut(e.Subject.Order, "\x00")
+		got = append(got, [2]string{from, to})
 	}
 	want := [][2]string{{"id", "id1"}, {"id", "id2"}, {"id", "id3"}}
 	if d := cmp.Diff(want, got); d != "" {

@@ -26,7 +26,7 @@ func TestLargeEventsOfOneKeyKeepOrder(t *testing.T) {
 	events := make([]bridge.Event, 100)
 	for i := range events {
 		events[i] = testEvent(topic, "same", fmt.Sprintf("e-%02d", i), i)
-		events[i].ClientCmd = strings.Repeat("c", 12_000)
+		events[i].Subject.Trailer = bridge.Fields("clientCmd", strings.Repeat("c", 12_000))
 	}
 	p, err := kafka.New(kafka.Config{Brokers: brokers, Topics: []string{topic}}, zap.NewNop())
 	if err != nil {
@@ -77,7 +77,7 @@ func TestLargeEventsOfOneKeyKeepOrder(t *testing.T) {
 	}
 	// The check at the door: an event over the limit is refused, one under is not.
 	big := events[0]
-	big.ClientCmd = strings.Repeat("<", 40_000) // 240,000 bytes of JSON escapes
+	big.Subject.Trailer = bridge.Fields("clientCmd", strings.Repeat("<", 40_000)) // 240,000 bytes of JSON escapes
 	if _, err := bridge.EncodeRecords([]bridge.Event{events[0], big}, p); bridge.ErrorKind(err) != bridge.KindTooLarge ||
 		!strings.Contains(err.Error(), "over the 200000 bytes that topic "+topic+" accepts") {
 		t.Fatalf("EncodeRecords of a 240 KB event: %v", err)
@@ -118,7 +118,7 @@ func TestOneLimitForDoorAndPublisher(t *testing.T) {
 				kafkatest.SetTopicLimit(t, brokers, main, 100_000)
 			}
 			ev := testEvent(main, "u1", "u2", 1)
-			ev.ClientCmd = strings.Repeat("<", tc.value/6)
+			ev.Subject.Trailer = bridge.Fields("clientCmd", strings.Repeat("<", tc.value/6))
 			records, err := bridge.EncodeRecords([]bridge.Event{ev}, p)
 			if err != nil {
 				t.Fatalf("the door refuses a record its topic accepts: %v", err)

@@ -24,7 +24,7 @@ func testEvent(topic, from, to string, i int) bridge.Event {
 	return bridge.Event{
 		Topic: topic, Type: "imbridge.blocklist.removed.v1", Source: "urn:tencent-im:sdkappid:1400187352", Time: at,
 		ID: fmt.Sprintf("00000000-0000-8000-8000-%012d", i), SDKAppID: 1400187352, CallbackCommand: bridge.CommandBlackListDelete,
-		FromAccount: from, ToAccount: to, ReceivedAt: "2022-12-01T05:21:52.345Z", OptPlatform: "RESTAPI",
+		Subject: bridge.PairSubject(from, to), ReceivedAt: "2022-12-01T05:21:52.345Z", OptPlatform: "RESTAPI",
 	}
 }
 

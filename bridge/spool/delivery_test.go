@@ -64,7 +64,7 @@ func TestDeliveryNotReadyWhileRefusing(t *testing.T) {
 		for i := range b {
 			b[i] = 'a' + byte(rand.IntN(26))
 		}
-		evs[0].FromAccount = string(b)
+		evs[0].Subject = bridge.PairSubject(string(b), "to")
 		return evs
 	}
 	var err error

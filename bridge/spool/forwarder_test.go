@@ -100,7 +100,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func sameKey(evs []bridge.Event) []bridge.Event {
 	for i := range evs {
-		evs[i].FromAccount = "same"
+		evs[i].Subject = bridge.PairSubject("same", evs[i].ID)
 	}
 	return evs
 }
@@ -120,7 +120,7 @@ func TestForwarderRetriesKeepOrder(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		evs := events(3, fmt.Sprint("r", i))
 		for j := range evs {
-			evs[j].FromAccount = fmt.Sprint("user", i%4)
+			evs[j].Subject = bridge.PairSubject(fmt.Sprint("user", i%4), evs[j].ID)
 		}
 		want = append(want, evs...)
 		mustAppend(t, s, evs)

@@ -26,7 +26,7 @@ func events(n int, tag string) []bridge.Event {
 		out[i] = bridge.Event{
 			Topic: "t", Type: "imbridge.blocklist.removed.v1", Source: "urn:tencent-im:sdkappid:1",
 			Time: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC), ID: fmt.Sprintf("%s-%d", tag, i), SDKAppID: 1400187352,
-			CallbackCommand: bridge.CommandBlackListDelete, FromAccount: "from-" + tag, ToAccount: fmt.Sprintf("to-%d", i),
+			CallbackCommand: bridge.CommandBlackListDelete, Subject: bridge.PairSubject("from-"+tag, fmt.Sprintf("to-%d", i)),
 			ReceivedAt: "2026-01-02T03:04:05.006Z", ClientIP: "127.0.0.1", OptPlatform: "iOS", RequestTime: 1767322800, EventTime: 1767322800123,
 		}
 	}
@@ -141,7 +141,7 @@ func asMessages(entries []Entry) []map[string]any {
 func writeFixtureMessages(t *testing.T, s *Spool) {
 	t.Helper()
 	evs := events(3, "f")
-	evs[1].InitiatorAccount, evs[1].ClientCmd, evs[1].AdminAccount, evs[1].ForceFlag = "init", "friend_add", "admin", 1
+	evs[1].Subject.Trailer = bridge.Fields("initiatorAccount", "init", "clientCmd", "friend_add", "adminAccount", "admin", "forceFlag", 1)
 	evs[1].CallbackCommand, evs[1].Type = "Sns.CallbackFriendAdd", "imbridge.friend.added.v1"
 	recs := bridge.Records(evs)
 	recs[2] = recs[2].DeadLetter("dlq", "[3] Unknown Topic Or Partition", 0)

@@ -35,7 +35,10 @@ func ceilingHandler(appID uint64, token string) http.Handler {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		var b bridge.PairListBody
+		var b struct {
+			CallbackCommand string
+			PairList        []struct{ From_Account, To_Account string }
+		}
 		if err := json.Unmarshal(body, &b); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return

@@ -300,7 +300,7 @@ func produce(t *testing.T, brokers []string, topic string, ops []op) {
 		at := time.UnixMilli(o.version).UTC()
 		e := bridge.Event{Type: typ, Source: "urn:tencent-im:sdkappid:1400187352", Time: at,
 			ID: fmt.Sprintf("%s-%d-%d", topic, o.version, i), SDKAppID: 1400187352, CallbackCommand: command,
-			FromAccount: o.user, ToAccount: o.target, ReceivedAt: at.Format("2006-01-02T15:04:05.000Z07:00"), EventTime: o.version}
+			Subject: bridge.PairSubject(o.user, o.target), ReceivedAt: at.Format("2006-01-02T15:04:05.000Z07:00"), EventTime: o.version}
 		r := e.AppendRecord(nil)[0]
 		m := kafkago.Message{Key: r.Key, Value: r.Value}
 		for _, h := range r.Headers {

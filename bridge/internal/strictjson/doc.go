@@ -1,0 +1,150 @@
+package strictjson
+
+import (
+	"bytes"
+	"iter"
+)
+
+// Kind is a JSON value's type.
+type Kind uint8
+
+// The kinds of JSON values. The zero Kind is no value (an absent member).
+const (
+	Absent Kind = iota
+	Null
+	False
+	True
+	Number
+	String
+	Array
+	Object
+)
+
+// Doc is a parsed text: every value with its raw bytes and its place, in one slice
+// (no allocation per value). Read it from Root.
+type Doc struct {
+	b     []byte
+	nodes []node
+}
+
+// flagEscaped marks a string value with escapes.
+const flagEscaped = 1
+
+type node struct {
+	start, end int32 // the value's raw bytes
+	key        int32 // offset of the member's key's opening quote, -1 for an element
+	first      int32 // a container's first recorded child, 0 if none
+	next       int32 // the next sibling, 0 if none (0 is the root, never a sibling)
+	len        int32 // a container's recorded children
+	kind       Kind
+	flags      uint8
+}
+
+// Root returns the text's value.
+func (d *Doc) Root() Value { return Value{d: d, i: 0} }
+
+// Value is one value of a Doc, or no value (Kind Absent): reading a member that is not
+// there gives one, and every method of it returns zero values.
+type Value struct {
+	d *Doc
+	i int32
+}
+
+func (v Value) n() *node { return &v.d.nodes[v.i] }
+
+// Kind returns the value's type; Absent for no value.
+func (v Value) Kind() Kind {
+	if v.d == nil {
+		return Absent
+	}
+	return v.n().kind
+}
+
+// Raw returns the value's bytes as in the text (nil for no value).
+func (v Value) Raw() []byte {
+	if v.d == nil {
+		return nil
+	}
+	n := v.n()
+	return v.d.b[n.start:n.end]
+}
+
+// Str returns a string value's content, unescaped; "" for any other kind.
+func (v Value) Str() string {
+	if v.Kind() != String {
+		return ""
+	}
+	raw := v.Raw()
+	if v.n().flags&flagEscaped == 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	s, _, _ := unescape(raw, 1)
+	return string(s)
+}
+
+// Len returns the number of an array's elements or an object's members.
+func (v Value) Len() int {
+	if v.d == nil {
+		return 0
+	}
+	return int(v.n().len)
+}
+
+// Get returns the member name of an object (matched exactly, after unescaping), or
+// no value when there is none or v is not an object.
+func (v Value) Get(name string) Value {
+	if v.Kind() != Object {
+		return Value{}
+	}
+	for i := v.n().first; i != 0; i = v.d.nodes[i].next {
+		if v.d.keyIs(i, name) {
+			return Value{d: v.d, i: i}
+		}
+	}
+	return Value{}
+}
+
+// keyIs reports whether the key of node i is name.
+func (d *Doc) keyIs(i int32, name string) bool {
+	at := d.nodes[i].key + 1
+	if int(at)+len(name) < len(d.b) && string(d.b[at:int(at)+len(name)]) == name && d.b[int(at)+len(name)] == '"' {
+		return true
+	}
+	// A key with escapes can still be name.
+	if bytes.IndexByte(d.b[at:d.nodes[i].start], '\\') < 0 {
+		return false
+	}
+	k, _, _ := unescape(d.b, int(at))
+	return string(k) == name
+}
+
+// Elements yields an array's elements with their indexes.
+func (v Value) Elements() iter.Seq2[int, Value] {
+	return func(yield func(int, Value) bool) {
+		if v.Kind() != Array {
+			return
+		}
+		n := 0
+		for i := v.n().first; i != 0; i = v.d.nodes[i].next {
+			if !yield(n, Value{d: v.d, i: i}) {
+				return
+			}
+			n++
+		}
+	}
+}
+
+// Members yields an object's members: their keys (unescaped) and values.
+func (v Value) Members() iter.Seq2[string, Value] {
+	return func(yield func(string, Value) bool) {
+		if v.Kind() != Object {
+			return
+		}
+		for i := v.n().first; i != 0; i = v.d.nodes[i].next {
+			k, _, _ := unescape(v.d.b, int(v.d.nodes[i].key)+1)
+			if !yield(string(k), Value{d: v.d, i: i}) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package bridge
+
+import "math"
+
+// relationshipRoutes are the relationship chain: PairList callbacks, one event per pair
+// keyed by From_Account.
+var relationshipRoutes = []Route{
+	{Name: "blocklist-delete", Command: CommandBlackListDelete, Topic: TopicBlocklist, Type: "imbridge.blocklist.removed.v1",
+		Decode: decodePairList, Key: "From_Account", Events: "one per PairList entry"},
+	{Name: "blocklist-add", Command: CommandBlackListAdd, Topic: TopicBlocklist, Type: "imbridge.blocklist.added.v1",
+		Decode: decodePairList, Key: "From_Account", Events: "one per PairList entry"},
+	{Name: "friend-add", Command: CommandFriendAdd, Topic: TopicFriend, Type: "imbridge.friend.added.v1",
+		Decode: decodeFriendAdd, Key: "From_Account", Events: "one per PairList entry"},
+	{Name: "friend-delete", Command: CommandFriendDelete, Topic: TopicFriend, Type: "imbridge.friend.removed.v1",
+		Decode: decodePairList, Key: "From_Account", Events: "one per PairList entry"},
+}
+
+// decodePairList reads a PairList callback (Sns.CallbackBlackListDelete and its
+// siblings): one subject per pair, keyed by From_Account and ordered by the pair.
+func decodePairList(o Object) ([]Subject, int64) {
+	var subjects []Subject
+	for _, e := range o.Elements("PairList", true) {
+		p := e.Object()
+		subjects = append(subjects, pairSubject(p.RequiredAccount("From_Account"), p.RequiredAccount("To_Account"), nil))
+	}
+	return subjects, o.EventTime()
+}
+
+// decodeFriendAdd reads Sns.CallbackFriendAdd: PairList with each pair's
+// Initiator_Account (who asked), and the body's ClientCmd (friend_add, friend_response
+// or FriendAdd, FriendResponse), Admin_Account (the admin who added the friend) and
+// ForceFlag (1 when an admin forced it), written after the envelope's eventTime.
+func decodeFriendAdd(o Object) ([]Subject, int64) {
+	var subjects []Subject
+	for _, e := range o.Elements("PairList", true) {
+		p := e.Object()
+		from, to, initiator := p.RequiredAccount("From_Account"), p.RequiredAccount("To_Account"), p.Account("Initiator_Account")
+		subjects = append(subjects, pairSubject(from, to, Fields("initiatorAccount", initiator)))
+	}
+	clientCmd, admin := o.Str("ClientCmd"), o.Account("Admin_Account")
+	force, _ := o.Uint("ForceFlag", math.MaxInt64).(uint64)
+	var forceFlag any
+	if force != 0 {
+		forceFlag = force
+	}
+	shared := Fields("clientCmd", clientCmd, "adminAccount", admin, "forceFlag", forceFlag)
+	for i := range subjects {
+		subjects[i].Trailer = joinFields(subjects[i].Trailer, shared)
+	}
+	return subjects, o.EventTime()
+}
+
+// PairSubject is the subject of one relationship pair (From_Account, To_Account), as
+// the relationship routes make it: keyed by from, ordered by the pair, its members
+// "fromAccount" and "toAccount".
+func PairSubject(from, to string) Subject { return pairSubject(from, to, nil) }
+
+// pairSubject is PairSubject with trailer written after the envelope.
+func pairSubject(from, to string, trailer []byte) Subject {
+	fields := appendJSONString(append(make([]byte, 0, 32+len(from)+len(to)), `"fromAccount":`...), from)
+	fields = appendJSONString(append(fields, `,"toAccount":`...), to)
+	return Subject{Key: from, Order: from + "\x00" + to, Fields: fields, Trailer: trailer}
+}
+
+// joinFields joins two runs of JSON members.
+func joinFields(a, b []byte) []byte {
+	switch {
+	case len(a) == 0:
+		return b
+	case len(b) == 0:
+		return a
+	}
+	return append(append(append(make([]byte, 0, len(a)+1+len(b)), a...), ','), b...)
+}
