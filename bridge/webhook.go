@@ -160,4 +160,3 @@ func Fields(kv ...any) []byte {
 	}
 	return b
 }
-
