@@ -90,6 +90,8 @@ func adversarialShapes() []struct {
 		{"long array of numbers", fill(validHead+`"X":[`, ",", "]}", func(int) string { return "1" })},
 		{"long array of empty objects", fill(validHead+`"X":[`, ",", "]}", func(int) string { return "{}" })},
 		{"long numbers", fill(validHead+`"X":[`, ",", "]}", func(int) string { return "-1." + strings.Repeat("9", 1000) + "e+99" })},
+		{"one number of a megabyte", fill(validHead+`"X":`, "", `}`, func(int) string { return "9" })},
+		{"one EventTime of a megabyte", fill(validHead+`"EventTime":1`, "", `}`, func(int) string { return "0" })},
 		{"whitespace", fill(validHead+`"X":`, "", `0}`, func(int) string { return " " })},
 		{"multi-byte UTF-8", fill(validHead+`"X":"`, "", `"}`, func(int) string { return "张" })},
 	}

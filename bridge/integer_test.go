@@ -84,3 +84,58 @@ func BenchmarkLongNumberToken(b *testing.B) {
 		}
 	}
 }
+
+// Every integer field kind takes the same forms: an integer written exactly (with a
+// zero fraction or an exponent, -0 included), within its kind's bound, and nothing
+// else; the message names the field and its bound.
+func TestIntegerFieldKinds(t *testing.T) {
+	type kind struct {
+		name string
+		read func(o Object) any
+		fail string // the message for a refused token
+	}
+	kinds := []kind{
+		{"int64 (times, flags, counts)", func(o Object) any { return o.Int("N") }, "N must be an integer"},
+		{"uint32 (Random)", func(o Object) any { return o.Uint("N", 1<<32-1) }, "N must be an integer from 0 to 4294967295"},
+		{"uint64 (MsgSeq)", func(o Object) any { return o.Uint("N", MaxMsgSeq) }, "N must be a non-negative integer"},
+	}
+	tests := []struct {
+		give string
+		want [3]any // per kind; nil: refused
+	}{
+		{"305", [3]any{int64(305), uint64(305), uint64(305)}},
+		{"305.0", [3]any{int64(305), uint64(305), uint64(305)}},
+		{"3.05e2", [3]any{int64(305), uint64(305), uint64(305)}},
+		{"-0", [3]any{int64(0), uint64(0), uint64(0)}},
+		{"-1", [3]any{int64(-1), nil, nil}},
+		{"4294967296", [3]any{int64(4294967296), nil, uint64(4294967296)}},
+		{"9223372036854775808", [3]any{nil, nil, uint64(9223372036854775808)}},
+		{"18446744073709551615", [3]any{nil, nil, uint64(18446744073709551615)}},
+		{"18446744073709551616", [3]any{nil, nil, nil}},
+		{"1.5", [3]any{nil, nil, nil}},
+		{"1e-999999999", [3]any{nil, nil, nil}},
+		{"1.0000000001", [3]any{nil, nil, nil}},
+		{"9000000000000000000.00000000000000000001", [3]any{nil, nil, nil}},
+		{strings.Repeat("1", 1000), [3]any{nil, nil, nil}},
+		{`"305"`, [3]any{nil, nil, nil}},
+		{"true", [3]any{nil, nil, nil}},
+	}
+	for _, tc := range tests {
+		for k, kd := range kinds {
+			b, err := ParseBody([]byte(`{"N":` + tc.give + `}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := kd.read(b.Top())
+			if tc.want[k] == nil {
+				if b.Err() == nil || b.Err().Error() != kd.fail {
+					t.Errorf("%s %.40s: %v, %v; want refused with %q", kd.name, tc.give, got, b.Err(), kd.fail)
+				}
+				continue
+			}
+			if b.Err() != nil || got != tc.want[k] {
+				t.Errorf("%s %.40s: %v (%T), %v; want %v", kd.name, tc.give, got, got, b.Err(), tc.want[k])
+			}
+		}
+	}
+}

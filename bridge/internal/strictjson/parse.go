@@ -158,6 +158,12 @@ func (p *parser) record(key int32) int32 {
 		p.refuseLimit(fmt.Sprintf("body has more than %d values", p.lim.MaxValues))
 		return -1
 	}
+	if len(p.doc.nodes) == cap(p.doc.nodes) {
+		// Grown by hand to at most MaxValues: append would double past it.
+		grown := make([]node, len(p.doc.nodes), min(2*cap(p.doc.nodes)+64, p.lim.MaxValues))
+		copy(grown, p.doc.nodes)
+		p.doc.nodes = grown
+	}
 	p.doc.nodes = append(p.doc.nodes, node{start: int32(p.i), key: key})
 	return int32(len(p.doc.nodes) - 1)
 }
