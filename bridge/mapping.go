@@ -24,9 +24,6 @@ func Map(cb Callback, route Route) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRecordBudget(cb, events); err != nil {
-		return nil, err
-	}
 	for i := range events {
 		if k := events[i].key(); hasControl(k) {
 			what := route.Key
@@ -42,18 +39,21 @@ func Map(cb Callback, route Route) ([]Event, error) {
 // checkRecordBudget refuses (KindTooLarge) a callback whose records would take more
 // than its budget: MaxRecordBytes (DefaultMaxRecordBytes), and at most
 // RecordBytesPerBodyByte times its body. The records are counted by their size
-// estimate, an upper bound of what encoding them takes.
-func checkRecordBudget(cb Callback, events []Event) error {
+// estimate, an upper bound of what encoding them takes, from the envelope every event
+// shares (common) and each subject, before any event is made.
+func checkRecordBudget(cb Callback, common Event, subjects []Subject) error {
 	limit := cb.MaxRecordBytes
 	if limit <= 0 {
 		limit = DefaultMaxRecordBytes
 	}
 	limit = min(limit, max(int64(len(cb.Body)), 1024)*RecordBytesPerBodyByte)
+	common.ID = "00000000-0000-8000-8000-000000000000" // as long as every EventID
 	var total int64
-	for i := range events {
-		if total += int64(events[i].recordSizeHint()); total > limit {
+	for _, s := range subjects {
+		common.Subject = s
+		if total += int64(common.recordSizeHint()); total > limit {
 			return Errorf(KindTooLarge, "the %d events of this callback would make more than %d bytes of records (at most %d: IMBRIDGE_MAX_RECORD_BYTES, and %d times the body)",
-				len(events), total, limit, RecordBytesPerBodyByte)
+				len(subjects), total, limit, RecordBytesPerBodyByte)
 		}
 	}
 	return nil

@@ -74,6 +74,9 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 		return nil, Errorf(KindTooLarge, "%s lists %d subjects; at most %d are accepted", truncate(cb.Query.CallbackCommand, 64), len(subjects), maxEvents)
 	}
 	common := envelope(cb, route, eventTime)
+	if err := checkRecordBudget(cb, common, subjects); err != nil {
+		return nil, err
+	}
 	seed := eventIDSeed(cb)
 	events := make([]Event, len(subjects))
 	for i, s := range subjects {

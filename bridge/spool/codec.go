@@ -3,6 +3,7 @@ package spool
 import (
 	"encoding/binary"
 	"errors"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 
@@ -23,21 +24,45 @@ const payloadS2 = 4
 // encodeEntry returns what an entry stores for records: the version 3 payload
 // compressed (payloadS2), or, when compression does not make it smaller, the version 3
 // payload itself. plain is the version 3 payload's length, the room the records take in
-// memory.
-func encodeEntry(records []bridge.Record) (payload []byte, plain int) {
-	raw := encodeRecords(make([]byte, 0, payloadSize(records)), records)
+// memory. The payload's buffer comes from a pool: release returns it once the payload
+// is written (a large callback's payload is megabytes, made again for every entry
+// otherwise).
+func encodeEntry(records []bridge.Record) (payload []byte, plain int, release func()) {
+	rawBuf := getBuffer(payloadSize(records))
+	raw := encodeRecords((*rawBuf)[:0], records)
 	bound := s2.MaxEncodedLen(len(raw))
 	if bound < 0 {
-		return raw, len(raw)
+		return raw, len(raw), func() { putBuffer(rawBuf, raw) }
 	}
-	buf := make([]byte, 1+binary.MaxVarintLen64+bound)
+	outBuf := getBuffer(1 + binary.MaxVarintLen64 + bound)
+	buf := (*outBuf)[:1+binary.MaxVarintLen64+bound]
 	buf[0] = payloadS2
 	n := 1 + binary.PutUvarint(buf[1:], uint64(len(records)))
 	n += len(s2.Encode(buf[n:], raw)) // Encode writes into buf[n:], which has room
 	if n >= len(raw) {
-		return raw, len(raw)
+		putBuffer(outBuf, buf)
+		return raw, len(raw), func() { putBuffer(rawBuf, raw) }
 	}
-	return buf[:n], len(raw)
+	putBuffer(rawBuf, raw)
+	return buf[:n], len(raw), func() { putBuffer(outBuf, buf) }
+}
+
+// buffers holds payload buffers for reuse (*[]byte).
+var buffers sync.Pool
+
+// getBuffer returns a buffer with room for n bytes.
+func getBuffer(n int) *[]byte {
+	if b, ok := buffers.Get().(*[]byte); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]byte, 0, n)
+	return &b
+}
+
+// putBuffer returns b, grown to used, to the pool.
+func putBuffer(b *[]byte, used []byte) {
+	*b = used[:0]
+	buffers.Put(b)
 }
 
 // encodeRecords appends the payload of records to dst: the version byte, the record

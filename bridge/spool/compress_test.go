@@ -192,7 +192,7 @@ func TestCompressedEntries(t *testing.T) {
 // does not decompress, and a record count that differs from the one stated outside.
 func TestDecodeCompressedRefusesCorruption(t *testing.T) {
 	recs := blocklistCallbacks(t, 1)[0]
-	good, _ := encodeEntry(recs)
+	good, _, _ := encodeEntry(recs)
 	if good[0] != payloadS2 {
 		t.Fatalf("a 3-pair callback was stored in format %d", good[0])
 	}
@@ -241,7 +241,7 @@ func BenchmarkEntryEncoding(b *testing.B) {
 	}
 	codecs := []codec{
 		{"none", func(dst []byte, recs []bridge.Record) []byte { return encodeRecords(dst[:0], recs) }, decodeRecords},
-		{"s2", func(_ []byte, recs []bridge.Record) []byte { p, _ := encodeEntry(recs); return p }, decodeRecords},
+		{"s2", func(_ []byte, recs []bridge.Record) []byte { p, _, _ := encodeEntry(recs); return p }, decodeRecords},
 	}
 	for _, level := range []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault} {
 		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1))

@@ -27,11 +27,12 @@ import (
 func (s *Spool) Append(ctx context.Context, records []bridge.Record) error {
 	// Encoding and compressing happen here, on the caller's goroutine, so that the
 	// one writer goroutine only writes.
-	payload, plain := encodeEntry(records)
+	payload, plain, release := encodeEntry(records)
 	req := appendReq{payload: payload, plain: int64(plain), records: records, done: make(chan error, 1)}
 	s.appendMu.RLock()
 	if s.closing {
 		s.appendMu.RUnlock()
+		release()
 		return ErrClosed
 	}
 	select {
@@ -39,9 +40,12 @@ func (s *Spool) Append(ctx context.Context, records []bridge.Record) error {
 		s.appendMu.RUnlock()
 	case <-ctx.Done():
 		s.appendMu.RUnlock()
+		release()
 		return ctx.Err()
 	}
-	return <-req.done
+	err := <-req.done
+	release() // written, or refused: the writer holds the payload no longer
+	return err
 }
 
 // WriteError is the error of an Append that the disk refused (no space left, too many

@@ -292,11 +292,16 @@ func TestCallbackTLSRefusesCBC(t *testing.T) {
 }
 
 // IMBRIDGE_MEMORY_LIMIT (Kubernetes passes limits.memory) sets the Go heap's soft
-// limit to 90% of it, unless GOMEMLIMIT is set, which wins.
+// limit to 90% of it, unless GOMEMLIMIT is set, which wins; without either, the soft
+// limit is 160 MiB.
 func TestMemoryLimit(t *testing.T) {
 	p := startBridge(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1", "IMBRIDGE_MEMORY_LIMIT=268435456")
 	waitUntil(t, "the memory limit line", 5*time.Second, func() bool {
-		return strings.Contains(p.log.String(), `"msg":"Go memory limit set from IMBRIDGE_MEMORY_LIMIT","memory_limit":268435456,"go_memory_limit":241591905`)
+		return strings.Contains(p.log.String(), `"msg":"Go memory limit set","from":"IMBRIDGE_MEMORY_LIMIT","memory_limit":268435456,"go_memory_limit":241591905`)
+	})
+	d := startBridge(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1")
+	waitUntil(t, "the default memory limit line", 5*time.Second, func() bool {
+		return strings.Contains(d.log.String(), `"msg":"Go memory limit set","from":"default","memory_limit":0,"go_memory_limit":167772160`)
 	})
 	q := startBridge(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1", "IMBRIDGE_MEMORY_LIMIT=268435456", "GOMEMLIMIT=200MiB")
 	time.Sleep(200 * time.Millisecond)

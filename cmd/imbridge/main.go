@@ -138,13 +138,17 @@ func serve(args []string, lookup func(string) (string, bool), stdout, stderr io.
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
 	}
-	if _, set := lookup("GOMEMLIMIT"); !set && cfg.MemoryLimit > 0 {
+	if _, set := lookup("GOMEMLIMIT"); !set {
 		// 90% of the container's limit: the rest is for what the Go heap limit does
 		// not cover, so that the heap is collected harder before the kernel kills the
-		// container.
-		limit := cfg.MemoryLimit / 10 * 9
+		// container. Without one, defaultGoMemoryLimit: with GOGC at 400 below, a burst
+		// of large callbacks would otherwise grow the heap to five times what is live.
+		limit, from := int64(defaultGoMemoryLimit), "default"
+		if cfg.MemoryLimit > 0 {
+			limit, from = cfg.MemoryLimit/10*9, "IMBRIDGE_MEMORY_LIMIT"
+		}
 		debug.SetMemoryLimit(limit)
-		log.Info("Go memory limit set from IMBRIDGE_MEMORY_LIMIT", zap.Int64("memory_limit", cfg.MemoryLimit), zap.Int64("go_memory_limit", limit))
+		log.Info("Go memory limit set", zap.String("from", from), zap.Int64("memory_limit", cfg.MemoryLimit), zap.Int64("go_memory_limit", limit))
 	}
 	if _, set := lookup("GOGC"); !set {
 		// The live heap is small (tens of MiB) and allocation-heavy per callback: a
@@ -157,6 +161,11 @@ func serve(args []string, lookup func(string) (string, bool), stdout, stderr io.
 	}
 	return 0
 }
+
+// defaultGoMemoryLimit is the Go heap's soft limit when neither GOMEMLIMIT nor
+// IMBRIDGE_MEMORY_LIMIT gives one: the resident memory stays under 200 MiB with the
+// default budgets (TestAmplifyingCallbacksHoldTheBudget).
+const defaultGoMemoryLimit = 160 << 20
 
 func newLogger(level, format string, out io.Writer) (*zap.Logger, error) {
 	lvl, err := zapcore.ParseLevel(level)

@@ -51,7 +51,7 @@ func Parse(text []byte, lim Limits) (*Doc, error) {
 	if !utf8.Valid(text) {
 		return nil, &Error{Msg: "body is not valid UTF-8"}
 	}
-	p := parser{b: text, lim: lim, doc: &Doc{b: text, nodes: make([]node, 0, min(64+len(text)/32, lim.MaxValues+1))}}
+	p := parser{b: text, lim: lim, doc: &Doc{b: text, nodes: make([]node, 0, min(32+len(text)/512, lim.MaxValues))}}
 	p.value(-1)
 	if p.err == nil {
 		p.ws()
