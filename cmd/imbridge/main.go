@@ -67,8 +67,9 @@ Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
   check     validate the settings (the same as serve's) and check Kafka and every topic
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
-  spool     work on a stopped replica's spool: imbridge spool drain DIR forwards its
-            backlog to Kafka and exits when it is empty (imbridge spool --help)
+  spool     imbridge spool status DIR says what a spool holds, live or not; imbridge
+            spool drain DIR forwards a stopped replica's backlog to Kafka and exits when
+            it is empty (imbridge spool --help)
   replay    map callbacks kept on the quarantine or unrouted topic again and publish
             their events, with the eventIds they would have had (imbridge replay --help)
   probe     GET an admin URL (default http://127.0.0.1:9090/readyz); exit 0 on 200, for
