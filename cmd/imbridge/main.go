@@ -72,6 +72,8 @@ Commands:
             it is empty (imbridge spool --help)
   replay    map callbacks kept on the quarantine or unrouted topic again and publish
             their events, with the eventIds they would have had (imbridge replay --help)
+  dlq       imbridge dlq redrive publishes the events on the dead-letter topic again to
+            the topics that refused them, once they fit (imbridge dlq --help)
   probe     GET an admin URL (default http://127.0.0.1:9090/readyz); exit 0 on 200, for
             container healthchecks in images without a shell
   version   print the version
@@ -97,6 +99,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return spoolCommand(args[1:], lookup, stdout, stderr)
 	case "replay":
 		return replayCommand(args[1:], lookup, stdout, stderr)
+	case "dlq":
+		return dlqCommand(args[1:], lookup, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "imbridge", versionString())
 		return 0
