@@ -70,8 +70,8 @@ above); otherwise one line per refused record. Every --progress a line on stderr
 the end one line on stdout: records read, redriven, refused.
 
 Exit status: 0 when every record up to the end was read; 1 when Kafka fails (a fetch,
-a publish or a commit: what was committed is done, run again to resume) or when
-interrupted; 2 for bad usage or settings.
+reading a topic's max.message.bytes, a publish or a commit: what was committed is done,
+run again to resume) or when interrupted; 2 for bad usage or settings.
 
 Flags:
   --from-topic TOPIC
@@ -268,11 +268,12 @@ func redriveOutcome(r *replayer, m kafkago.Message) replayOutcome {
 		ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 		_, err := r.pub.LoadTopicLimits(ctx, rec.Topic)
 		cancel()
+		if err != nil {
+			o.fail = fmt.Errorf("kafka (%s): %w", strings.Join(r.cfg.KafkaBrokers, ","), err)
+			return o
+		}
 		if limit = r.pub.MaxMessageBytes(rec.Topic); limit == 0 {
-			if err == nil {
-				err = errors.New("does the topic exist?")
-			}
-			return refuse("the max.message.bytes of topic %s cannot be read: %v", rec.Topic, err)
+			return refuse("the max.message.bytes of topic %s cannot be read: does the topic exist?", rec.Topic)
 		}
 	}
 	if size := rec.Size() + bridge.RecordBatchOverhead; size > limit {

@@ -69,16 +69,20 @@ func asRedriven(m kafkago.Message, drop func(name string) bool) redriven {
 }
 
 // Events refused for size by their topic (its max.message.bytes lowered after start)
-// are dead-lettered by a real replica, one of them cut to fit the dead-letter topic.
-// A dry run lists them; after the topic's limit is raised, one redrive publishes the
-// two whole ones once each, byte for byte as they were meant (read back with a
-// consumer), and refuses the cut one; a second run publishes nothing.
+// are dead-lettered by a real replica, one of them cut to fit the dead-letter topic,
+// and one for a topic that does not exist. A dry run lists them; after the topic's
+// limit is raised, one redrive publishes the two whole ones once each, byte for byte
+// as they were meant (read back with a consumer), and refuses the cut one and the one
+// for the missing topic; a second run publishes nothing.
 func TestDLQRedrive(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, "redrive", 3)
 	dlq := kafkatest.CreateTopicWithLimit(t, brokers, "redrive-dlq", 2, 200_000)
-	env := []string{"IMBRIDGE_KAFKA_BROKERS=" + strings.Join(brokers, ","), "IMBRIDGE_TOPIC_FRIEND_ADD=" + topic, "IMBRIDGE_DLQ_TOPIC=" + dlq}
-	p := startBridge(t, append(env, "IMBRIDGE_DLQ_AFTER_ATTEMPTS=2", "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=200ms", "IMBRIDGE_LOG_LEVEL=info")...)
+	missing := fmt.Sprintf("redrive-missing-%d", time.Now().UnixNano()) // a topic nobody created
+	env := []string{"IMBRIDGE_KAFKA_BROKERS=" + strings.Join(brokers, ","), "IMBRIDGE_TOPIC_FRIEND_ADD=" + topic,
+		"IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + missing, "IMBRIDGE_DLQ_TOPIC=" + dlq}
+	p := startBridge(t, append(env, "IMBRIDGE_DLQ_AFTER_ATTEMPTS=2", "IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=200ms",
+		"IMBRIDGE_KAFKA_UNKNOWN_TOPIC_TIMEOUT=1s", "IMBRIDGE_LOG_LEVEL=info")...)
 	waitUntil(t, "the topics' limits to be read", 20*time.Second, func() bool {
 		return strings.Contains(p.log.String(), "kafka topic limits read")
 	})
@@ -91,9 +95,15 @@ func TestDLQRedrive(t *testing.T) {
 			t.Fatalf("%s: answer %d %s", from, status, answer)
 		}
 	}
-	dead := readTopic(t, brokers, dlq, 3)
-	if on := readTopic(t, brokers, topic, 1); len(on) != 1 || string(on[0].Key) != "u4" || len(dead) != 3 {
-		t.Fatalf("%d on the topic, %d dead letters: want u4 on the topic and three dead letters", len(on), len(dead))
+	// And an event for a topic that does not exist: dead-lettered, and refused by
+	// redrive while the topic is missing.
+	body := `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":"u5","To_Account":"v"}]}`
+	if status, answer := post(t, p.signedURL(bridge.CommandBlackListDelete, e2eToken, time.Now()), body); status != 200 {
+		t.Fatalf("u5: answer %d %s", status, answer)
+	}
+	dead := readTopic(t, brokers, dlq, 4)
+	if on := readTopic(t, brokers, topic, 1); len(on) != 1 || string(on[0].Key) != "u4" || len(dead) != 4 {
+		t.Fatalf("%d on the topic, %d dead letters: want u4 on the topic and four dead letters", len(on), len(dead))
 	}
 	sort.Slice(dead, func(i, j int) bool { return string(dead[i].Key) < string(dead[j].Key) })
 	id := func(m kafkago.Message) string { return headerOf(m, bridge.HeaderID) }
@@ -109,6 +119,9 @@ func TestDLQRedrive(t *testing.T) {
 		!hasHeader(dead[2], bridge.HeaderDeadLetterValueBytes) {
 		t.Fatal("want u1's and u2's dead letters whole and u3's cut")
 	}
+	if string(dead[3].Key) != "u5" || headerOf(dead[3], bridge.HeaderDeadLetterTopic) != missing {
+		t.Fatalf("the last dead letter is %s's for %s, want u5's for %s", dead[3].Key, headerOf(dead[3], bridge.HeaderDeadLetterTopic), missing)
+	}
 	p.cmd.Process.Kill()
 	<-p.exited
 
@@ -118,7 +131,8 @@ func TestDLQRedrive(t *testing.T) {
 		id(dead[0]) + " refused: still too large: a 12",
 		fmt.Sprintf("-byte message, over the 100000 bytes topic %s accepts (max.message.bytes)", topic),
 		id(dead[2]) + " refused: its value was cut to fit the dead-letter topic: ",
-		fmt.Sprintf("imbridge dlq redrive: 3 read from %s, 0 to redrive, 3 refused; dry run: nothing published, nothing committed", dlq),
+		fmt.Sprintf("%s refused: the max.message.bytes of topic %s cannot be read: does the topic exist?\n", id(dead[3]), missing),
+		fmt.Sprintf("imbridge dlq redrive: 4 read from %s, 0 to redrive, 4 refused; dry run: nothing published, nothing committed", dlq),
 	} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Fatalf("dry run before the fix: exit %d, stdout lacks %q:\n%s\nstderr: %s", r.code, want, r.stdout, r.stderr)
@@ -133,7 +147,7 @@ func TestDLQRedrive(t *testing.T) {
 		fmt.Sprintf(" bytes; dead-lettered for: %s", headerOf(dead[0], bridge.HeaderDeadLetterReason)),
 		fmt.Sprintf("%s refused: its value was cut to fit the dead-letter topic: %d of its %s bytes kept (sha256 %s)",
 			id(dead[2]), len(dead[2].Value), headerOf(dead[2], bridge.HeaderDeadLetterValueBytes), headerOf(dead[2], bridge.HeaderDeadLetterValueSHA256)),
-		fmt.Sprintf("imbridge dlq redrive: 3 read from %s, 2 to redrive, 1 refused; dry run", dlq),
+		fmt.Sprintf("imbridge dlq redrive: 4 read from %s, 2 to redrive, 2 refused; dry run", dlq),
 	} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Fatalf("dry run after the fix: exit %d, stdout lacks %q:\n%s\nstderr: %s", r.code, want, r.stdout, r.stderr)
@@ -144,7 +158,7 @@ func TestDLQRedrive(t *testing.T) {
 	}
 
 	r = runDLQ(t, env, "redrive", "--progress=100ms")
-	if want := fmt.Sprintf("imbridge dlq redrive: 3 read from %s, 2 redriven, 1 refused; group imbridge-dlq-redrive, took ", dlq); r.code != 0 ||
+	if want := fmt.Sprintf("imbridge dlq redrive: 4 read from %s, 2 redriven, 2 refused; group imbridge-dlq-redrive, took ", dlq); r.code != 0 ||
 		!strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, id(dead[2])+" refused: its value was cut") {
 		t.Fatalf("redrive: exit %d\nstdout: %s\nstderr: %s\nwant %q and the cut one refused", r.code, r.stdout, r.stderr, want)
 	}

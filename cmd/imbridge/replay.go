@@ -680,6 +680,12 @@ func (r *replayer) replaySpan(ctx context.Context, s span) error {
 		} else {
 			o = r.outcome(m)
 		}
+		if o.fail != nil {
+			// Not done: the group's offset stays before it, the next run starts there.
+			r.n.read.Add(-1)
+			return errors.Join(fmt.Errorf("%s partition %d offset %d: %w; the records before it are done: run %s again to resume",
+				r.topic, s.partition, m.Offset, o.fail, r.name), publish())
+		}
 		if r.dryRun || o.records == nil || o.newIDs {
 			says := o.says
 			if says == "" {
@@ -743,6 +749,9 @@ type replayOutcome struct {
 	newIDs bool
 	// says is the record's line after PARTITION/OFFSET; "": the command and describe.
 	says string
+	// fail ends the run before the record (Kafka did not answer a question about it):
+	// it is neither published nor skipped.
+	fail error
 }
 
 // describe is the outcome as the record lines say it.
