@@ -109,7 +109,11 @@ other settings are not read, so serve's environment can be used as it is):
 		if def != "" {
 			def = fmt.Sprintf(" (default %q)", def)
 		}
-		fmt.Fprintf(&b, "  %s%s\n      %s\n", s.env, def, strings.TrimPrefix(s.usage, "spool mode: "))
+		usage := strings.TrimPrefix(s.usage, "spool mode: ")
+		if s.env == "IMBRIDGE_DLQ_TOPIC" {
+			usage = "the dead-letter topic to read, unless --from-topic names another"
+		}
+		fmt.Fprintf(&b, "  %s%s\n      %s\n", s.env, def, usage)
 	}
 	b.WriteString("  IMBRIDGE_ROUTES, IMBRIDGE_TOPIC_* (imbridge serve --help lists them)\n" +
 		"      the routes' topics: --from-topic may not be one of them\n")

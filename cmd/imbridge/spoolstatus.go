@@ -14,12 +14,12 @@ import (
 
 // spoolStatusUsage is the help of imbridge spool status.
 func spoolStatusUsage() string {
-	return `Usage: imbridge spool status [--json] [DIR]
+	return fmt.Sprintf(`Usage: imbridge spool status [--json] [DIR]
 
 Says what a spool directory holds, whether a process runs on it or not: the callbacks
 and records not yet acknowledged by Kafka, the age of the oldest, the segment files
 and their bytes, the acknowledgement cursor, and whether a process holds the spool's
-lock. DIR defaults to IMBRIDGE_SPOOL_DIR (as serve has it, default "data/spool").
+lock. DIR defaults to IMBRIDGE_SPOOL_DIR (as serve has it, default %q).
 
 It reads the files only: it takes no lock (a running imbridge is not disturbed, and
 starting one beside it is not refused) and writes nothing. It counts the entries that
@@ -56,7 +56,7 @@ file, no *.seg segment); 2 for bad usage.
 Flags:
   --json
       print one JSON object instead of lines
-`
+`, serveDefault("IMBRIDGE_SPOOL_DIR"))
 }
 
 // spoolStatusJSON is the --json output of imbridge spool status; spoolStatusUsage
