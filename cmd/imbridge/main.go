@@ -67,10 +67,13 @@ Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
   check     validate the settings (the same as serve's) and check Kafka and every topic
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
-  spool     work on a stopped replica's spool: imbridge spool drain DIR forwards its
-            backlog to Kafka and exits when it is empty (imbridge spool --help)
+  spool     imbridge spool status DIR says what a spool holds, live or not; imbridge
+            spool drain DIR forwards a stopped replica's backlog to Kafka and exits when
+            it is empty (imbridge spool --help)
   replay    map callbacks kept on the quarantine or unrouted topic again and publish
             their events, with the eventIds they would have had (imbridge replay --help)
+  dlq       imbridge dlq redrive publishes the events on the dead-letter topic again to
+            the topics that refused them, once they fit (imbridge dlq --help)
   probe     GET an admin URL (default http://127.0.0.1:9090/readyz); exit 0 on 200, for
             container healthchecks in images without a shell
   version   print the version
@@ -96,6 +99,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return spoolCommand(args[1:], lookup, stdout, stderr)
 	case "replay":
 		return replayCommand(args[1:], lookup, stdout, stderr)
+	case "dlq":
+		return dlqCommand(args[1:], lookup, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "imbridge", versionString())
 		return 0

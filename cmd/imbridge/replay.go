@@ -225,25 +225,9 @@ func replayCommand(args []string, lookup func(string) (string, bool), stdout, st
 	case *timeout <= 0:
 		return usageErr("--timeout=%s: expected a positive duration such as 1m", *timeout)
 	}
-	start := replayStart{from: *offset}
-	offsetSet := false
-	fs.Visit(func(f *flag.Flag) { offsetSet = offsetSet || f.Name == "offset" })
-	switch {
-	case *since != "" && offsetSet:
-		return usageErr("--since and --offset: give one of them")
-	case *since != "":
-		t, err := parseSince(*since, time.Now())
-		if err != nil {
-			return usageErr("--since=%q: %v", *since, err)
-		}
-		start = replayStart{from: "since", since: t}
-	case *offset == "committed" || *offset == "earliest":
-	default:
-		n, err := strconv.ParseInt(*offset, 10, 64)
-		if err != nil || n < 0 {
-			return usageErr("--offset=%q: expected committed, earliest or an offset (a number, 0 or more)", *offset)
-		}
-		start = replayStart{from: "offset", offset: n}
+	start, err := readStart(fs, *offset, *since, time.Now())
+	if err != nil {
+		return usageErr("%v", err)
 	}
 
 	cfg, err := loadConfigFor("replay", nil, replayLookup(lookup), io.Discard)
@@ -287,7 +271,7 @@ func replayCommand(args []string, lookup func(string) (string, bool), stdout, st
 	}()
 	defer func() { stop(); <-sigDone }()
 
-	r := &replayer{cfg: cfg, topic: topic, group: *group, start: start, count: *count, dryRun: *dryRun,
+	r := &replayer{name: "replay", cfg: cfg, topic: topic, group: *group, start: start, count: *count, dryRun: *dryRun,
 		timeout: *timeout, every: *every, routes: bridge.NewRoutes(cfg.routes()...),
 		out: stdout, progress: stderr, log: log, now: time.Now}
 	err = r.run(ctx)
@@ -299,8 +283,16 @@ func replayCommand(args []string, lookup func(string) (string, bool), stdout, st
 	return 0
 }
 
-// replayer reads one topic of kept callbacks, maps them and publishes their events.
+// replayer reads one topic of kept callbacks, maps them and publishes their events;
+// imbridge dlq redrive runs it over the dead-letter topic with an outcome of its own.
 type replayer struct {
+	// name is the command, as its lines and errors say it: "replay", "dlq redrive".
+	name string
+	// decide gives a record's outcome; nil: outcome (replay's mapping).
+	decide func(kafkago.Message) replayOutcome
+	// counts says what was done so far, for the progress lines and the summary; nil:
+	// replay's counts.
+	counts   func() string
 	cfg      Config
 	topic    string
 	group    string
@@ -347,7 +339,7 @@ func (r *replayer) run(ctx context.Context) error {
 	if r.dialer, err = r.cfg.Kafka.Dialer(10 * time.Second); err != nil {
 		return err
 	}
-	transport := &kafkago.Transport{ClientID: "imbridge-replay", DialTimeout: 10 * time.Second, TLS: r.dialer.TLS, SASL: r.dialer.SASLMechanism}
+	transport := &kafkago.Transport{ClientID: r.clientID(), DialTimeout: 10 * time.Second, TLS: r.dialer.TLS, SASL: r.dialer.SASLMechanism}
 	defer transport.CloseIdleConnections()
 	r.client = &kafkago.Client{Addr: kafkago.TCP(r.cfg.KafkaBrokers...), Timeout: r.timeout, Transport: transport}
 	spans, err := r.plan(ctx)
@@ -357,7 +349,7 @@ func (r *replayer) run(ctx context.Context) error {
 	// The publisher reads the topics' max.message.bytes, a dry run too: a record over
 	// its topic's limit is still unmappable, and says so.
 	r.pub, err = kafka.New(kafka.Config{Brokers: r.cfg.KafkaBrokers, Topics: r.cfg.topics(), Security: r.cfg.Kafka,
-		UnknownTopicTimeout: r.cfg.KafkaUnknownTopic, ClientID: "imbridge-replay"}, r.log.Named("kafka"))
+		UnknownTopicTimeout: r.cfg.KafkaUnknownTopic, ClientID: r.clientID()}, r.log.Named("kafka"))
 	if err != nil {
 		return err
 	}
@@ -431,12 +423,12 @@ func (r *replayer) plan(ctx context.Context) ([]span, error) {
 		}
 		switch {
 		case from < first:
-			fmt.Fprintf(r.progress, "imbridge replay: %s partition %d starts at offset %d now (retention deleted the records before it); reading from there\n",
-				r.topic, p, first)
+			fmt.Fprintf(r.progress, "imbridge %s: %s partition %d starts at offset %d now (retention deleted the records before it); reading from there\n",
+				r.name, r.topic, p, first)
 			from = first
 		case from > end:
-			fmt.Fprintf(r.progress, "imbridge replay: %s partition %d ends at offset %d, before offset %d (was the topic created again? --offset earliest reads it all); nothing to read there\n",
-				r.topic, p, end, from)
+			fmt.Fprintf(r.progress, "imbridge %s: %s partition %d ends at offset %d, before offset %d (was the topic created again? --offset earliest reads it all); nothing to read there\n",
+				r.name, r.topic, p, end, from)
 			from = end
 		}
 		spans = append(spans, span{partition: p, from: from, to: end})
@@ -450,8 +442,8 @@ func (r *replayer) plan(ctx context.Context) ([]span, error) {
 	if r.dryRun {
 		dry = " (dry run: nothing is published or committed)"
 	}
-	fmt.Fprintf(r.progress, "imbridge replay: %s to read from %s (%s), group %s%s\n",
-		records(r.total), r.topic, strings.Join(parts, "; "), r.group, dry)
+	fmt.Fprintf(r.progress, "imbridge %s: %s to read from %s (%s), group %s%s\n",
+		r.name, records(r.total), r.topic, strings.Join(parts, "; "), r.group, dry)
 	return spans, nil
 }
 
@@ -514,7 +506,7 @@ func (r *replayer) committed(ctx context.Context, partitions []int) (map[int]int
 func (r *replayer) commit(ctx context.Context, partition int, offset int64) error {
 	for {
 		resp, err := r.client.OffsetCommit(ctx, &kafkago.OffsetCommitRequest{GroupID: r.group, GenerationID: -1,
-			Topics: map[string][]kafkago.OffsetCommit{r.topic: {{Partition: partition, Offset: offset, Metadata: "imbridge replay"}}}})
+			Topics: map[string][]kafkago.OffsetCommit{r.topic: {{Partition: partition, Offset: offset, Metadata: "imbridge " + r.name}}}})
 		if err == nil {
 			for _, p := range resp.Topics[r.topic] {
 				err = errors.Join(err, p.Error)
@@ -524,8 +516,8 @@ func (r *replayer) commit(ctx context.Context, partition int, offset int64) erro
 			return nil
 		}
 		if errors.Is(err, kafkago.UnknownMemberId) || errors.Is(err, kafkago.IllegalGeneration) || errors.Is(err, kafkago.RebalanceInProgress) {
-			return fmt.Errorf("commit offset %d of %s partition %d in group %s: %w (the group has members: a consumer uses it; name a group of replay's own with --group)",
-				offset, r.topic, partition, r.group, err)
+			return fmt.Errorf("commit offset %d of %s partition %d in group %s: %w (the group has members: a consumer uses it; name a group of %s's own with --group)",
+				offset, r.topic, partition, r.group, err, r.name)
 		}
 		if !coordinatorBusy(err) || r.pause(ctx) != nil {
 			return fmt.Errorf("commit offset %d of %s partition %d in group %s: %w", offset, r.topic, partition, r.group, err)
@@ -640,8 +632,8 @@ func (r *replayer) replaySpan(ctx context.Context, s span) error {
 			if err != nil {
 				done = pending.first
 				return errors.Join(fmt.Errorf("kafka did not acknowledge the %d events of %s partition %d offsets %d to %d: %w; "+
-					"the records before offset %d are committed: run replay again to resume",
-					len(pending.records), r.topic, s.partition, pending.first, next-1, err, pending.first), commit())
+					"the records before offset %d are committed: run %s again to resume",
+					len(pending.records), r.topic, s.partition, pending.first, next-1, err, pending.first, r.name), commit())
 			}
 			for _, o := range pending.outcomes {
 				r.tally(o)
@@ -656,8 +648,8 @@ func (r *replayer) replaySpan(ctx context.Context, s span) error {
 		return nil
 	}
 	interrupted := func() error {
-		return errors.Join(fmt.Errorf("%w at %s partition %d offset %d: run replay again with --group %s to resume",
-			errInterrupted, r.topic, s.partition, next, r.group), publish())
+		return errors.Join(fmt.Errorf("%w at %s partition %d offset %d: run %s again with --group %s to resume",
+			errInterrupted, r.topic, s.partition, next, r.name, r.group), publish())
 	}
 	for next < s.to && !r.countReached() {
 		if ctx.Err() != nil {
@@ -682,9 +674,24 @@ func (r *replayer) replaySpan(ctx context.Context, s span) error {
 			continue
 		}
 		r.n.read.Add(1)
-		o := r.outcome(m)
+		var o replayOutcome
+		if r.decide != nil {
+			o = r.decide(m)
+		} else {
+			o = r.outcome(m)
+		}
+		if o.fail != nil {
+			// Not done: the group's offset stays before it, the next run starts there.
+			r.n.read.Add(-1)
+			return errors.Join(fmt.Errorf("%s partition %d offset %d: %w; the records before it are done: run %s again to resume",
+				r.topic, s.partition, m.Offset, o.fail, r.name), publish())
+		}
 		if r.dryRun || o.records == nil || o.newIDs {
-			fmt.Fprintf(r.out, "%d/%d %s %s\n", m.Partition, m.Offset, printable(o.command), o.describe())
+			says := o.says
+			if says == "" {
+				says = printable(o.command) + " " + o.describe()
+			}
+			fmt.Fprintf(r.out, "%d/%d %s\n", m.Partition, m.Offset, says)
 		}
 		next = m.Offset + 1
 		if (o.records != nil && !r.dryRun) || len(pending.outcomes) > 0 {
@@ -740,6 +747,11 @@ type replayOutcome struct {
 	// newIDs: the events get eventIds other than the callback's on receipt (see
 	// bridge.CallbackFromUnrouted).
 	newIDs bool
+	// says is the record's line after PARTITION/OFFSET; "": the command and describe.
+	says string
+	// fail ends the run before the record (Kafka did not answer a question about it):
+	// it is neither published nor skipped.
+	fail error
 }
 
 // describe is the outcome as the record lines say it.
@@ -839,10 +851,21 @@ func (r *replayer) report(done <-chan struct{}) {
 		}
 		now, read := r.now(), r.n.read.Load()
 		rate := float64(read-lastRead) / now.Sub(last).Seconds()
-		fmt.Fprintf(r.progress, "imbridge replay: %d of %d records read; %d replayed, %d events %s, %d still unmappable, %d no route; %.0f records/s\n",
-			read, r.total, r.n.replayed.Load(), r.n.events.Load(), r.published(), r.n.unmappable.Load(), r.n.noRoute.Load(), rate)
+		fmt.Fprintf(r.progress, "imbridge %s: %d of %d records read; %s; %.0f records/s\n", r.name, read, r.total, r.countsSoFar(), rate)
 		last, lastRead = now, read
 	}
+}
+
+// clientID is the Kafka client ID of the command: imbridge-replay, imbridge-dlq-redrive.
+func (r *replayer) clientID() string { return "imbridge-" + strings.ReplaceAll(r.name, " ", "-") }
+
+// countsSoFar says what the run did so far, for the progress lines and the summary.
+func (r *replayer) countsSoFar() string {
+	if r.counts != nil {
+		return r.counts()
+	}
+	return fmt.Sprintf("%d replayed, %d events %s, %d still unmappable, %d no route",
+		r.n.replayed.Load(), r.n.events.Load(), r.published(), r.n.unmappable.Load(), r.n.noRoute.Load())
 }
 
 // published is how the lines say what happened to the events.
@@ -859,8 +882,7 @@ func (r *replayer) summary() string {
 	if !r.began.IsZero() {
 		took = ", took " + r.now().Sub(r.began).Round(time.Millisecond).String()
 	}
-	s := fmt.Sprintf("imbridge replay: %d read from %s, %d replayed, %d events %s, %d still unmappable, %d no route",
-		r.n.read.Load(), r.topic, r.n.replayed.Load(), r.n.events.Load(), r.published(), r.n.unmappable.Load(), r.n.noRoute.Load())
+	s := fmt.Sprintf("imbridge %s: %d read from %s, %s", r.name, r.n.read.Load(), r.topic, r.countsSoFar())
 	if n := r.n.newIDs.Load(); n > 0 {
 		s += fmt.Sprintf(" (%d with new eventIds)", n)
 	}

@@ -32,7 +32,8 @@ const (
 
 // spoolShortUsage is what a wrong spool command line gets, after its error.
 const spoolShortUsage = `Usage: imbridge spool drain [--timeout DURATION] [--progress DURATION] DIR
-(imbridge spool --help says what it does, when to use it and what it reads)
+       imbridge spool status [--json] [DIR]
+(imbridge spool --help says what they do, when to use them and what they read)
 `
 
 // spoolUsage is the help of imbridge spool and imbridge spool drain: what drain does,
@@ -113,8 +114,10 @@ func spoolCommand(args []string, lookup func(string) (string, bool), stdout, std
 	switch args[0] {
 	case "drain":
 		return spoolDrain(args[1:], lookup, stdout, stderr)
+	case "status":
+		return spoolStatus(args[1:], lookup, stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, spoolUsage())
+		fmt.Fprint(stdout, spoolUsage()+"\n"+spoolStatusUsage())
 		return 0
 	default:
 		fmt.Fprintf(stderr, "imbridge spool: unknown subcommand %q\n\n%s", args[0], spoolShortUsage)
