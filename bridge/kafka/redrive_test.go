@@ -27,7 +27,7 @@ func asMessage(r bridge.Record) kafkago.Message {
 func TestFromDeadLetter(t *testing.T) {
 	ev := bridge.Event{Topic: "imbridge.friend", Type: "imbridge.friend.added.v1", Source: "urn:tencent-im:sdkappid:1",
 		Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ID: "0b7d7c8e-1f3a-8c2b-9d4e-5f6a7b8c9d0e", SDKAppID: 1,
-		CallbackCommand: bridge.CommandFriendAdd, FromAccount: "alice", ToAccount: "bob", ReceivedAt: "2026-01-02T03:04:05.000Z"}
+		CallbackCommand: bridge.CommandFriendAdd, Subject: bridge.PairSubject("alice", "bob"), ReceivedAt: "2026-01-02T03:04:05.000Z"}
 	orig := ev.AppendRecord(nil)[0]
 	const reason = "a 2000-byte message is over the 1000 bytes topic imbridge.friend accepts"
 
