@@ -86,8 +86,8 @@ func BenchmarkLongNumberToken(b *testing.B) {
 }
 
 // Every integer field kind takes the same forms: an integer written exactly (with a
-// zero fraction or an exponent, -0 included), within its kind's bound, and nothing
-// else; the message names the field and its bound.
+// zero fraction or an exponent, -0 included), or its plain digits in a string, within
+// its kind's bound, and nothing else; the message names the field and its bound.
 func TestIntegerFieldKinds(t *testing.T) {
 	type kind struct {
 		name string
@@ -117,7 +117,13 @@ func TestIntegerFieldKinds(t *testing.T) {
 		{"1.0000000001", [3]any{nil, nil, nil}},
 		{"9000000000000000000.00000000000000000001", [3]any{nil, nil, nil}},
 		{strings.Repeat("1", 1000), [3]any{nil, nil, nil}},
-		{`"305"`, [3]any{nil, nil, nil}},
+		{`"305"`, [3]any{int64(305), uint64(305), uint64(305)}},
+		{`"-7"`, [3]any{int64(-7), nil, nil}},
+		{`"18446744073709551615"`, [3]any{nil, nil, uint64(18446744073709551615)}},
+		{`"0305"`, [3]any{nil, nil, nil}},
+		{`"3.05e2"`, [3]any{nil, nil, nil}},
+		{`" 305"`, [3]any{nil, nil, nil}},
+		{`""`, [3]any{nil, nil, nil}},
 		{"true", [3]any{nil, nil, nil}},
 	}
 	for _, tc := range tests {

@@ -152,7 +152,7 @@ func TestMapFriendAddFields(t *testing.T) {
 	tests := []struct{ body, want string }{
 		{`{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":1,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, "ClientCmd must be a string"},
 		{`{"CallbackCommand":"Sns.CallbackFriendAdd","Admin_Account":"` + strings.Repeat("a", 33) + `","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "Admin_Account is 33 bytes; at most 32 are allowed"},
-		{`{"CallbackCommand":"Sns.CallbackFriendAdd","ForceFlag":"1","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "ForceFlag must be an integer from 0 to 9223372036854775807"},
+		{`{"CallbackCommand":"Sns.CallbackFriendAdd","ForceFlag":"1.5","PairList":[{"From_Account":"a","To_Account":"b"}]}`, "ForceFlag must be an integer from 0 to 9223372036854775807"},
 		{`{"CallbackCommand":"Sns.CallbackFriendAdd","PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":["a"]}]}`, "PairList[0].Initiator_Account must be a string"},
 	}
 	for _, tt := range tests {

@@ -35,6 +35,26 @@ const (
 type Body struct {
 	doc *strictjson.Doc
 	err error
+	// read marks the values a route has read (by their Index), so that Extra
+	// returns the rest.
+	read []uint64
+}
+
+// mark records that v was read.
+func (b *Body) mark(v strictjson.Value) {
+	i := v.Index()
+	if i < 0 {
+		return
+	}
+	if b.read == nil {
+		b.read = make([]uint64, b.doc.Len()/64+1)
+	}
+	b.read[i/64] |= 1 << (i % 64)
+}
+
+func (b *Body) wasRead(v strictjson.Value) bool {
+	i := v.Index()
+	return b.read != nil && b.read[i/64]&(1<<(i%64)) != 0
 }
 
 // ParseBody parses raw as one JSON object that every reader reads alike: valid UTF-8,
@@ -108,16 +128,44 @@ func (o Object) name(n string) string {
 	return o.path + "." + n
 }
 
-// get returns member n, absent when null or when the body has an error already.
+// get returns member n, absent when null or when the body has an error already, and
+// marks it read (see Extra).
 func (o Object) get(n string) strictjson.Value {
 	if o.b.err != nil {
 		return strictjson.Value{}
 	}
 	v := o.v.Get(n)
+	o.b.mark(v)
 	if v.Kind() == strictjson.Null {
 		return strictjson.Value{}
 	}
 	return v
+}
+
+// Extra returns the members of the object that no read has taken, as Chat sent them,
+// in its order, as one JSON object; nil when there are none. The envelope's members
+// (CallbackCommand, EventTime) are never extra. A route writes it into its events as
+// "extra", so that a field Chat adds reaches consumers without a release.
+func (o Object) Extra() json.RawMessage {
+	if o.b.err != nil {
+		return nil
+	}
+	var out []byte
+	for name, v := range o.v.Members() {
+		if o.b.wasRead(v) || name == "CallbackCommand" || name == "EventTime" {
+			continue
+		}
+		if out == nil {
+			out = append(out, '{')
+		} else {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, v.RawKey()...), ':'), v.Raw()...)
+	}
+	if out == nil {
+		return nil
+	}
+	return append(out, '}')
 }
 
 // Has reports whether member n is there and not null.
@@ -139,8 +187,9 @@ func (o Object) Str(n string) string {
 	return ""
 }
 
-// peekStr returns member n when it is a string, else "", and sets no error.
-func (o Object) peekStr(n string) string { return o.get(n).Str() }
+// peekStr returns member n when it is a string, else "", and neither sets an error
+// nor marks it read.
+func (o Object) peekStr(n string) string { return o.v.Get(n).Str() }
 
 // Required reads a string member that must be there and not empty.
 func (o Object) Required(n string) string {
@@ -216,8 +265,8 @@ func (o Object) Array(n string) json.RawMessage {
 	return nil
 }
 
-// Int reads an optional integer member of int64's range; nil when absent, so that
-// Fields leaves it out.
+// Int reads an optional integer member of int64's range, a number or its digits in a
+// string ("305"); nil when absent, so that Fields leaves it out.
 func (o Object) Int(n string) any {
 	i, ok := o.int(n)
 	if !ok {
@@ -231,16 +280,42 @@ func (o Object) int(n string) (int64, bool) {
 	if v.Kind() == strictjson.Absent {
 		return 0, false
 	}
-	if v.Kind() == strictjson.Number {
-		if i, ok := exactInt64(v.Raw()); ok {
-			return i, true
-		}
+	if i, ok := exactInt64(integerToken(v)); ok {
+		return i, true
 	}
 	o.Fail(n, "must be an integer")
 	return 0, false
 }
 
-// Uint reads an optional integer member from 0 to max; nil when absent.
+// integerToken returns what an integer field holds: a number's token, or the digits of
+// a string that holds only an integer's digits (an optional '-' first), which Chat
+// sends for some integers; nil for anything else.
+func integerToken(v strictjson.Value) []byte {
+	switch v.Kind() {
+	case strictjson.Number:
+		return v.Raw()
+	case strictjson.String:
+		s := v.Raw()
+		s = s[1 : len(s)-1]
+		digits := s
+		if len(digits) > 0 && digits[0] == '-' {
+			digits = digits[1:]
+		}
+		if len(digits) == 0 {
+			return nil
+		}
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				return nil
+			}
+		}
+		return s
+	}
+	return nil
+}
+
+// Uint reads an optional integer member from 0 to max, a number or its digits in a
+// string; nil when absent.
 func (o Object) Uint(n string, max uint64) any {
 	u, ok := o.uint(n, max)
 	if !ok {
@@ -264,10 +339,8 @@ func (o Object) uint(n string, max uint64) (uint64, bool) {
 	if v.Kind() == strictjson.Absent {
 		return 0, false
 	}
-	if v.Kind() == strictjson.Number {
-		if neg, mag, ok := exactInteger(v.Raw()); ok && (!neg || mag == 0) && mag <= max {
-			return mag, true
-		}
+	if neg, mag, ok := exactInteger(integerToken(v)); ok && (!neg || mag == 0) && mag <= max {
+		return mag, true
 	}
 	if max == math.MaxUint64 {
 		o.Fail(n, "must be a non-negative integer")
@@ -351,9 +424,10 @@ func (o Object) Elements(n string, required bool) iter.Seq2[int, Elem] {
 	}
 }
 
-// Len returns the number of elements of an array member (0 when it is not one).
+// Len returns the number of elements of an array member (0 when it is not one),
+// without reading it (see Extra).
 func (o Object) Len(n string) int {
-	if v := o.get(n); v.Kind() == strictjson.Array {
+	if v := o.v.Get(n); v.Kind() == strictjson.Array {
 		return v.Len()
 	}
 	return 0
@@ -377,7 +451,7 @@ func (e Elem) Object() Object {
 	if e.v.Kind() != strictjson.Object {
 		e.fail("must be an object")
 	}
-	return Object{b: e.b, v: e.v, path: e.path}
+	return Object(e)
 }
 
 // ID reads the element as a non-empty string without a NUL character.

@@ -111,9 +111,10 @@ func CallbackFromQuarantine(value []byte, headers []Header) (Callback, error) {
 // event's fields.
 //
 // The eventIds derive from the body's bytes, and the event keeps the body compacted
-// (json.Compact, with <, >, & and U+2028/U+2029 written as \u escapes): the callback
-// maps to the eventIds it would have had only if Chat sent the body compact, as Chat
-// does. The escapes are undone, or kept, whichever gives the event's own eventId; a
+// (json.Compact; events written by earlier versions also had <, >, & and U+2028/U+2029
+// written as \u escapes): the callback maps to the eventIds it would have had only if
+// Chat sent the body compact, as Chat does. Such escapes are undone, or kept, whichever
+// gives the event's own eventId; a
 // body Chat sent with whitespace between its tokens cannot be restored, and its events
 // get eventIds of their own (Kept.SameIdentity is false), the same at every replay. So
 // do those of an unsigned callback whose RequestTime was not a decimal number, which

@@ -69,7 +69,7 @@ func TestC2CRoutesReject(t *testing.T) {
 		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":1,"To_Account":"b","MsgKey":"k"}`, "From_Account must be a string"},
 		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b"}`, "MsgKey is missing"},
 		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgSeq":-1}`, "MsgSeq must be an integer from 0 to 4294967295"},
-		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgTime":"1"}`, "MsgTime must be an integer"},
+		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgTime":"1s"}`, "MsgTime must be an integer"},
 		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgBody":{}}`, "MsgBody must be an array"},
 		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k","EventTime":"x"}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
 		{CommandC2CAfterMsgWithDraw, `{"CallbackCommand":"C2C.CallbackAfterMsgWithDraw","From_Account":"a","To_Account":"b","MsgKey":""}`, "MsgKey is empty"},

@@ -1,6 +1,9 @@
 package bridge
 
-import "math"
+import (
+	"encoding/json"
+	"math"
+)
 
 // Command names of the community and group-extra webhooks.
 const (
@@ -87,7 +90,7 @@ func decodeAfterTopicInfoChanged(o Object) ([]Subject, int64) {
 // GroupMsgReceiptList entry, each with its MsgSeq; ReadReceiptMembers become the
 // readers' UserIDs.
 func decodeAfterReadReceipt(o Object) ([]Subject, int64) {
-	groupID, groupType := o.ID("GroupId"), o.Str("Type")
+	groupID, groupType, topicID := o.ID("GroupId"), o.Str("Type"), o.Str("TopicId")
 	var subjects []Subject
 	for _, e := range o.Elements("GroupMsgReceiptList", true) {
 		r := e.Object()
@@ -96,8 +99,9 @@ func decodeAfterReadReceipt(o Object) ([]Subject, int64) {
 		if r.Has("ReadReceiptMembers") {
 			readers = append([]string{}, accountList(r, "ReadReceiptMembers", false)...)
 		}
-		subjects = append(subjects, Subject{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType, "msgSeq", seq,
-			"readNum", readNum, "unreadNum", unreadNum, "readReceiptMembers", readers)})
+		subjects = append(subjects, Subject{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "groupType", groupType, "msgSeq", seq,
+			"readNum", readNum, "unreadNum", unreadNum, "readReceiptMembers", readers,
+			"readReceiptMemberList", r.Array("ReadReceiptMembers"), "entryExtra", r.Extra())})
 	}
 	return subjects, o.EventTime()
 }
@@ -106,7 +110,7 @@ func decodeAfterReadReceipt(o Object) ([]Subject, int64) {
 // (the attributes' {key, value} objects) is kept as sent.
 func decodeAfterGroupAttrChanged(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	return one(groupID, Fields("groupId", groupID, "groupType", o.Str("Type"), "operatorAccount", o.Account("Operator_Account"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"), "operatorAccount", o.Account("Operator_Account"),
 		"optionType", o.Str("OptionType"), "groupAttr", o.Array("GroupAttr"))), o.EventTime()
 }
 
@@ -114,19 +118,19 @@ func decodeAfterGroupAttrChanged(o Object) ([]Subject, int64) {
 // NewOwner_Account is required.
 func decodeAfterChangeGroupOwner(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	return one(groupID, Fields("groupId", groupID, "groupType", o.Str("Type"), "operatorAccount", o.Account("Operator_Account"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"), "operatorAccount", o.Account("Operator_Account"),
 		"oldOwnerAccount", o.Account("OldOwner_Account"), "newOwnerAccount", o.RequiredAccount("NewOwner_Account"))), o.EventTime()
 }
 
 // decodeOnMemberStateChange reads Group.CallbackOnMemberStateChange: one subject per
 // MemberList entry; EventType is required.
 func decodeOnMemberStateChange(o Object) ([]Subject, int64) {
-	groupID, eventType, cause := o.ID("GroupId"), o.Required("EventType"), o.Str("EventCause")
-	members := accountList(o, "MemberList", true)
+	groupID, eventType, cause, topicID := o.ID("GroupId"), o.Required("EventType"), o.Str("EventCause"), o.Str("TopicId")
+	members := memberList(o, "MemberList", true)
 	subjects := make([]Subject, len(members))
 	for i, m := range members {
-		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "eventType", eventType, "eventCause", cause,
-			"memberAccount", m)}
+		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "eventType", eventType, "eventCause", cause,
+			"memberAccount", m.account, "entryExtra", json.RawMessage(m.extra))}
 	}
 	return subjects, o.EventTime()
 }
@@ -138,7 +142,7 @@ func decodeSendMsgException(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
 	// CloudCustomData is a string in Chat's documentation; any JSON is carried as sent,
 	// as in the other message routes.
-	return one(groupID, Fields("groupId", groupID, "groupType", o.Str("Type"), "fromAccount", o.Account("From_Account"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"), "fromAccount", o.Account("From_Account"),
 		"operatorAccount", o.Account("Operator_Account"), "random", o.Uint("Random", math.MaxUint32), "onlineOnlyFlag", o.Int("OnlineOnlyFlag"),
 		"msgBody", o.Array("MsgBody"), "cloudCustomData", o.JSON("CloudCustomData"), "errorCode", o.Int("ErrorCode"),
 		"errorInfo", o.Str("ErrorInfo"))), o.EventTime()
@@ -149,6 +153,6 @@ func decodeSendMsgException(o Object) ([]Subject, int64) {
 // 3); ExtensionList is kept as sent.
 func decodeAfterGroupMsgExtension(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	return one(groupID, Fields("groupId", groupID, "msgSeq", o.RequiredUint("MsgSeq", MaxMsgSeq), "operateType", o.Int("OperateType"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "msgSeq", o.RequiredUint("MsgSeq", MaxMsgSeq), "operateType", o.Int("OperateType"),
 		"extensionList", o.Array("ExtensionList"), "seq", o.Int("Seq"))), o.EventTime()
 }

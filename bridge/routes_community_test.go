@@ -28,7 +28,7 @@ func TestCommunityDecodersRefuse(t *testing.T) {
 		{CommandAfterTopicDestroyed, `{"GroupId":"g","TopicIdList":[""]}`, "TopicIdList[0] is empty"},
 		{CommandAfterTopicInfoChanged, `{"GroupId":"g","Name":5}`, "Name must be a string"},
 		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"ReadNum":1}]}`, "GroupMsgReceiptList[0].MsgSeq is missing"},
-		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"MsgSeq":"1"}]}`, "GroupMsgReceiptList[0].MsgSeq must be a non-negative integer"},
+		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"MsgSeq":"x1"}]}`, "GroupMsgReceiptList[0].MsgSeq must be a non-negative integer"},
 		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"MsgSeq":1.5}]}`, "GroupMsgReceiptList[0].MsgSeq must be a non-negative integer"},
 		{CommandAfterReadReceipt, `{"GroupId":"g","GroupMsgReceiptList":[{"MsgSeq":-5}]}`, "GroupMsgReceiptList[0].MsgSeq must be a non-negative integer"},
 		{CommandAfterGroupMsgExtension, `{"GroupId":"g","MsgSeq":-1}`, "MsgSeq must be a non-negative integer"},
@@ -41,7 +41,7 @@ func TestCommunityDecodersRefuse(t *testing.T) {
 		{CommandOnMemberStateChange, `{"GroupId":"g","EventType":"Offline"}`, "MemberList is missing"},
 		{CommandOnMemberStateChange, `{"GroupId":"g","EventType":"Offline","MemberList":[{"Member_Account":""}]}`, "MemberList[0].Member_Account is empty"},
 		{CommandSendMsgException, `{"GroupId":"g","MsgBody":{"MsgType":"TIMTextElem"}}`, "MsgBody must be an array"},
-		{CommandSendMsgException, `{"GroupId":"g","ErrorCode":"10023"}`, "ErrorCode must be an integer"},
+		{CommandSendMsgException, `{"GroupId":"g","ErrorCode":"10023e0"}`, "ErrorCode must be an integer"},
 		{CommandAfterGroupMsgExtension, `{"GroupId":"g","OperateType":1}`, "MsgSeq is missing"},
 	}
 	routes := NewRoutes(DefaultRoutes...)

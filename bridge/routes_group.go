@@ -1,6 +1,9 @@
 package bridge
 
-import "math"
+import (
+	"encoding/json"
+	"math"
+)
 
 // Command names of the group webhooks routed by groupRoutes.
 const (
@@ -47,19 +50,38 @@ func groupHead(o Object) (groupID, groupType string) {
 // order; nil (left out of the event) when the list is absent or empty.
 func accountList(o Object, n string, required bool) []string {
 	var accounts []string
-	for _, e := range o.Elements(n, required) {
-		accounts = append(accounts, e.Object().RequiredAccount("Member_Account"))
+	for _, m := range memberList(o, n, required) {
+		accounts = append(accounts, m.account)
 	}
 	return accounts
+}
+
+// member is one entry of a list of {"Member_Account": ...} objects: the account, and
+// the entry's other members as sent (Extra).
+type member struct {
+	account string
+	extra   []byte
+}
+
+// memberList reads a list of {"Member_Account": ...} objects, in order.
+func memberList(o Object, n string, required bool) []member {
+	var members []member
+	for _, e := range o.Elements(n, required) {
+		m := e.Object()
+		account := m.RequiredAccount("Member_Account")
+		members = append(members, member{account: account, extra: m.Extra()})
+	}
+	return members
 }
 
 // decodeGroupCreated reads Group.CallbackAfterCreateGroup: the new group, its owner,
 // its first members and its custom fields (UserDefinedDataList, as sent).
 func decodeGroupCreated(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
 		"operatorAccount", o.Account("Operator_Account"), "ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
-		"memberAccounts", orNil(accountList(o, "MemberList", false)), "userDefinedDataList", o.Array("UserDefinedDataList"))), o.EventTime()
+		"memberAccounts", orNil(accountList(o, "MemberList", false)), "memberList", o.Array("MemberList"),
+		"userDefinedDataList", o.Array("UserDefinedDataList"))), o.EventTime()
 }
 
 // decodeGroupMembership reads Group.CallbackAfterNewMemberJoin and
@@ -67,12 +89,12 @@ func decodeGroupCreated(o Object) ([]Subject, int64) {
 // joined or left (howName: JoinType, ExitType) and who did it.
 func decodeGroupMembership(o Object, howName, howField, listName string) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	how, operator := o.Str(howName), o.Account("Operator_Account")
-	members := accountList(o, listName, true)
+	how, operator, topicID := o.Str(howName), o.Account("Operator_Account"), o.Str("TopicId")
+	members := memberList(o, listName, true)
 	subjects := make([]Subject, len(members))
 	for i, m := range members {
-		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType,
-			howField, how, "operatorAccount", operator, "memberAccount", m)}
+		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "groupType", groupType,
+			howField, how, "operatorAccount", operator, "memberAccount", m.account, "entryExtra", json.RawMessage(m.extra))}
 	}
 	return subjects, o.EventTime()
 }
@@ -94,7 +116,7 @@ func decodeGroupMessageSent(o Object) ([]Subject, int64) {
 	random, msgID, msgTime, online := o.Uint("Random", math.MaxUint32), o.Str("MsgId"), o.Int("MsgTime"), o.Int("OnlineOnlyFlag")
 	// CloudCustomData is a string in Chat's documentation; any JSON is carried as
 	// sent, as in the other message routes.
-	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
 		"fromAccount", from, "operatorAccount", operator, "msgSeq", seq, "msgId", msgID,
 		"random", random, "msgTime", msgTime, "onlineOnlyFlag", online,
 		"msgBody", o.Array("MsgBody"), "cloudCustomData", o.JSON("CloudCustomData"), "groupAtInfo", o.Array("GroupAtInfo"))), o.EventTime()
@@ -104,16 +126,16 @@ func decodeGroupMessageSent(o Object) ([]Subject, int64) {
 // members when it was disbanded (communities send none).
 func decodeGroupDestroyed(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
 		"ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
-		"memberAccounts", orNil(accountList(o, "MemberList", false)))), o.EventTime()
+		"memberAccounts", orNil(accountList(o, "MemberList", false)), "memberList", o.Array("MemberList"))), o.EventTime()
 }
 
 // decodeGroupInfoChanged reads Group.CallbackAfterGroupInfoChanged: the fields that
 // changed, with their new values (possibly "").
 func decodeGroupInfoChanged(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
 		"operatorAccount", o.Account("Operator_Account"), "name", o.Text("Name"), "introduction", o.Text("Introduction"),
 		"notification", o.Text("Notification"), "faceUrl", o.Text("FaceUrl"))), o.EventTime()
 }
@@ -125,9 +147,10 @@ func decodeGroupMessageRecalled(o Object) ([]Subject, int64) {
 	operator, topicID := o.Account("Operator_Account"), o.Str("TopicId")
 	var subjects []Subject
 	for _, e := range o.Elements("MsgSeqList", true) {
-		seq := e.Object().RequiredUint("MsgSeq", MaxMsgSeq)
+		entry := e.Object()
+		seq := entry.RequiredUint("MsgSeq", MaxMsgSeq)
 		subjects = append(subjects, Subject{Key: groupID, Fields: Fields("groupId", groupID, "groupType", groupType,
-			"topicId", topicID, "operatorAccount", operator, "msgSeq", seq)})
+			"topicId", topicID, "operatorAccount", operator, "msgSeq", seq, "entryExtra", entry.Extra())})
 	}
 	return subjects, o.EventTime()
 }
@@ -153,7 +176,7 @@ func decodeGroupMemberChanged(o Object) ([]Subject, int64) {
 	if member == "" {
 		o.Fail("Member_Account", "is missing")
 	}
-	return one(groupID, Fields("groupId", groupID, "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
 		"operatorAccount", operator, "memberAccount", member, "role", o.Str("Role"), "nameCard", o.Text("NameCard"))), o.EventTime()
 }
 

@@ -31,7 +31,7 @@ func TestGroupRoutesReject(t *testing.T) {
 		{CommandGroupMessageSent, `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","MsgSeq":1,"MsgBody":{}}`, "MsgBody must be an array"},
 		{CommandGroupInfoChanged, `{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Notification":1}`, "Notification must be a string"},
 		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g","MsgSeqList":[{}]}`, "MsgSeqList[0].MsgSeq is missing"},
-		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g","MsgSeqList":[{"MsgSeq":"1"}]}`, "MsgSeqList[0].MsgSeq must be a non-negative integer"},
+		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g","MsgSeqList":[{"MsgSeq":"-1"}]}`, "MsgSeqList[0].MsgSeq must be a non-negative integer"},
 		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g"}`, "MsgSeqList is missing"},
 		{CommandGroupFull, `{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"g","TopicId":[]}`, "TopicId must be a string"},
 		{CommandGroupMemberChanged, `{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g"}`, "Member_Account is missing"},

@@ -21,7 +21,9 @@ func decodePairList(o Object) ([]Subject, int64) {
 	var subjects []Subject
 	for _, e := range o.Elements("PairList", true) {
 		p := e.Object()
-		subjects = append(subjects, pairSubject(p.RequiredAccount("From_Account"), p.RequiredAccount("To_Account"), nil))
+		s := pairSubject(p.RequiredAccount("From_Account"), p.RequiredAccount("To_Account"), nil)
+		s.Fields = joinFields(s.Fields, Fields("entryExtra", p.Extra()))
+		subjects = append(subjects, s)
 	}
 	return subjects, o.EventTime()
 }
@@ -35,7 +37,9 @@ func decodeFriendAdd(o Object) ([]Subject, int64) {
 	for _, e := range o.Elements("PairList", true) {
 		p := e.Object()
 		from, to, initiator := p.RequiredAccount("From_Account"), p.RequiredAccount("To_Account"), p.Account("Initiator_Account")
-		subjects = append(subjects, pairSubject(from, to, Fields("initiatorAccount", initiator)))
+		s := pairSubject(from, to, Fields("initiatorAccount", initiator))
+		s.Fields = joinFields(s.Fields, Fields("entryExtra", p.Extra()))
+		subjects = append(subjects, s)
 	}
 	clientCmd, admin := o.Str("ClientCmd"), o.Account("Admin_Account")
 	force, _ := o.Uint("ForceFlag", math.MaxInt64).(uint64)

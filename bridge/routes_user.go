@@ -1,6 +1,9 @@
 package bridge
 
-import "math"
+import (
+	"encoding/json"
+	"math"
+)
 
 // Commands of the user and account webhooks.
 const (
@@ -39,6 +42,7 @@ func decodeStateChange(o Object) ([]Subject, int64) {
 		"action", action,
 		"reason", info.Str("Reason"),
 		"kickedDevice", o.Array("KickedDevice"),
+		"info", json.RawMessage(info.Bytes()),
 	)), o.EventTime()
 }
 

@@ -67,6 +67,14 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if err := body.Err(); err != nil {
 		return nil, err
 	}
+	// What the route did not read goes with every event, as sent. (The unrouted
+	// route carries the whole body.)
+	if extra := top.Extra(); extra != nil && route.Command != "" {
+		member := Fields("extra", extra)
+		for i := range subjects {
+			subjects[i].Fields = joinFields(subjects[i].Fields, member)
+		}
+	}
 	if len(subjects) == 0 {
 		return nil, Errorf(KindBadRequest, "%s has nothing to publish", truncate(cb.Query.CallbackCommand, 64))
 	}
@@ -131,9 +139,11 @@ const MaxMsgSeq = math.MaxUint64
 func JSONInteger(token []byte) (int64, bool) { return exactInt64(token) }
 
 // Fields builds a Subject's JSON members from name/value pairs, in order: a value is
-// written as json.Marshal writes it (strings escaped as the events' other strings;
-// json.RawMessage as it came, compacted). Values that are nil, "", or an empty
-// json.RawMessage are left out.
+// written as json.Marshal writes it (strings escaped as the events' other strings),
+// except a json.RawMessage, which is written byte for byte as given, without its
+// surrounding whitespace: the JSON Chat sent (message bodies, custom data), never
+// re-encoded. It must be valid JSON (the Body's values are). Values that are nil, "",
+// or an empty json.RawMessage are left out.
 func Fields(kv ...any) []byte {
 	var b []byte
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -146,9 +156,16 @@ func Fields(kv ...any) []byte {
 				continue
 			}
 		case json.RawMessage:
-			if len(bytes.TrimSpace(x)) == 0 {
+			raw := bytes.TrimSpace(x)
+			if len(raw) == 0 {
 				continue
 			}
+			if len(b) > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, name)
+			b = append(append(b, ':'), raw...)
+			continue
 		}
 		val, err := json.Marshal(v)
 		if err != nil {

@@ -41,7 +41,7 @@ func TestEventTime(t *testing.T) {
 
 func TestFields(t *testing.T) {
 	got := string(Fields("groupId", "g<1>", "empty", "", "n", 3, "raw", json.RawMessage(` [ {"a": 1} ] `), "none", nil))
-	want := `"groupId":"g\u003c1\u003e","n":3,"raw":[{"a":1}]`
+	want := `"groupId":"g\u003c1\u003e","n":3,"raw":[ {"a": 1} ]`
 	if got != want {
 		t.Fatalf("Fields = %s, want %s", got, want)
 	}

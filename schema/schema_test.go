@@ -38,7 +38,7 @@ func TestCallbackRequestBody(t *testing.T) {
 		{"account too long", `{"CallbackCommand":"Sns.CallbackFriendDelete","PairList":[{"From_Account":"` + strings.Repeat("a", 33) + `","To_Account":"b"}]}`, false},
 		{"account not a string", `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[{"From_Account":1,"To_Account":"b"}]}`, false},
 		{"negative EventTime", `{"CallbackCommand":"Sns.CallbackBlackListDelete","EventTime":-1,"PairList":[{"From_Account":"a","To_Account":"b"}]}`, false},
-		{"friend add, ForceFlag a string", `{"CallbackCommand":"Sns.CallbackFriendAdd","ForceFlag":"1","PairList":[{"From_Account":"a","To_Account":"b"}]}`, false},
+		{"friend add, ForceFlag not an integer", `{"CallbackCommand":"Sns.CallbackFriendAdd","ForceFlag":"1.0","PairList":[{"From_Account":"a","To_Account":"b"}]}`, false},
 		{"friend add, Initiator_Account a number", `{"CallbackCommand":"Sns.CallbackFriendAdd","PairList":[{"From_Account":"a","To_Account":"b","Initiator_Account":1}]}`, false},
 		{"CallbackCommand missing", `{"PairList":[{"From_Account":"a","To_Account":"b"}]}`, false},
 		{"CallbackCommand empty", `{"CallbackCommand":""}`, false},

@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,7 +13,8 @@ import (
 	"github.com/imbridge/imbridge/bridge/events"
 )
 
-// goldenBody is the body of a route's golden callback, bridge/testdata/map/<name>.input.json.
+// goldenBody is the body of a route's golden callback, bridge/testdata/map/<name>.input.json,
+// compact as Chat sends it (the file indents it).
 func goldenBody(t *testing.T, name string) string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "testdata", "map", name+".input.json"))
@@ -23,7 +25,11 @@ func goldenBody(t *testing.T, name string) string {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		t.Fatal(err)
 	}
-	return string(in.Body)
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, in.Body); err != nil {
+		t.Fatal(err)
+	}
+	return compact.String()
 }
 
 func routeNamed(t *testing.T, name string) bridge.Route {

@@ -208,14 +208,19 @@ func TestBodyBytesInFlightLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := bridge.RecordBytes(seedEvents)
-	budget := 4*(16<<10+records) + 4<<10 + records
+	big := strings.Replace(seedBody, `"PairList"`, `"Pad":"`+strings.Repeat("x", 12<<10)+`","PairList"`, 1)
+	// The large body's unknown Pad goes with each of its events (as "extra").
+	bigEvents, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(big), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, bigRecords := bridge.RecordBytes(seedEvents), bridge.RecordBytes(bigEvents)
+	budget := 4*(16<<10+bigRecords) + 4<<10 + records
 	srv := NewCallbackServer(Config{BodyLimit: 16 << 10, MaxInFlightBytes: budget}, Deps{
 		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
 		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: h, Log: zap.NewNop(),
 		Now: func() time.Time { return testNow },
 	})
-	big := strings.Replace(seedBody, `"PairList"`, `"Pad":"`+strings.Repeat("x", 12<<10)+`","PairList"`, 1)
 	send := func(body string, chunked bool) *httptest.ResponseRecorder {
 		r := post("/callback?"+signedQuery(bridge.CommandBlackListDelete), body)
 		if chunked {
@@ -458,24 +463,31 @@ func TestSlowSendersDoNotHoldTheBudget(t *testing.T) {
 	}
 }
 
-// A byte budget of just the body limit (which the settings accept) still takes a body
-// of the limit, sent without Content-Length: growing it holds two buffers at once
-// (before: every body over 512 KiB was answered 503 on an idle server).
+// A byte budget of just the body limit and the body's records still takes a body of
+// the limit, sent without Content-Length: growing it holds two buffers at once
+// (before: every body over 512 KiB was answered 503 on an idle server). (The records
+// carry the body's unknown Pad, as "extra", in each of its events.)
 func TestBudgetOfOneBodyTakesOneBody(t *testing.T) {
 	rec := &recorder{}
-	srv := NewCallbackServer(Config{BodyLimit: 1 << 20, MaxInFlightBytes: 1 << 20, MaxPairs: 10}, Deps{
+	body := strings.Replace(seedBody, `"PairList"`, `"Pad":"`+strings.Repeat("x", 1<<20-300)+`","PairList"`, 1)
+	values, _ := url.ParseQuery(signedQuery(bridge.CommandBlackListDelete))
+	query, _ := bridge.ParseQuery(values)
+	events, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(body), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewCallbackServer(Config{BodyLimit: 1 << 20, MaxInFlightBytes: 1<<20 + bridge.RecordBytes(events), MaxPairs: 10}, Deps{
 		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
 		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: rec, Log: zap.NewNop(),
 		Now: func() time.Time { return testNow },
 	})
-	body := strings.Replace(seedBody, `"PairList"`, `"Pad":"`+strings.Repeat("x", 1<<20-300)+`","PairList"`, 1)
 	r := post("/callback?"+signedQuery(bridge.CommandBlackListDelete), body)
 	r.Body = io.NopCloser(strings.NewReader(body))
 	r.ContentLength = -1
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, r)
 	if w.Code != 200 {
-		t.Fatalf("a body of %d bytes against a budget of the body limit: %d %s", len(body), w.Code, w.Body.String())
+		t.Fatalf("a body of %d bytes against a budget of the body limit and its records: %d %s", len(body), w.Code, w.Body.String())
 	}
 }
 

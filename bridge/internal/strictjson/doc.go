@@ -118,6 +118,36 @@ func (d *Doc) keyIs(i int32, name string) bool {
 	return string(k) == name
 }
 
+// Index is the value's place in its Doc, from 0 (the root) to the Doc's Len: a key
+// for what a reader keeps about values. -1 for no value.
+func (v Value) Index() int {
+	if v.d == nil {
+		return -1
+	}
+	return int(v.i)
+}
+
+// Len returns the number of values in the Doc.
+func (d *Doc) Len() int { return len(d.nodes) }
+
+// RawKey returns the key of an object's member as in the text, quotes included (nil
+// for an element or no value).
+func (v Value) RawKey() []byte {
+	if v.d == nil || v.n().key < 0 {
+		return nil
+	}
+	n := v.n()
+	end := int(n.start) - 1
+	for end > int(n.key) && v.d.b[end] != ':' {
+		end--
+	}
+	end--
+	for end > int(n.key) && v.d.b[end] != '"' {
+		end-- // whitespace between the key and ':'
+	}
+	return v.d.b[n.key : end+1]
+}
+
 // Elements yields an array's elements with their indexes.
 func (v Value) Elements() iter.Seq2[int, Value] {
 	return func(yield func(int, Value) bool) {

@@ -1,0 +1,155 @@
+package bridge
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/imbridge/imbridge/schema"
+)
+
+// goldenFile is the golden callback of a route under testdata/map.
+func goldenFile(route Route) string {
+	if route.Command == CommandBlackListDelete {
+		return "testdata/map/seed.input.json" // the specification's sample
+	}
+	return "testdata/map/" + route.Name + ".input.json"
+}
+
+// eventLists are the lists whose entries become one event each.
+var eventLists = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "GroupMsgReceiptList"}
+
+// probed adds to a golden body a member no route reads at the top level and in every
+// entry of its lists of objects, and a TopicId to a group body without one.
+func probed(t *testing.T, body []byte, group bool) []byte {
+	t.Helper()
+	var top map[string]any
+	if err := json.Unmarshal(body, &top); err != nil {
+		t.Fatal(err)
+	}
+	top["ImbridgeProbe"] = map[string]any{"a": []any{1, "<&>"}}
+	for _, name := range eventLists {
+		if list, ok := top[name].([]any); ok {
+			for _, e := range list {
+				if m, ok := e.(map[string]any); ok {
+					m["ProbeInEntry"] = 1
+				}
+			}
+		}
+	}
+	// (A topic deletion names its topics in TopicIdList.)
+	if _, ok := top["TopicId"]; group && !ok && top["TopicIdList"] == nil {
+		top["TopicId"] = "@TGS#_g@TOPIC#_t"
+	}
+	out, err := json.Marshal(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Nothing Chat sends is dropped: a member no route reads, at the top level of any
+// routed body and in the entries of its lists, arrives in every event as sent ("extra",
+// "entryExtra", or the list kept as sent), and every group event carries TopicId.
+// Every member an event has is a property of its event schema.
+func TestProbesArrive(t *testing.T) {
+	for _, route := range DefaultRoutes {
+		t.Run(route.Name, func(t *testing.T) {
+			cb := readCallback(t, goldenFile(route))
+			group := route.Topic == TopicGroup
+			cb.Body = probed(t, cb.Body, group)
+			events, err := Map(cb, route)
+			if err != nil {
+				t.Fatalf("Map: %v\n%s", err, cb.Body)
+			}
+			var props struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			}
+			raw, err := schema.Files.ReadFile(schema.EventSchema(route.Type))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(raw, &props); err != nil {
+				t.Fatal(err)
+			}
+			for i := range events {
+				value := string(events[i].AppendJSON(nil))
+				if !strings.Contains(value, `"extra":{"ImbridgeProbe":{"a":[1,"\u003c\u0026\u003e"]}}`) {
+					t.Errorf("event %d lacks the top-level probe: %s", i, value)
+				}
+				if strings.Contains(string(cb.Body), "ProbeInEntry") && !strings.Contains(value, `"ProbeInEntry":1`) {
+					t.Errorf("event %d lacks the probe of its list entry: %s", i, value)
+				}
+				if group && route.Command != CommandAfterTopicDestroyed && !strings.Contains(value, `"topicId":"@TGS#_`) {
+					t.Errorf("event %d lacks the TopicId: %s", i, value)
+				}
+				var members map[string]json.RawMessage
+				if err := json.Unmarshal([]byte(value), &members); err != nil {
+					t.Fatal(err)
+				}
+				for name := range members {
+					if _, ok := props.Properties[name]; !ok {
+						t.Errorf("event %d has %q, which schema/%s does not state", i, name, route.Type)
+					}
+				}
+			}
+		})
+	}
+}
+
+// Message content reaches the consumer as the bytes Chat sent: HTML characters,
+// U+2028, spaces and number forms (1.50, 1e2, a 24-digit integer) are not re-encoded.
+func TestContentAsSent(t *testing.T) {
+	const content = `[ {"MsgType": "TIMTextElem", "MsgContent": {"Text": "<b>x</b> & y` + "\u2028" + `", "N": [1.50, 1e2, 123456789012345678901234, -0.0]}} ]`
+	const text = `"<b>x</b> & y` + "\u2028" + ` \u00e9"`
+	tests := []struct{ route, member, event, value string }{
+		{"group-message-sent", "MsgBody", "msgBody", content},
+		{"group-message-sent", "CloudCustomData", "cloudCustomData", text},
+		{"group-message-sent", "GroupAtInfo", "groupAtInfo", `[{"GroupAt_Account": "@All", "N": 1.50}]`},
+		{"group-message-failed", "MsgBody", "msgBody", content},
+		{"c2c-message-sent", "MsgBody", "msgBody", content},
+		{"c2c-message-sent", "CloudCustomData", "cloudCustomData", `{"k": 1e2, "t": "<&>"}`},
+		{"c2c-message-extension-changed", "ExtensionList", "extensionList", `[{"Key": "<k>", "Value": "v & w", "Seq": 1.0}]`},
+		{"group-message-extension-changed", "ExtensionList", "extensionList", `[{"Key": "<k>", "Value": "v & w", "Seq": 1.0}]`},
+		{"profile-updated", "ProfileItem", "profileItem", `[{"Tag": "Tag_Profile_IM_Nick", "Value": "<nick> & co"}]`},
+		{"group-attributes-changed", "GroupAttr", "groupAttr", `[{"key": "a", "value": "<v>\u2028"}]`},
+		{"group-created", "UserDefinedDataList", "userDefinedDataList", `[{"Key": "k", "Value": "<v> & 1.50"}]`},
+		{"bot-group-message", "MsgBody", "msgBody", content},
+		{"group-info-changed", "Notification", "notification", text},
+	}
+	for _, tt := range tests {
+		t.Run(tt.route+"/"+tt.member, func(t *testing.T) {
+			var route Route
+			for _, r := range DefaultRoutes {
+				if r.Name == tt.route {
+					route = r
+				}
+			}
+			cb := readCallback(t, goldenFile(route))
+			var top map[string]json.RawMessage
+			if err := json.Unmarshal(cb.Body, &top); err != nil {
+				t.Fatal(err)
+			}
+			top[tt.member] = json.RawMessage(tt.value)
+			var b strings.Builder
+			b.WriteString("{")
+			for k, v := range top {
+				if b.Len() > 1 {
+					b.WriteString(",")
+				}
+				b.WriteString(`"` + k + `":` + string(v))
+			}
+			cb.Body = []byte(b.String() + "}")
+			events, err := Map(cb, route)
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			want := `"` + tt.event + `":` + tt.value
+			for i := range events {
+				if v := events[i].AppendJSON(nil); !strings.Contains(string(v), want) {
+					t.Errorf("event %d does not carry %s as sent:\n%s", i, want, v)
+				}
+			}
+		})
+	}
+}
