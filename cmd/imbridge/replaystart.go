@@ -31,3 +31,22 @@ func readStart(fs *flag.FlagSet, offset, since string, now time.Time) (replaySta
 	}
 	return replayStart{from: "offset", offset: n}, nil
 }
+
+// replayStart is where replay starts in each partition.
+type replayStart struct {
+	// from is committed, earliest, offset or since.
+	from   string
+	offset int64
+	since  time.Time
+}
+
+// parseSince reads --since: an RFC 3339 time, or a duration before now.
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, errors.New("expected an RFC 3339 time such as 2024-05-01T12:00:00Z, or a duration before now such as 36h")
+}
