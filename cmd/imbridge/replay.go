@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/imbridge/imbridge/bridge"
@@ -167,40 +164,13 @@ func replayLookup(lookup func(string) (string, bool)) func(string) (string, bool
 
 // replayCommand runs `imbridge replay`.
 func replayCommand(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "imbridge replay: "+format+"\n\n%s", append(a, replayShortUsage)...)
-		return 2
-	}
-	fs := flag.NewFlagSet("imbridge replay", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are worded below, help is replayUsage
-	fromTopic := fs.String("from-topic", "quarantine", "")
-	offset := fs.String("offset", "committed", "")
-	since := fs.String("since", "", "")
-	count := fs.Int64("count", 0, "")
-	group := fs.String("group", defaultReplayGroup, "")
-	dryRun := fs.Bool("dry-run", false, "")
-	every := fs.Duration("progress", defaultReplayProgress, "")
-	timeout := fs.Duration("timeout", defaultReplayTimeout, "")
-	err := fs.Parse(args)
+	usageErr := usageError(stderr, "replay", replayShortUsage)
+	f, err := parseReplayFlags("replay", args, "quarantine", defaultReplayGroup)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stdout, replayUsage())
 		return 0
 	case err != nil:
-		return usageErr("%v", err)
-	case fs.NArg() > 0:
-		return usageErr("unexpected argument %q: replay takes flags only", fs.Arg(0))
-	case *count < 0:
-		return usageErr("--count=%d: expected a number of records, or 0 for all", *count)
-	case strings.TrimSpace(*group) == "":
-		return usageErr("--group: expected the name of a consumer group")
-	case *every <= 0:
-		return usageErr("--progress=%s: expected a positive duration such as 5s", *every)
-	case *timeout <= 0:
-		return usageErr("--timeout=%s: expected a positive duration such as 1m", *timeout)
-	}
-	start, err := readStart(fs, *offset, *since, time.Now())
-	if err != nil {
 		return usageErr("%v", err)
 	}
 
@@ -209,7 +179,7 @@ func replayCommand(args []string, lookup func(string) (string, bool), stdout, st
 		fmt.Fprintf(stderr, "imbridge replay: %v\n", err)
 		return 2
 	}
-	topic := *fromTopic
+	topic := f.fromTopic
 	switch topic {
 	case "quarantine", "unrouted":
 		env, name := "IMBRIDGE_TOPIC_QUARANTINE", cfg.QuarantineTopic
@@ -236,23 +206,8 @@ func replayCommand(args []string, lookup func(string) (string, bool), stdout, st
 	}
 	defer func() { _ = log.Sync() }()
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	sigDone := make(chan struct{})
-	go func() {
-		defer close(sigDone)
-		<-ctx.Done()
-		stop() // after the first signal, the next one ends the process at once
-	}()
-	defer func() { stop(); <-sigDone }()
-
-	r := &replayer{name: "replay", cfg: cfg, topic: topic, group: *group, start: start, count: *count, dryRun: *dryRun,
-		timeout: *timeout, every: *every, routes: bridge.NewRoutes(cfg.routes()...),
+	r := &replayer{name: "replay", cfg: cfg, topic: topic, group: f.group, start: f.start, count: f.count, dryRun: f.dryRun,
+		timeout: f.timeout, every: f.every, routes: bridge.NewRoutes(cfg.routes()...),
 		out: stdout, progress: stderr, log: log, now: time.Now}
-	err = r.run(ctx)
-	fmt.Fprintln(stdout, r.summary())
-	if err != nil {
-		fmt.Fprintf(stderr, "imbridge replay: %v\n", err)
-		return 1
-	}
-	return 0
+	return r.runCommand(stderr)
 }

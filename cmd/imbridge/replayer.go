@@ -65,6 +65,21 @@ type span struct {
 // errInterrupted ends a replay stopped by a signal.
 var errInterrupted = errors.New("interrupted")
 
+// runCommand is the end of the replay and dlq redrive commands: it runs r until it is
+// done or a signal interrupts it, prints the summary on r.out and the error on stderr,
+// and returns the exit status (0 done, 1 not).
+func (r *replayer) runCommand(stderr io.Writer) int {
+	ctx, stop := interruptContext()
+	defer stop()
+	err := r.run(ctx)
+	fmt.Fprintln(r.out, r.summary())
+	if err != nil {
+		fmt.Fprintf(stderr, "imbridge %s: %v\n", r.name, err)
+		return 1
+	}
+	return 0
+}
+
 // run replays the records of the topic from the start up to its end at the time run
 // begins (or count records), in partition order.
 func (r *replayer) run(ctx context.Context) error {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -119,10 +116,7 @@ func spoolCommand(args []string, lookup func(string) (string, bool), stdout, std
 
 // spoolDrain runs `imbridge spool drain [flags] DIR`.
 func spoolDrain(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "imbridge spool drain: "+format+"\n\n%s", append(a, spoolShortUsage)...)
-		return 2
-	}
+	usageErr := usageError(stderr, "spool drain", spoolShortUsage)
 	fs := flag.NewFlagSet("imbridge spool drain", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are worded below, help is spoolUsage
 	giveUp := fs.Duration("timeout", defaultDrainGiveUp, "")
@@ -155,14 +149,8 @@ func spoolDrain(args []string, lookup func(string) (string, bool), stdout, stder
 	}
 	defer func() { _ = log.Sync() }()
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	sigDone := make(chan struct{})
-	go func() {
-		defer close(sigDone)
-		<-ctx.Done()
-		stop() // after the first signal, the next one ends the process at once
-	}()
-	defer func() { stop(); <-sigDone }()
+	ctx, stop := interruptContext()
+	defer stop()
 	d := &drainer{dir: fs.Arg(0), cfg: cfg, giveUp: *giveUp, every: *every, log: log,
 		progress: stderr, now: time.Now}
 	res, err := d.run(ctx)
