@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -154,40 +152,13 @@ func dlqCommand(args []string, lookup func(string) (string, bool), stdout, stder
 // dlqRedrive runs `imbridge dlq redrive [flags]`: the replayer over the dead-letter
 // topic, with redriveOutcome as each record's outcome.
 func dlqRedrive(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "imbridge dlq redrive: "+format+"\n\n%s", append(a, dlqShortUsage)...)
-		return 2
-	}
-	fs := flag.NewFlagSet("imbridge dlq redrive", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are worded below, help is dlqUsage
-	fromTopic := fs.String("from-topic", "", "")
-	offset := fs.String("offset", "committed", "")
-	since := fs.String("since", "", "")
-	count := fs.Int64("count", 0, "")
-	group := fs.String("group", defaultRedriveGroup, "")
-	dryRun := fs.Bool("dry-run", false, "")
-	every := fs.Duration("progress", defaultReplayProgress, "")
-	timeout := fs.Duration("timeout", defaultReplayTimeout, "")
-	err := fs.Parse(args)
+	usageErr := usageError(stderr, "dlq redrive", dlqShortUsage)
+	f, err := parseReplayFlags("dlq redrive", args, "", defaultRedriveGroup)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		fmt.Fprint(stdout, dlqUsage())
 		return 0
 	case err != nil:
-		return usageErr("%v", err)
-	case fs.NArg() > 0:
-		return usageErr("unexpected argument %q: redrive takes flags only", fs.Arg(0))
-	case *count < 0:
-		return usageErr("--count=%d: expected a number of records, or 0 for all", *count)
-	case strings.TrimSpace(*group) == "":
-		return usageErr("--group: expected the name of a consumer group")
-	case *every <= 0:
-		return usageErr("--progress=%s: expected a positive duration such as 5s", *every)
-	case *timeout <= 0:
-		return usageErr("--timeout=%s: expected a positive duration such as 1m", *timeout)
-	}
-	start, err := readStart(fs, *offset, *since, time.Now())
-	if err != nil {
 		return usageErr("%v", err)
 	}
 	cfg, err := loadConfigFor("dlq redrive", nil, subsetLookup(lookup, redriveReads, replayDefaults), io.Discard)
@@ -195,7 +166,7 @@ func dlqRedrive(args []string, lookup func(string) (string, bool), stdout, stder
 		fmt.Fprintf(stderr, "imbridge dlq redrive: %v\n", err)
 		return 2
 	}
-	topic := *fromTopic
+	topic := f.fromTopic
 	switch {
 	case topic == "" && cfg.DLQTopic == "":
 		return usageErr("IMBRIDGE_DLQ_TOPIC is not set: name the dead-letter topic with --from-topic")
@@ -216,17 +187,8 @@ func dlqRedrive(args []string, lookup func(string) (string, bool), stdout, stder
 	}
 	defer func() { _ = log.Sync() }()
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	sigDone := make(chan struct{})
-	go func() {
-		defer close(sigDone)
-		<-ctx.Done()
-		stop() // after the first signal, the next one ends the process at once
-	}()
-	defer func() { stop(); <-sigDone }()
-
-	r := &replayer{name: "dlq redrive", cfg: cfg, topic: topic, group: *group, start: start, count: *count, dryRun: *dryRun,
-		timeout: *timeout, every: *every, out: stdout, progress: stderr, log: log, now: time.Now}
+	r := &replayer{name: "dlq redrive", cfg: cfg, topic: topic, group: f.group, start: f.start, count: f.count, dryRun: f.dryRun,
+		timeout: f.timeout, every: f.every, out: stdout, progress: stderr, log: log, now: time.Now}
 	r.decide = func(m kafkago.Message) replayOutcome { return redriveOutcome(r, m) }
 	r.counts = func() string {
 		if r.dryRun {
@@ -234,13 +196,7 @@ func dlqRedrive(args []string, lookup func(string) (string, bool), stdout, stder
 		}
 		return fmt.Sprintf("%d redriven, %d refused", r.n.replayed.Load(), r.n.unmappable.Load())
 	}
-	err = r.run(ctx)
-	fmt.Fprintln(stdout, r.summary())
-	if err != nil {
-		fmt.Fprintf(stderr, "imbridge dlq redrive: %v\n", err)
-		return 1
-	}
-	return 0
+	return r.runCommand(stderr)
 }
 
 // redriveOutcome is what a dead letter gives: the record it was made from, when that

@@ -83,10 +83,7 @@ type spoolStatusJSON struct {
 // spoolStatus runs `imbridge spool status [--json] [DIR]`.
 func spoolStatus(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	const short = "Usage: imbridge spool status [--json] [DIR]\n(imbridge spool status --help says what it prints)\n"
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "imbridge spool status: "+format+"\n\n%s", append(a, short)...)
-		return 2
-	}
+	usageErr := usageError(stderr, "spool status", short)
 	fs := flag.NewFlagSet("imbridge spool status", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are worded below, help is spoolStatusUsage
 	asJSON := fs.Bool("json", false, "")

@@ -1,0 +1,101 @@
+// Reading a Body's string members: strings, IDs, accounts, and JSON kept as sent.
+
+package bridge
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/imbridge/imbridge/bridge/internal/strictjson"
+)
+
+// Str reads an optional string member ("" when absent).
+func (o Object) Str(n string) string {
+	v := o.get(n)
+	switch v.Kind() {
+	case strictjson.Absent:
+		return ""
+	case strictjson.String:
+		return v.Str()
+	}
+	o.Fail(n, "must be a string")
+	return ""
+}
+
+// peekStr returns member n when it is a string, else "", and neither sets an error
+// nor marks it read.
+func (o Object) peekStr(n string) string { return o.v.Get(n).Str() }
+
+// Required reads a string member that must be there and not empty.
+func (o Object) Required(n string) string {
+	s := o.Str(n)
+	if s == "" && o.b.err == nil {
+		if o.Has(n) {
+			o.Fail(n, "is empty")
+		} else {
+			o.Fail(n, "is missing")
+		}
+	}
+	return s
+}
+
+// ID reads a required ID that becomes a message key or names a subject (GroupId,
+// TopicId, Official_Account): not empty, without a NUL character.
+func (o Object) ID(n string) string {
+	s := o.Required(n)
+	if strings.IndexByte(s, 0) >= 0 {
+		o.Fail(n, "contains a NUL character")
+		return ""
+	}
+	return s
+}
+
+// Account reads an optional UserID member: absent or "" reads as "", else 1 to
+// MaxAccountBytes bytes without a NUL character.
+func (o Object) Account(n string) string { return o.account(n, o.Str(n)) }
+
+// RequiredAccount reads a UserID member that must be there and not empty.
+func (o Object) RequiredAccount(n string) string { return o.account(n, o.Required(n)) }
+
+func (o Object) account(n, a string) string {
+	switch {
+	case len(a) > MaxAccountBytes:
+		o.Fail(n, "is %d bytes; at most %d are allowed", len(a), MaxAccountBytes)
+		return ""
+	case strings.IndexByte(a, 0) >= 0:
+		o.Fail(n, "contains a NUL character")
+		return ""
+	}
+	return a
+}
+
+// Text reads an optional string member as the JSON Chat sent (nil when absent), so
+// that a value changed to "" is kept apart from one not sent.
+func (o Object) Text(n string) json.RawMessage {
+	v := o.get(n)
+	switch v.Kind() {
+	case strictjson.Absent:
+		return nil
+	case strictjson.String:
+		return v.Raw()
+	}
+	o.Fail(n, "must be a string")
+	return nil
+}
+
+// JSON reads an optional member of any JSON type as Chat sent it (nil when absent):
+// message bodies, custom data.
+func (o Object) JSON(n string) json.RawMessage { return o.get(n).Raw() }
+
+// Array reads an optional member that must be an array, as Chat sent it.
+func (o Object) Array(n string) json.RawMessage {
+	v := o.get(n)
+	switch v.Kind() {
+	case strictjson.Absent:
+		return nil
+	case strictjson.Array:
+		return v.Raw()
+	}
+	o.Fail(n, "must be an array")
+	return nil
+}

@@ -1,0 +1,102 @@
+// Loading serve's configuration from defaults, environment and flags, and its help.
+
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// loadConfig builds the configuration from defaults, the environment (lookup) and
+// the command-line flags, in that order of precedence, and validates it. The error
+// names the variable or flag, the value (never a secret's) and what is expected.
+// flag.ErrHelp is returned after serve's help text was written to out.
+func loadConfig(args []string, lookup func(string) (string, bool), out io.Writer) (Config, error) {
+	return loadConfigFor("serve", args, lookup, out)
+}
+
+// loadConfigFor is loadConfig for command (serve or check), whose help --help prints.
+func loadConfigFor(command string, args []string, lookup func(string) (string, bool), out io.Writer) (Config, error) {
+	values := make([]string, len(settings))
+	from := make([]string, len(settings))
+	for i, s := range settings {
+		values[i], from[i] = s.def, ""
+		if v, ok := lookup(s.env); ok {
+			values[i], from[i] = v, s.env
+		}
+	}
+	fs := flag.NewFlagSet("imbridge "+command, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() { commandUsage(command, out) }
+	for i, s := range settings {
+		fs.Func(s.flag, s.usage, func(v string) error {
+			values[i], from[i] = v, "--"+s.flag
+			return nil
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("%s takes no arguments, got %q", command, fs.Arg(0))
+	}
+	var c Config
+	for i, s := range settings {
+		if from[i] == "" && s.def == "" {
+			continue
+		}
+		if err := s.set(&c, values[i]); err != nil {
+			shown := strconv.Quote(values[i])
+			if s.secret {
+				shown = "<secret>"
+			}
+			return Config{}, fmt.Errorf("%s=%s: expected %v", from[i], shown, err)
+		}
+		if s.secret && strings.HasPrefix(from[i], "--") && values[i] != "" {
+			c.SecretFlags = append(c.SecretFlags, from[i])
+		}
+	}
+	for i, s := range settings {
+		v := values[i]
+		if s.secret && v != "" {
+			v = "<secret>"
+		}
+		c.effective = append(c.effective, effectiveSetting{strings.ToLower(strings.TrimPrefix(s.env, "IMBRIDGE_")), v})
+	}
+	return c, c.Validate()
+}
+
+// commandUsage prints the help of serve or check: what it does, then every setting.
+func commandUsage(command string, out io.Writer) {
+	switch command {
+	case "check":
+		fmt.Fprint(out, `Usage: imbridge check [flags]
+
+Validates the settings and checks Kafka as serve would use it: the brokers answer, and
+the topic of every switched-on route (and the DLQ topic) exists, every partition has a
+leader and enough in-sync replicas for acks=all. One line per check: ok, WARN (passed,
+needs attention) or FAIL; the exit status is 1 when any failed. It takes serve's
+settings: every flag can also be set by the environment variable named beside it; a
+flag wins over the variable.
+
+`)
+	default:
+		fmt.Fprint(out, `Usage: imbridge serve [flags]
+
+Runs the callback endpoint for Tencent Cloud Chat's relationship-chain callbacks and
+publishes one Kafka event per From/To pair. Every flag can also be set by the
+environment variable named beside it; a flag wins over the variable.
+
+`)
+	}
+	for _, s := range settings {
+		def := ""
+		if s.def != "" {
+			def = fmt.Sprintf(" (default %q)", s.def)
+		}
+		fmt.Fprintf(out, "  --%s %s\n      %s%s\n      %s\n", s.flag, s.meta, s.env, def, s.usage)
+	}
+}
