@@ -1,3 +1,6 @@
+// The tools that imbridge's alert and dashboard tests run, pinned to one Prometheus
+// version: promtool (built from this module's tool line) and promqlnames. `make
+// prometheus-tools` builds both into GOPATH/bin; this module is not part of imbridge.
 module github.com/imbridge/imbridge/deploy/prometheus/tools
 
 go 1.26.8
