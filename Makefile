@@ -13,7 +13,7 @@ TEST_KAFKA_CLUSTER_PORT ?= 19540
 DEV_KAFKA_CLUSTER_PORT  ?= 19500
 KAFKA_CLUSTER := deploy/kafka/cluster.sh
 
-.PHONY: help build test test-go test-long fuzz conformance staticcheck bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
+.PHONY: help build test test-go test-long fuzz conformance staticcheck prometheus-tools bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ test: tools ## vet and test everything against a real broker (started here unles
 	  IMBRIDGE_TEST_KAFKA_BROKERS=127.0.0.1:$(TEST_KAFKA_PORT) $(MAKE) --no-print-directory test-go; \
 	fi
 
-test-go: staticcheck
+test-go: staticcheck prometheus-tools
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	schema/conformance/run.sh 25
@@ -55,6 +55,21 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 staticcheck:
 	@$(STATICCHECK) -version 2>/dev/null | grep -q "($(STATICCHECK_VERSION))" || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+# promtool (TestAlertRules: promtool check rules and test rules) and promqlnames
+# (TestDashboardMetrics: the metrics each PromQL expression reads), built into GOPATH/bin
+# from deploy/prometheus/tools, whose go.mod pins the Prometheus module. promtool is
+# rebuilt only when it comes from another version (the first build takes minutes);
+# promqlnames, small, every time.
+PROMETHEUS_TOOLS   := deploy/prometheus/tools
+PROMETHEUS_VERSION := $(shell awk '{ for (i = 1; i < NF; i++) if ($$i == "github.com/prometheus/prometheus") print $$(i+1) }' $(PROMETHEUS_TOOLS)/go.mod)
+PROMTOOL           := $(shell $(GO) env GOPATH)/bin/promtool
+PROMQLNAMES        := $(shell $(GO) env GOPATH)/bin/promqlnames
+prometheus-tools: ## build promtool and promqlnames at the pinned Prometheus version (the alert and dashboard tests use them)
+	@$(GO) version -m $(PROMTOOL) 2>/dev/null | grep -Eq "github.com/prometheus/prometheus[[:space:]]+$(PROMETHEUS_VERSION)[[:space:]]" || { \
+	  echo "building promtool from github.com/prometheus/prometheus $(PROMETHEUS_VERSION)"; \
+	  cd $(PROMETHEUS_TOOLS) && $(GO) build -o $(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool; }
+	@cd $(PROMETHEUS_TOOLS) && $(GO) build -o $(PROMQLNAMES) ./promqlnames
 
 test-long: ## like test, with the long fault tests (25 kills under load; several minutes)
 	$(MAKE) --no-print-directory test GOTESTFLAGS="-tags long -timeout 60m"
