@@ -13,7 +13,7 @@ TEST_KAFKA_CLUSTER_PORT ?= 19540
 DEV_KAFKA_CLUSTER_PORT  ?= 19500
 KAFKA_CLUSTER := deploy/kafka/cluster.sh
 
-.PHONY: help build test test-go test-long fuzz conformance staticcheck prometheus-tools bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
+.PHONY: help build test test-go test-long fuzz conformance staticcheck prometheus-tools deploy-tools bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,11 +42,12 @@ test: tools ## vet and test everything against a real broker (started here unles
 	  IMBRIDGE_TEST_KAFKA_BROKERS=127.0.0.1:$(TEST_KAFKA_PORT) $(MAKE) --no-print-directory test-go; \
 	fi
 
-test-go: staticcheck prometheus-tools
+test-go: staticcheck prometheus-tools deploy-tools
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	schema/conformance/run.sh 25
-	IMBRIDGE_TEST_KAFKA_CLUSTER_PORT=$(TEST_KAFKA_CLUSTER_PORT) $(GO) test -race -count=1 -timeout 30m $(GOTESTFLAGS) ./...
+	IMBRIDGE_TEST_KAFKA_CLUSTER_PORT=$(TEST_KAFKA_CLUSTER_PORT) IMBRIDGE_KUSTOMIZE=$(KUSTOMIZE) IMBRIDGE_HELM=$(HELM) \
+	  $(GO) test -race -count=1 -timeout 30m $(GOTESTFLAGS) ./...
 
 conformance: ## schemathesis against the live callback endpoint (CONFORMANCE_EXAMPLES per phase, default 500)
 	schema/conformance/run.sh $(or $(CONFORMANCE_EXAMPLES),500)
@@ -70,6 +71,19 @@ prometheus-tools: ## build promtool and promqlnames at the pinned Prometheus ver
 	  echo "building promtool from github.com/prometheus/prometheus $(PROMETHEUS_VERSION)"; \
 	  cd $(PROMETHEUS_TOOLS) && $(GO) build -o $(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool; }
 	@cd $(PROMETHEUS_TOOLS) && $(GO) build -o $(PROMQLNAMES) ./promqlnames
+# The deployment's tests render deploy/k8s with kustomize and deploy/helm with helm
+# (cmd/imbridge/deploy_render_test.go), at these versions, installed like staticcheck
+# into GOPATH/bin (never the repository); go version -m tells the installed version.
+KUSTOMIZE_VERSION := v5.8.2
+HELM_VERSION := v4.3.2
+TOOLS_BIN := $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin
+KUSTOMIZE := $(TOOLS_BIN)/kustomize
+HELM := $(TOOLS_BIN)/helm
+deploy-tools: ## install the pinned kustomize and helm the deployment's tests use
+	@$(GO) version -m $(KUSTOMIZE) 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+sigs.k8s.io/kustomize/kustomize/v5[[:space:]]+$(KUSTOMIZE_VERSION)[[:space:]]" || \
+	  GOBIN=$(TOOLS_BIN) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	@$(GO) version -m $(HELM) 2>/dev/null | grep -qE "^[[:space:]]+mod[[:space:]]+helm.sh/helm/v4[[:space:]]+$(HELM_VERSION)[[:space:]]" || \
+	  GOBIN=$(TOOLS_BIN) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
 test-long: ## like test, with the long fault tests (25 kills under load; several minutes)
 	$(MAKE) --no-print-directory test GOTESTFLAGS="-tags long -timeout 60m"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -74,6 +75,19 @@ func checkHardening(t *testing.T, tag string, pod corev1.PodSpec, c corev1.Conta
 			t.Errorf("egress does not allow %s (DNS and the Kafka brokers)", want)
 		}
 	}
+	// DNS goes to kube-dns's pods, selected by their labels alone: a label of imbridge's
+	// on that peer (kustomize's includeSelectors adds one) selects no DNS pod at all.
+	for _, rule := range np.Spec.Egress {
+		if !slices.ContainsFunc(rule.Ports, func(p networkingv1.NetworkPolicyPort) bool { return p.Port.IntValue() == 53 }) {
+			continue
+		}
+		for _, peer := range rule.To {
+			if peer.NamespaceSelector == nil || !maps.Equal(peer.NamespaceSelector.MatchLabels, map[string]string{"kubernetes.io/metadata.name": "kube-system"}) ||
+				peer.PodSelector == nil || !maps.Equal(peer.PodSelector.MatchLabels, map[string]string{"k8s-app": "kube-dns"}) {
+				t.Errorf("DNS egress to %+v, want the pods k8s-app=kube-dns in kube-system, selected by that label alone", peer)
+			}
+		}
+	}
 	admin := admitted["admin"]
 	if len(admin) != 1 || admin[0].NamespaceSelector == nil || admin[0].PodSelector != nil || admin[0].IPBlock != nil ||
 		admin[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" {
@@ -86,11 +100,12 @@ var secretFlag = regexp.MustCompile(`--(callback-token|token|kafka-sasl-password
 
 // No example puts a token or password in a process's arguments, where every user of the
 // machine can read it (and /debug/pprof/cmdline served it): the README, the Makefile,
-// the compose file, the Kubernetes base and the conformance script pass secrets in the
-// environment or in files.
+// the compose file, the Kubernetes base, the chart and the conformance script pass
+// secrets in the environment or in files.
 func TestExamplesKeepSecretsOutOfArguments(t *testing.T) {
-	for _, f := range []string{"../../README.md", "../../Makefile", "../../docker-compose.yml", "../../deploy/k8s/statefulset.yaml",
-		"../../deploy/k8s/secret.example.yaml", "../../schema/conformance/run.sh", "../../deploy/Dockerfile"} {
+	for _, f := range []string{"../../README.md", "../../Makefile", "../../docker-compose.yml", "../../deploy/k8s/base/statefulset.yaml",
+		"../../deploy/k8s/base/secret.example.yaml", "../../schema/conformance/run.sh", "../../deploy/Dockerfile",
+		"../../deploy/k8s/components/topics/job.yaml", "../../deploy/helm/imbridge/values.yaml", "../../deploy/helm/imbridge/templates/statefulset.yaml"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

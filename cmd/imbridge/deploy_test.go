@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,11 +10,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // knownEnv reports whether name is a setting of imbridge serve, or GOMEMLIMIT, the Go
@@ -201,165 +193,29 @@ func TestComposeFile(t *testing.T) {
 	}
 }
 
-// decodeStrict decodes one YAML document into v, failing on unknown fields.
+// decodeStrict decodes one YAML document into v strictly (unmarshalStrict: no unknown
+// field, no field in another case, no duplicate key).
 func decodeStrict(t *testing.T, doc []byte, v any) {
 	t.Helper()
-	j, err := yaml.YAMLToJSON(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := unmarshalStrict(doc, v); err != nil {
 		t.Fatalf("%T: %v", v, err)
 	}
 }
 
-type kustomization struct {
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Resources  []string `json:"resources"`
-	Labels     []struct {
-		Pairs            map[string]string `json:"pairs"`
-		IncludeSelectors bool              `json:"includeSelectors"`
-	} `json:"labels"`
-	Images []struct {
-		Name    string `json:"name"`
-		NewName string `json:"newName"`
-		NewTag  string `json:"newTag"`
-	} `json:"images"`
-	Patches []struct {
-		Path string `json:"path"`
-	} `json:"patches"`
-}
-
-// manifests are the objects a kustomization produces, as far as these tests need them.
-type manifests struct {
-	sts      *appsv1.StatefulSet
-	services []*corev1.Service
-	pdb      *policyv1.PodDisruptionBudget
-	netpol   *networkingv1.NetworkPolicy
-}
-
-// loadKustomization decodes the kustomization in dir strictly, as kustomize would build
-// it for what these manifests use: resources (files, or a directory such as an
-// overlay's base), images (name, newName, newTag) and patches of the StatefulSet's
-// containers, whose env entries merge by name as in a strategic merge patch.
-func loadKustomization(t *testing.T, dir string) manifests {
-	t.Helper()
-	var k kustomization
-	raw, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	decodeStrict(t, raw, &k)
-	var m manifests
-	resources := k.Resources
-	if _, err := os.Stat(filepath.Join(dir, "secret.example.yaml")); err == nil {
-		resources = append(slices.Clone(resources), "secret.example.yaml") // decoded, not applied
-	}
-	for _, res := range resources {
-		path := filepath.Join(dir, res)
-		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			base := loadKustomization(t, path)
-			m.sts, m.services, m.pdb, m.netpol = base.sts, append(m.services, base.services...), base.pdb, base.netpol
-			continue
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("kustomization resource %s: %v", res, err)
-		}
-		for _, doc := range bytes.Split(raw, []byte("\n---\n")) {
-			var meta struct{ Kind string }
-			if err := yaml.Unmarshal(doc, &meta); err != nil {
-				t.Fatal(err)
-			}
-			switch meta.Kind {
-			case "StatefulSet":
-				m.sts = &appsv1.StatefulSet{}
-				decodeStrict(t, doc, m.sts)
-			case "Service":
-				s := &corev1.Service{}
-				decodeStrict(t, doc, s)
-				m.services = append(m.services, s)
-			case "PodDisruptionBudget":
-				m.pdb = &policyv1.PodDisruptionBudget{}
-				decodeStrict(t, doc, m.pdb)
-			case "Secret":
-				decodeStrict(t, doc, &corev1.Secret{})
-			case "NetworkPolicy":
-				m.netpol = &networkingv1.NetworkPolicy{}
-				decodeStrict(t, doc, m.netpol)
-			default:
-				t.Fatalf("%s: unexpected kind %q", res, meta.Kind)
-			}
-		}
-	}
-	if m.sts == nil {
-		t.Fatalf("%s: no StatefulSet", dir)
-	}
-	containers := m.sts.Spec.Template.Spec.Containers
-	for _, img := range k.Images {
-		var found bool
-		for i, c := range containers {
-			name, tag, _ := strings.Cut(c.Image, ":")
-			if name != img.Name {
-				continue
-			}
-			found = true
-			if img.NewName != "" {
-				name = img.NewName
-			}
-			if img.NewTag != "" {
-				tag = img.NewTag
-			}
-			containers[i].Image = name + ":" + tag
-		}
-		if !found {
-			t.Errorf("%s: images sets %s, which no container runs", dir, img.Name)
-		}
-	}
-	for _, p := range k.Patches {
-		raw, err := os.ReadFile(filepath.Join(dir, p.Path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var patch appsv1.StatefulSet
-		decodeStrict(t, raw, &patch)
-		if patch.Kind != "StatefulSet" || patch.Name != m.sts.Name {
-			t.Fatalf("%s: patches %s %s; the base has StatefulSet %s", p.Path, patch.Kind, patch.Name, m.sts.Name)
-		}
-		for _, pc := range patch.Spec.Template.Spec.Containers {
-			i := slices.IndexFunc(containers, func(c corev1.Container) bool { return c.Name == pc.Name })
-			if i < 0 {
-				t.Fatalf("%s: patches container %s, which the base lacks", p.Path, pc.Name)
-			}
-			for _, e := range pc.Env {
-				if j := slices.IndexFunc(containers[i].Env, func(b corev1.EnvVar) bool { return b.Name == e.Name }); j >= 0 {
-					containers[i].Env[j] = e
-				} else {
-					containers[i].Env = append(containers[i].Env, e)
-				}
-			}
-		}
-	}
-	return m
-}
-
-// The Kubernetes manifests, the base and the example overlay as kustomize would build
-// them, decode strictly into the API types, and their wiring holds: ports, probes,
-// volumes, environment names, grace period, security context.
+// The Kubernetes manifests, the base and every overlay as kustomize builds them, decode
+// strictly into the API types, and their wiring holds: ports, probes, volumes,
+// environment names, grace period, security context.
 func TestKubernetesManifests(t *testing.T) {
-	for _, dir := range []string{"../../deploy/k8s", "../../deploy/k8s/overlays/example"} {
-		t.Run(filepath.Base(dir), func(t *testing.T) { checkKubernetes(t, loadKustomization(t, dir)) })
+	for _, dir := range append([]string{k8sBase}, overlays(t)...) {
+		t.Run(strings.TrimPrefix(dir, k8sDir+"/"), func(t *testing.T) { checkKubernetes(t, renderKustomization(t, dir)) })
 	}
 }
 
 // The example overlay sets what each deployment must: an image from a registry, the
 // app's SDKAppID and the brokers.
 func TestKubernetesOverlayExample(t *testing.T) {
-	base := loadKustomization(t, "../../deploy/k8s").sts.Spec.Template.Spec.Containers[0]
-	over := loadKustomization(t, "../../deploy/k8s/overlays/example").sts.Spec.Template.Spec.Containers[0]
+	base := renderKustomization(t, k8sBase).sts.Spec.Template.Spec.Containers[0]
+	over := renderKustomization(t, k8sDir+"/overlays/example").sts.Spec.Template.Spec.Containers[0]
 	if !strings.Contains(over.Image, "/") || over.Image == base.Image {
 		t.Errorf("overlay image %s, want one from a registry instead of the base's %s", over.Image, base.Image)
 	}

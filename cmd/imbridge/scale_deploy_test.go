@@ -11,7 +11,7 @@ import (
 // The StatefulSet runs several replicas, each with its own spool volume, spread over
 // nodes: a lost node takes one replica (and waits with its volume), never all of them.
 func TestStatefulSetSpreadsReplicas(t *testing.T) {
-	raw, err := os.ReadFile("../../deploy/k8s/statefulset.yaml")
+	raw, err := os.ReadFile("../../deploy/k8s/base/statefulset.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

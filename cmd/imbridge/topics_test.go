@@ -102,7 +102,7 @@ func TestDefaultTopicsEverywhere(t *testing.T) {
 	}
 	effective("docker-compose.yml", env)
 
-	raw, err := os.ReadFile("../../deploy/k8s/statefulset.yaml")
+	raw, err := os.ReadFile("../../deploy/k8s/base/statefulset.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,5 +112,5 @@ func TestDefaultTopicsEverywhere(t *testing.T) {
 	for _, e := range sts.Spec.Template.Spec.Containers[0].Env {
 		env[e.Name] = e.Value
 	}
-	effective("deploy/k8s/statefulset.yaml", env)
+	effective("deploy/k8s/base/statefulset.yaml", env)
 }
