@@ -2,14 +2,19 @@
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 KAFKA   := deploy/kafka/kafka.sh
-# The test broker listens on its own port, so that `make test` neither uses nor stops
-# a development broker started by `make dev` (port 19092).
-TEST_KAFKA_PORT ?= 19192
+# Ports and folders (README, "Ports and folders"). `make test` shares nothing with
+# `make dev` nor with another checkout's `make test`: by default (auto) its broker runs on
+# ports picked free at the start (deploy/kafka/ports.sh, reserved until the run ends) in a
+# private temporary folder (TEST_KAFKA_DIR, deleted at the end), and each test that needs
+# a broker or the three-node cluster (deploy/kafka/cluster.sh, nodes on PORT..PORT+2,
+# controllers on PORT+10..PORT+12) picks its own ports and folder. Set a number to pin one.
+TEST_KAFKA_PORT ?= auto
+TEST_KAFKA_DIR  ?=
+TEST_KAFKA_CLUSTER_PORT ?= auto
+# `make dev` and `make kafka-cluster-up` use fixed ports (controllers as above), so that
+# the README's commands work as written; kafka.sh and cluster.sh refuse a port another
+# process holds, and name it.
 DEV_KAFKA_PORT  ?= 19092
-# The failover tests start their own three-node cluster (deploy/kafka/cluster.sh) on
-# TEST_KAFKA_CLUSTER_PORT..+2, controllers on +10..+12; the development cluster of
-# `make kafka-cluster-up` uses DEV_KAFKA_CLUSTER_PORT the same way.
-TEST_KAFKA_CLUSTER_PORT ?= 19540
 DEV_KAFKA_CLUSTER_PORT  ?= 19500
 KAFKA_CLUSTER := deploy/kafka/cluster.sh
 
@@ -32,14 +37,14 @@ tools: ## install what the tests need that Go does not bring: kcat (Debian packa
 	@python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || { echo "python3 with venv (Debian: python3-venv) is needed for the schemathesis run"; exit 1; }
 	@command -v curl >/dev/null 2>&1 || { echo "curl is needed by the README walk-through test"; exit 1; }
 
-test: tools ## vet and test everything against a real broker (started here unless IMBRIDGE_TEST_KAFKA_BROKERS is set)
+# kafka.sh run starts a fresh broker, runs test-go with IMBRIDGE_TEST_KAFKA_BROKERS set,
+# then stops the broker and deletes its folder.
+test: tools ## vet and test everything against a real broker (started here on free ports unless IMBRIDGE_TEST_KAFKA_BROKERS is set)
 	@if [ -n "$$IMBRIDGE_TEST_KAFKA_BROKERS" ]; then \
 	  $(MAKE) --no-print-directory test-go; \
 	else \
-	  export KAFKA_LOCAL_PORT=$(TEST_KAFKA_PORT) KAFKA_LOCAL_TOPICS=; \
-	  trap '$(KAFKA) down' EXIT; \
-	  $(KAFKA) down && $(KAFKA) up && \
-	  IMBRIDGE_TEST_KAFKA_BROKERS=127.0.0.1:$(TEST_KAFKA_PORT) $(MAKE) --no-print-directory test-go; \
+	  KAFKA_LOCAL_PORT=$(TEST_KAFKA_PORT) KAFKA_LOCAL_DIR="$(TEST_KAFKA_DIR)" KAFKA_LOCAL_TOPICS= \
+	    $(KAFKA) run $(MAKE) --no-print-directory test-go; \
 	fi
 
 test-go: staticcheck prometheus-tools deploy-tools

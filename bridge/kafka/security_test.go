@@ -19,9 +19,9 @@ import (
 // The publisher reaches a real broker through SASL (PLAIN, SCRAM-SHA-256/512) and
 // through mutual TLS with certificates made here; wrong credentials are refused.
 func TestSecurityAgainstRealBroker(t *testing.T) {
-	const port = 19592
 	certs := kafkatest.GenerateCerts(t)
-	broker := kafkatest.StartBroker(t, port, kafkatest.BrokerOptions{SASL: true, TLSDir: certs.Dir})
+	broker := kafkatest.StartBroker(t, 0, kafkatest.BrokerOptions{SASL: true, TLSDir: certs.Dir})
+	port := broker.Port
 	plain := []string{broker.Addr}
 	saslAddr := "127.0.0.1:" + strconv.Itoa(port+2)
 	tlsAddr := "127.0.0.1:" + strconv.Itoa(port+3)

@@ -18,7 +18,7 @@ import (
 // once the broker is back it logs one line, reads every record written since, and is
 // ready again.
 func TestOutage(t *testing.T) {
-	b := kafkatest.StartBroker(t, 19470)
+	b := kafkatest.StartBroker(t, 0)
 	brokers := []string{b.Addr}
 	topic := kafkatest.CreateTopic(t, brokers, "blocklist-outage", 3)
 	bin := build(t, ".", "imbridge-blocklist")

@@ -156,7 +156,7 @@ func mountTmpfs(t *testing.T, size int) string {
 // stays up. When Kafka returns, the spool drains, 200s and /readyz come back without a
 // restart, and every acknowledged pair is delivered in per-key order.
 func TestFullDiskWhileKafkaIsDown(t *testing.T) {
-	broker := kafkatest.StartBroker(t, 19492)
+	broker := kafkatest.StartBroker(t, 0)
 	brokers := []string{broker.Addr}
 	topic := kafkatest.CreateTopic(t, brokers, "fulldisk", 3)
 	addr := freePort(t)

@@ -197,7 +197,7 @@ func TestCrashUnderLoad(t *testing.T) {
 // then 503 with a clear reason and /readyz fails; when Kafka returns, the spool drains
 // by itself, 200s resume, and every acknowledged pair arrives in per-key order.
 func TestKafkaOutageAndFullSpool(t *testing.T) {
-	broker := kafkatest.StartBroker(t, 19392)
+	broker := kafkatest.StartBroker(t, 0)
 	brokers := []string{broker.Addr}
 	topic := kafkatest.CreateTopic(t, brokers, "outage", 3)
 	p := startBridge(t,

@@ -222,7 +222,7 @@ func (sm *sampler) all() ([]spoolSample, error) {
 // answer latencies during the drain.
 func TestKafkaOutageDrain(t *testing.T) {
 	setup := time.Now()
-	broker := kafkatest.StartBroker(t, 19460) // 19460-19463: its listeners
+	broker := kafkatest.StartBroker(t, 0)
 	brokerUp := time.Since(setup)
 	brokers := []string{broker.Addr}
 	topic := kafkatest.CreateTopic(t, brokers, "outage-drain", 6)

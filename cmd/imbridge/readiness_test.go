@@ -46,7 +46,7 @@ func deliveryTrouble(t *testing.T, p *bridgeProc) string {
 // within seconds (before: it stayed 200 for a minute, answered from kafka-go's
 // metadata cache).
 func TestReadinessThroughKafkaOutage(t *testing.T) {
-	broker := kafkatest.StartBroker(t, 19450) // 19450-19453: its listeners
+	broker := kafkatest.StartBroker(t, 0)
 	brokers := []string{broker.Addr}
 	topic := kafkatest.CreateTopic(t, brokers, "readiness", 3)
 	common := []string{"IMBRIDGE_KAFKA_BROKERS=" + broker.Addr, "IMBRIDGE_TOPIC_BLOCKLIST_DELETE=" + topic,

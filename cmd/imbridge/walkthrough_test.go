@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imbridge/imbridge/bridge/kafka/kafkatest"
 )
 
 // walkthroughBlock is a shell block of the README marked to be run by
@@ -78,7 +80,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const kafkaPort = 19692 // its controller on 19693; other tests' brokers use other ports
+	kafkaPort := kafkatest.FreePorts(t) // its controller on the next port
 	imbridge, admin, consumer := freePort(t), freePort(t), freePort(t)
 	tmp := t.TempDir()
 	env := []string{

@@ -20,6 +20,9 @@
 # with acks=all go on; with two down they fail. unclean.leader.election.enable=false, so
 # a leader is only ever elected from the in-sync replicas.
 #
+# `up` and `start` refuse to start a node whose port or controller port is taken, naming the
+# process that holds it, and fail unless the nodes that then answer are the ones started.
+#
 # Settings (environment):
 #   KAFKA_CLUSTER_PORT    first node's port (default 19500): nodes on PORT..PORT+2,
 #                         controllers on PORT+10..PORT+12
@@ -32,6 +35,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=ports.sh
+. "$here/ports.sh"
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
 base=${KAFKA_CLUSTER_PORT:-19500}
 dir=${KAFKA_CLUSTER_DIR:-${TMPDIR:-/tmp}/imbridge-kafka-cluster-$base}
@@ -42,6 +47,9 @@ nodes=(1 2 3)
 
 log() { printf 'cluster.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+
+# Kafka reads log.dirs as a comma-separated list: a comma would put data beside the folder.
+[[ $dir != *,* ]] || die "KAFKA_CLUSTER_DIR=$dir: a folder without a comma, please (Kafka's log.dirs is a list)"
 
 port() { echo $((base + $1 - 1)); }
 cport() { echo $((base + 10 + $1 - 1)); }
@@ -58,7 +66,46 @@ java_run() { # MAINCLASS ARGS...: run a Kafka tool with the local classpath
 valid_node() { [[ "${1:-}" =~ ^[123]$ ]] || die "node must be 1, 2 or 3, not '${1:-}'"; }
 pidfile() { echo "$dir/node$1/node.pid"; }
 pid() { [ -f "$(pidfile "$1")" ] && cat "$(pidfile "$1")"; }
-running() { local p; p=$(pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+# running N: node N's pid file names a live process that is node N (not a process that
+# got the pid of one gone since).
+running() {
+  local p
+  p=$(pid "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null || return 1
+  [[ "$(ports_cmdline "$p")" == *" kafka.Kafka $dir/node$1/server.properties"* ]]
+}
+
+# taken N...: print which ports of nodes N... another process listens on, and which
+# process; return 1 if none is.
+taken() {
+  local n ports=()
+  for n in "$@"; do ports+=("$(port "$n")" "$(cport "$n")"); done
+  ports_taken "${ports[@]}"
+}
+
+# check_free N...: refuse to start nodes N... on ports another process holds.
+check_free() {
+  local t
+  if t=$(taken "$@"); then
+    die "cannot start the cluster at $(bootstrap) (state in $dir): $t. Stop that process, or choose another KAFKA_CLUSTER_PORT (DEV_KAFKA_CLUSTER_PORT for make kafka-cluster-up, TEST_KAFKA_CLUSTER_PORT for make test); deploy/kafka/ports.sh pick prints a free one"
+  fi
+}
+
+# alive N: node N runs; if it exited (during start-up), fail naming what holds its ports.
+alive() {
+  # (Not running: for a moment after the start its process is not java yet.)
+  ports_exited "$(pid "$1")" || return 0
+  local t
+  t=$(taken "$1") || t=""
+  die "node $1 exited during start-up${t:+: $t}; see $dir/node$1/logs/stdout.log and broker.log"
+}
+
+# own N: node N's process holds its listener, so what answers there is node N.
+own() {
+  local t
+  running "$1" && ports_owned "$(pid "$1")" "$(port "$1")" && return 0
+  t=$(ports_holder "$(port "$1")") || t="no process"
+  die "127.0.0.1:$(port "$1") is answered by $t, not by node $1 (state in $dir/node$1)"
+}
 
 # registered: how many brokers the cluster's metadata lists, asked through the nodes
 # that run (a real Metadata round trip, not a port check).
@@ -124,6 +171,7 @@ start_node() { # N: start node N if it does not run (no wait)
     return
   fi
   [ -f "$d/data/meta.properties" ] || die "node $n is not formatted: run up first"
+  check_free "$n"
   nohup java -Xms128m -Xmx"$heap" -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$here/log4j2.yaml" -Dkafka.logs.dir="$d/logs" \
     -cp "$libs/*" kafka.Kafka "$d/server.properties" >"$d/logs/stdout.log" 2>&1 &
@@ -146,8 +194,21 @@ all_registered() { # all three run and the metadata lists three brokers
   [ "$(registered)" = 3 ]
 }
 
+starting() { # while up waits: every node still runs, and the metadata lists three
+  local n
+  for n in "${nodes[@]}"; do alive "$n"; done
+  [ "$(registered)" = 3 ]
+}
+
+node_starting() { # N, while start waits: node N still runs and is registered
+  alive "$1"
+  node_registered "$1"
+}
+
 up() {
-  local n fresh=""
+  local n fresh="" down=()
+  for n in "${nodes[@]}"; do running "$n" || down+=("$n"); done
+  [ ${#down[@]} -eq 0 ] || check_free "${down[@]}"
   [ -f "$dir/node1/data/meta.properties" ] || fresh=1
   if [ -n "$fresh" ]; then
     local id
@@ -159,7 +220,8 @@ up() {
     done
   fi
   for n in "${nodes[@]}"; do start_node "$n"; done
-  wait_until "three nodes registered" all_registered
+  wait_until "three nodes registered" starting
+  for n in "${nodes[@]}"; do own "$n"; done
   log "cluster answers at $(bootstrap)"
   # shellcheck disable=SC2086
   create_topics $topics
@@ -167,10 +229,15 @@ up() {
 
 stop_node() { # N
   local n=$1 p
-  if p=$(pid "$n") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+  if running "$n"; then
+    p=$(pid "$n")
     kill "$p"
-    for _ in $(seq 1 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$p" 2>/dev/null && { log "node $n did not stop in 30s; killing"; kill -9 "$p"; }
+    for _ in $(seq 1 60); do ports_exited "$p" && break; sleep 0.5; done
+    if ! ports_exited "$p"; then
+      log "node $n did not stop in 30s; killing"
+      kill -9 "$p"
+      for _ in $(seq 1 100); do ports_exited "$p" && break; sleep 0.1; done
+    fi
     log "node $n stopped"
   fi
   rm -f "$(pidfile "$n")"
@@ -178,9 +245,10 @@ stop_node() { # N
 
 kill_node() { # N
   local n=$1 p
-  if p=$(pid "$n") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+  if running "$n"; then
+    p=$(pid "$n")
     kill -9 "$p"
-    while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+    for _ in $(seq 1 100); do ports_exited "$p" && break; sleep 0.1; done
     log "node $n killed (SIGKILL)"
   fi
   rm -f "$(pidfile "$n")"
@@ -216,8 +284,8 @@ case "${1:-}" in
     if all_registered; then bootstrap; else log "not all three nodes are registered at $(bootstrap)"; exit 1; fi ;;
   kill) valid_node "${2:-}"; kill_node "$2" ;;
   stop) valid_node "${2:-}"; stop_node "$2" ;;
-  start) valid_node "${2:-}"; start_node "$2"; wait_until "node $2 registered" node_registered "$2"; log "node $2 answers" ;;
-  restart) valid_node "${2:-}"; stop_node "$2"; start_node "$2"; wait_until "node $2 registered" node_registered "$2"; log "node $2 answers" ;;
+  start) valid_node "${2:-}"; start_node "$2"; wait_until "node $2 registered" node_starting "$2"; own "$2"; log "node $2 answers" ;;
+  restart) valid_node "${2:-}"; stop_node "$2"; start_node "$2"; wait_until "node $2 registered" node_starting "$2"; own "$2"; log "node $2 answers" ;;
   topics) shift; create_topics "$@" ;;
   env) echo "IMBRIDGE_KAFKA_BROKERS=$(bootstrap)" ;;
   *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; [ -n "${1:-}" ] && exit 2; exit 0 ;;

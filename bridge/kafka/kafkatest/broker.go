@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 )
@@ -17,6 +16,8 @@ type Broker struct {
 	env    []string
 	// Addr is the bootstrap address, 127.0.0.1:PORT.
 	Addr string
+	// Port is PORT: the controller listens on Port+1, SASL on Port+2, TLS on Port+3.
+	Port int
 }
 
 // BrokerOptions add listeners to a private broker.
@@ -35,9 +36,9 @@ const (
 	SASLPassword = "imbridge-secret"
 )
 
-// StartBroker starts a private broker on port with no topics, and removes it when t
-// ends. It needs java and mvn, as make test does; without them t is skipped (failed
-// when CI=true).
+// StartBroker starts a private broker on port (0: on ports FreePorts picks) with no
+// topics, in a directory of t's, and removes it when t ends. It needs java and mvn, as
+// make test does; without them t is skipped (failed when CI=true).
 func StartBroker(t testing.TB, port int, opts ...BrokerOptions) *Broker {
 	t.Helper()
 	for _, tool := range []string{"java", "mvn"} {
@@ -45,10 +46,12 @@ func StartBroker(t testing.TB, port int, opts ...BrokerOptions) *Broker {
 			unavailable(t, tool+" is needed to run a private Kafka broker")
 		}
 	}
-	_, file, _, _ := runtime.Caller(0)
+	if port == 0 {
+		port = FreePorts(t)
+	}
 	b := &Broker{
 		t:      t,
-		script: filepath.Join(filepath.Dir(file), "..", "..", "..", "deploy", "kafka", "kafka.sh"),
+		script: Script("kafka.sh"),
 		env: append(os.Environ(),
 			"KAFKA_LOCAL_PORT="+strconv.Itoa(port),
 			"KAFKA_LOCAL_DIR="+filepath.Join(t.TempDir(), "kafka"),
@@ -57,6 +60,7 @@ func StartBroker(t testing.TB, port int, opts ...BrokerOptions) *Broker {
 			"KAFKA_LOCAL_SASL_USER="+SASLUser,
 			"KAFKA_LOCAL_SASL_PASSWORD="+SASLPassword),
 		Addr: "127.0.0.1:" + strconv.Itoa(port),
+		Port: port,
 	}
 	for _, o := range opts {
 		if o.SASL {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -14,8 +13,9 @@ import (
 )
 
 // EnvClusterPort names the variable holding the first port of the three-node test
-// cluster (make test sets it): tests that need one start it there with
-// deploy/kafka/cluster.sh, nodes on PORT..PORT+2, controllers on PORT+10..PORT+12.
+// cluster (make test sets it, to auto unless TEST_KAFKA_CLUSTER_PORT is given): tests
+// that need one start it there with deploy/kafka/cluster.sh, nodes on PORT..PORT+2,
+// controllers on PORT+10..PORT+12; with auto, on ports FreePorts picks.
 const EnvClusterPort = "IMBRIDGE_TEST_KAFKA_CLUSTER_PORT"
 
 // Cluster is a private three-node KRaft cluster on loopback that a failover test may
@@ -28,29 +28,32 @@ type Cluster struct {
 	Addrs []string
 }
 
-// StartCluster starts a three-node cluster on the ports EnvClusterPort names, with no
-// topics, and removes it when t ends. Without EnvClusterPort, java or mvn, t is skipped
+// StartCluster starts a three-node cluster on the ports EnvClusterPort names (auto: on
+// ports FreePorts picks), with no topics, in a directory of t's, and removes it when t
+// ends. Without EnvClusterPort, java or mvn, t is skipped
 // (failed when CI=true); make test sets EnvClusterPort, so there a cluster that cannot
 // start fails the test.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	v := os.Getenv(EnvClusterPort)
 	if v == "" {
-		unavailable(t, EnvClusterPort+" is not set: run `make test`, or set it to a free port (the cluster takes PORT..PORT+2 and PORT+10..PORT+12)")
+		unavailable(t, EnvClusterPort+" is not set: run `make test`, or set it to auto or a free port (the cluster takes PORT..PORT+2 and PORT+10..PORT+12)")
 	}
 	base, err := strconv.Atoi(v)
-	if err != nil || base < 1024 || base > 65000 {
-		t.Fatalf("%s=%q: want a port number", EnvClusterPort, v)
+	if v != "auto" && (err != nil || base < 1024 || base > 65000) {
+		t.Fatalf("%s=%q: want auto or a port number", EnvClusterPort, v)
 	}
 	for _, tool := range []string{"java", "mvn"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			unavailable(t, tool+" is needed to run a private Kafka cluster")
 		}
 	}
-	_, file, _, _ := runtime.Caller(0)
+	if v == "auto" {
+		base = FreePorts(t)
+	}
 	c := &Cluster{
 		t:      t,
-		script: filepath.Join(filepath.Dir(file), "..", "..", "..", "deploy", "kafka", "cluster.sh"),
+		script: Script("cluster.sh"),
 		env: append(os.Environ(),
 			"KAFKA_CLUSTER_PORT="+strconv.Itoa(base),
 			"KAFKA_CLUSTER_DIR="+filepath.Join(t.TempDir(), "cluster"),

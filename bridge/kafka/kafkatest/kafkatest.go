@@ -2,7 +2,8 @@
 // IMBRIDGE_TEST_KAFKA_BROKERS (make test starts one with deploy/kafka/kafka.sh), fresh
 // topics, and readers that return what is in a topic, through kafka-go and through kcat.
 // Fault tests start private brokers (StartBroker) and a private three-node cluster
-// (StartCluster, on the ports IMBRIDGE_TEST_KAFKA_CLUSTER_PORT names).
+// (StartCluster, on the ports IMBRIDGE_TEST_KAFKA_CLUSTER_PORT names), on ports FreePorts
+// picks and reserves unless told, so that two checkouts' tests run side by side.
 //
 // Without a broker a test is skipped on a developer's machine and fails when CI=true:
 // integration tests never pass by skipping in CI.
