@@ -109,6 +109,8 @@ func TestContentAsSent(t *testing.T) {
 		{"group-message-failed", "MsgBody", "msgBody", content},
 		{"c2c-message-sent", "MsgBody", "msgBody", content},
 		{"c2c-message-sent", "CloudCustomData", "cloudCustomData", `{"k": 1e2, "t": "<&>"}`},
+		{"c2c-message-modified", "MsgBody", "msgBody", content},
+		{"c2c-message-modified", "CloudCustomData", "cloudCustomData", text},
 		{"c2c-message-extension-changed", "ExtensionList", "extensionList", `[{"Key": "<k>", "Value": "v & w", "Seq": 1.0}]`},
 		{"group-message-extension-changed", "ExtensionList", "extensionList", `[{"Key": "<k>", "Value": "v & w", "Seq": 1.0}]`},
 		{"profile-updated", "ProfileItem", "profileItem", `[{"Tag": "Tag_Profile_IM_Nick", "Value": "<nick> & co"}]`},

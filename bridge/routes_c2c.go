@@ -14,6 +14,9 @@ const (
 	// CommandC2CAfterMsgExtension: the key-value extensions of a one-to-one message
 	// were set, deleted or cleared.
 	CommandC2CAfterMsgExtension = "C2C.CallbackAfterC2CMsgExtension"
+	// CommandC2CAfterModifyMsg: a one-to-one message was modified (edited by its
+	// sender or through the REST API).
+	CommandC2CAfterModifyMsg = "C2C.CallbackAfterModifyMsg"
 )
 
 // c2cRoutes are the routes of one-to-one messages: C2C.* webhooks, keyed by the conversation (both directions of one pair of users together).
@@ -26,6 +29,10 @@ var c2cRoutes = []Route{
 		Decode: decodeC2CMsgReport, Key: "the conversation: Report_Account and Peer_Account sorted, as a JSON array", Events: "one per callback"},
 	{Name: "c2c-message-extension-changed", Command: CommandC2CAfterMsgExtension, Topic: TopicC2C, Type: "imbridge.c2c.message.extension.changed.v1",
 		Decode: decodeC2CMsgExtension, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+	// A modification joins its message's conversation, so that it follows the message
+	// on one partition.
+	{Name: "c2c-message-modified", Command: CommandC2CAfterModifyMsg, Topic: TopicC2C, Type: "imbridge.c2c.message.modified.v1",
+		Decode: decodeC2CModifyMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
 }
 
 // ConversationKey is the message key of a one-to-one conversation: the two accounts
@@ -100,5 +107,25 @@ func decodeC2CMsgExtension(o Object) ([]Subject, int64) {
 		"operateType", o.Int("OperateType"),
 		"extensionList", o.Array("ExtensionList"),
 		"seq", o.Uint("Seq", math.MaxUint64),
+	)), o.EventTime()
+}
+
+// decodeC2CModifyMsg reads C2C.CallbackAfterModifyMsg: the modified message (MsgKey,
+// as its send and recall carry it), who modified it (Operator_Account: the sender, or
+// an admin), and its MsgBody and CloudCustomData after the change, as sent; Chat's
+// page does not say whether it leaves out what did not change, so an absent one is
+// published absent.
+func decodeC2CModifyMsg(o Object) ([]Subject, int64) {
+	from, to, msgKey := o.RequiredAccount("From_Account"), o.RequiredAccount("To_Account"), o.Required("MsgKey")
+	return one(ConversationKey(from, to), Fields(
+		"fromAccount", from,
+		"toAccount", to,
+		"msgKey", msgKey,
+		"operatorAccount", o.Account("Operator_Account"),
+		"msgSeq", o.Uint("MsgSeq", math.MaxUint32),
+		"msgRandom", o.Uint("MsgRandom", math.MaxUint32),
+		"msgTime", o.Int("MsgTime"),
+		"msgBody", o.Array("MsgBody"),
+		"cloudCustomData", o.JSON("CloudCustomData"),
 	)), o.EventTime()
 }

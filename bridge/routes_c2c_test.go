@@ -37,6 +37,10 @@ func TestC2CRoutesKeyByConversation(t *testing.T) {
 		CommandC2CAfterMsgExtension: {
 			`{"CallbackCommand":"C2C.CallbackAfterC2CMsgExtension","From_Account":"a","To_Account":"b","MsgKey":"k","OperateType":3}`,
 		},
+		CommandC2CAfterModifyMsg: {
+			`{"CallbackCommand":"C2C.CallbackAfterModifyMsg","Operator_Account":"admin","From_Account":"b","To_Account":"a","MsgKey":"k"}`,
+			`{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","CloudCustomData":"only this"}`,
+		},
 	}
 	for cmd, bs := range bodies {
 		route, ok := routes.Lookup(cmd)
@@ -77,6 +81,16 @@ func TestC2CRoutesReject(t *testing.T) {
 		{CommandC2CAfterMsgReport, `{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"a","Peer_Account":"b","LastReadTime":1.5}`, "LastReadTime must be an integer"},
 		{CommandC2CAfterMsgExtension, `{"CallbackCommand":"C2C.CallbackAfterC2CMsgExtension","From_Account":"a","To_Account":"b","MsgKey":"k"}`, "OperateType is missing"},
 		{CommandC2CAfterMsgExtension, `{"CallbackCommand":"C2C.CallbackAfterC2CMsgExtension","From_Account":"a","To_Account":"b","MsgKey":"k","OperateType":1,"ExtensionList":"x"}`, "ExtensionList must be an array"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","To_Account":"b","MsgKey":"k"}`, "From_Account is missing"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"","MsgKey":"k"}`, "To_Account is empty"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b"}`, "MsgKey is missing"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":7}`, "MsgKey must be a string"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","Operator_Account":"` + long + `"}`, "Operator_Account is 33 bytes; at most 32 are allowed"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgSeq":4294967296}`, "MsgSeq must be an integer from 0 to 4294967295"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgRandom":"x"}`, "MsgRandom must be an integer from 0 to 4294967295"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgTime":1.5}`, "MsgTime must be an integer"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgBody":"edited"}`, "MsgBody must be an array"},
+		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","EventTime":-1}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
 	}
 	routes := NewRoutes(DefaultRoutes...)
 	for _, tt := range tests {

@@ -12,7 +12,7 @@
 //     message extensions), <route>-callback.schema.json and <area>-<what>-event.schema.json
 //     as CallbackSchema and EventSchema name them;
 //   - for the one-to-one message routes (c2c-*: sent, recalled, conversation read,
-//     message extensions), c2c-<what>-callback.schema.json and
+//     message extensions, modified), c2c-<what>-callback.schema.json and
 //     c2c-<what>-event.schema.json, named the same way;
 //   - for the group routes (bridge's groupRoutes: created, members joined, exited or
 //     changed, messages sent or recalled, destroyed, info changed, full),

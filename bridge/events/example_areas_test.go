@@ -89,3 +89,29 @@ func ExampleDecode_onlineState() {
 	fmt.Println(s.ToAccount, s.Action, s.Reason, s.Version)
 	// Output: testuser316 Login Register 1629883332497
 }
+
+// A consumer of imbridge.c2c keeps each message's latest content: a modification has
+// its message's key, so it arrives after the message in the same partition, and names
+// it by MsgKey.
+func ExampleDecode_c2cModified() {
+	content := map[string]string{} // MsgKey -> MsgBody
+	records := append(
+		published("C2C.CallbackAfterSendMsg", `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"jared","To_Account":"Jonh","MsgKey":"609_690_1769771529","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"helo"}}],"EventTime":1769771529000}`),
+		published("C2C.CallbackAfterModifyMsg", `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","Operator_Account":"jared","From_Account":"jared","To_Account":"Jonh","MsgKey":"609_690_1769771529","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hello"}}],"EventTime":1769772027036}`)...)
+	for _, r := range records {
+		ev, err := events.Decode(r[0].([]byte), r[1].([]byte), r[2].([]events.Header))
+		if err != nil {
+			panic(err)
+		}
+		switch e := ev.(type) {
+		case *events.C2CMessageSent:
+			content[e.MsgKey] = string(e.MsgBody)
+		case *events.C2CMessageModified:
+			if e.MsgBody != nil {
+				content[e.MsgKey] = string(e.MsgBody)
+			}
+		}
+	}
+	fmt.Println(string(records[0][0].([]byte)) == string(records[1][0].([]byte)), content["609_690_1769771529"])
+	// Output: true [{"MsgType":"TIMTextElem","MsgContent":{"Text":"hello"}}]
+}

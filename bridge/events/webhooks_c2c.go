@@ -9,6 +9,7 @@ const (
 	TypeC2CMessageRecalled         = "imbridge.c2c.message.recalled.v1"
 	TypeC2CConversationRead        = "imbridge.c2c.conversation.read.v1"
 	TypeC2CMessageExtensionChanged = "imbridge.c2c.message.extension.changed.v1"
+	TypeC2CMessageModified         = "imbridge.c2c.message.modified.v1"
 )
 
 // c2cTypes are the event types of bridge's c2c routes.
@@ -17,6 +18,7 @@ var c2cTypes = map[string]func() webhookEvent{
 	TypeC2CMessageRecalled:         func() webhookEvent { return &C2CMessageRecalled{} },
 	TypeC2CConversationRead:        func() webhookEvent { return &C2CConversationRead{} },
 	TypeC2CMessageExtensionChanged: func() webhookEvent { return &C2CMessageExtensionChanged{} },
+	TypeC2CMessageModified:         func() webhookEvent { return &C2CMessageModified{} },
 }
 
 // ConversationKey is the record key of a one-to-one conversation's events: the two
@@ -94,3 +96,25 @@ type C2CMessageExtensionChanged struct {
 }
 
 func (e *C2CMessageExtensionChanged) key() string { return ConversationKey(e.FromAccount, e.ToAccount) }
+
+// C2CMessageModified is a one-to-one message that was modified
+// (C2C.CallbackAfterModifyMsg), on its conversation's key: it follows the message's
+// C2CMessageSent in one partition. MsgKey is the message's, as C2CMessageSent has it.
+type C2CMessageModified struct {
+	Envelope
+	FromAccount string `json:"fromAccount"`
+	ToAccount   string `json:"toAccount"`
+	MsgKey      string `json:"msgKey"`
+	// OperatorAccount modified the message: its sender, or an admin.
+	OperatorAccount string  `json:"operatorAccount,omitempty"`
+	MsgSeq          *uint32 `json:"msgSeq,omitempty"`
+	MsgRandom       *uint32 `json:"msgRandom,omitempty"`
+	// MsgTime is when the message was first sent, Unix seconds.
+	MsgTime *int64 `json:"msgTime,omitempty"`
+	// MsgBody and CloudCustomData are the content after the change, the JSON Chat
+	// sent; nil when Chat left them out.
+	MsgBody         json.RawMessage `json:"msgBody,omitempty"`
+	CloudCustomData json.RawMessage `json:"cloudCustomData,omitempty"`
+}
+
+func (e *C2CMessageModified) key() string { return ConversationKey(e.FromAccount, e.ToAccount) }

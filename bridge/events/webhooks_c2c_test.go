@@ -66,6 +66,10 @@ func TestDecodeC2C(t *testing.T) {
 			MsgKey: "93847636_1287657_1764688415", OperateType: 1,
 			ExtensionList: json.RawMessage(`[{"Key":"k1","Value":"v1","Seq":1},{"Key":"k2","Value":"v2","Seq":1},{"Key":"k3","Value":"v3","Seq":1}]`),
 			Seq:           u64(1)}, `["user1","user2"]`},
+		{"c2c-message-modified", &events.C2CMessageModified{FromAccount: "jared", ToAccount: "Jonh", MsgKey: "609_690_1769771529",
+			OperatorAccount: "jared", MsgSeq: u32(609), MsgRandom: u32(690), MsgTime: i64(1769771529),
+			MsgBody:         json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"2026-01-30T11:20:26.548Z"}}]`),
+			CloudCustomData: json.RawMessage(`"1769772027"`)}, `["Jonh","jared"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route, func(t *testing.T) {
@@ -103,6 +107,8 @@ func envelopeOf(ev any) events.Envelope {
 	case *events.C2CConversationRead:
 		return e.Envelope
 	case *events.C2CMessageExtensionChanged:
+		return e.Envelope
+	case *events.C2CMessageModified:
 		return e.Envelope
 	}
 	return events.Envelope{}
