@@ -16,6 +16,9 @@ const (
 	CommandGroupMessageRecall = "Group.CallbackAfterRecallMsg"
 	CommandGroupFull          = "Group.CallbackAfterGroupFull"
 	CommandGroupMemberChanged = "Group.CallbackAfterMemberFieldChanged"
+	// CommandGroupMessageModified: a group message was modified (edited by its sender
+	// or through the REST API).
+	CommandGroupMessageModified = "Group.CallbackAfterModifyMsg"
 )
 
 // groupRoutes are the routes of groups: Group.* webhooks about groups, members and messages, keyed by GroupId.
@@ -38,6 +41,10 @@ var groupRoutes = []Route{
 		Decode: decodeGroupFull, Key: "GroupId", Events: "one per callback"},
 	{Name: "group-member-changed", Command: CommandGroupMemberChanged, Topic: TopicGroup, Type: "imbridge.group.member.changed.v1",
 		Decode: decodeGroupMemberChanged, Key: "GroupId", Events: "one per callback"},
+	// A modification joins its message's group, so that it follows the message on one
+	// partition.
+	{Name: "group-message-modified", Command: CommandGroupMessageModified, Topic: TopicGroup, Type: "imbridge.group.message.modified.v1",
+		Decode: decodeGroupMessageModified, Key: "GroupId", Events: "one per callback"},
 }
 
 // groupHead reads what every group webhook's body has: the group (required) and its
@@ -178,6 +185,19 @@ func decodeGroupMemberChanged(o Object) ([]Subject, int64) {
 	}
 	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
 		"operatorAccount", operator, "memberAccount", member, "role", o.Str("Role"), "nameCard", o.Text("NameCard"))), o.EventTime()
+}
+
+// decodeGroupMessageModified reads Group.CallbackAfterModifyMsg: the modified message
+// (GroupId, TopicId when it is in a community topic, MsgSeq required), who modified it,
+// and its MsgBody after the change, as sent. Chat's table lists neither the group's Type
+// nor CloudCustomData, which the REST API can modify too: both are read as the group's
+// other message events read them, should Chat send them.
+func decodeGroupMessageModified(o Object) ([]Subject, int64) {
+	groupID, groupType := groupHead(o)
+	operator, topicID, seq := o.Account("Operator_Account"), o.Str("TopicId"), o.RequiredUint("MsgSeq", MaxMsgSeq)
+	return one(groupID, Fields("groupId", groupID, "topicId", topicID, "groupType", groupType,
+		"operatorAccount", operator, "msgSeq", seq,
+		"msgBody", o.Array("MsgBody"), "cloudCustomData", o.JSON("CloudCustomData"))), o.EventTime()
 }
 
 // one is the single subject of a callback that gives one event.

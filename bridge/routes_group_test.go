@@ -35,6 +35,14 @@ func TestGroupRoutesReject(t *testing.T) {
 		{CommandGroupMessageRecall, `{"CallbackCommand":"Group.CallbackAfterRecallMsg","GroupId":"g"}`, "MsgSeqList is missing"},
 		{CommandGroupFull, `{"CallbackCommand":"Group.CallbackAfterGroupFull","GroupId":"g","TopicId":[]}`, "TopicId must be a string"},
 		{CommandGroupMemberChanged, `{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g"}`, "Member_Account is missing"},
+		{CommandGroupMessageModified, `{"CallbackCommand":"Group.CallbackAfterModifyMsg","TopicId":"","MsgSeq":53}`, "GroupId is missing"},
+		{CommandGroupMessageModified, `{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"","MsgSeq":53}`, "GroupId is empty"},
+		{CommandGroupMessageModified, `{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"g"}`, "MsgSeq is missing"},
+		{CommandGroupMessageModified, `{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"g","MsgSeq":53.5}`, "MsgSeq must be a non-negative integer"},
+		{CommandGroupMessageModified, `{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"g","MsgSeq":53,"TopicId":0}`, "TopicId must be a string"},
+		{CommandGroupMessageModified, `{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"g","MsgSeq":53,"Operator_Account":"` + long + `"}`, "Operator_Account is 33 bytes; at most 32 are allowed"},
+		{CommandGroupMessageModified, `{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"g","MsgSeq":53,"MsgBody":{"Text":"x"}}`, "MsgBody must be an array"},
+		{CommandGroupMessageModified, `{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"g","MsgSeq":53,"EventTime":"soon"}`, "EventTime must be"},
 	}
 	routes := NewRoutes(DefaultRoutes...)
 	for _, tt := range tests {
@@ -53,5 +61,20 @@ func TestGroupInfoChangedKeepsEmpty(t *testing.T) {
 	events, err := Map(Callback{Query: Query{CallbackCommand: CommandGroupInfoChanged}, AppID: 1, Body: []byte(body)}, route)
 	if err != nil || string(events[0].Subject.Fields) != `"groupId":"g","notification":""` || events[0].Subject.Key != "g" {
 		t.Fatalf("Map = %+v, %v", events, err)
+	}
+}
+
+// A message modified in a community topic is keyed by its group, as the message was,
+// and carries its TopicId; one modified outside topics (TopicId "") carries none.
+func TestGroupMessageModifiedKeyedByGroup(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandGroupMessageModified)
+	for body, fields := range map[string]string{
+		`{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"@TGS#_g","TopicId":"@TGS#_g@TOPIC#_t","MsgSeq":"53"}`: `"groupId":"@TGS#_g","topicId":"@TGS#_g@TOPIC#_t","msgSeq":53`,
+		`{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"@TGS#_g","TopicId":"","MsgSeq":53}`:                   `"groupId":"@TGS#_g","msgSeq":53`,
+	} {
+		events, err := Map(Callback{Query: Query{CallbackCommand: CommandGroupMessageModified}, AppID: 1, Body: []byte(body)}, route)
+		if err != nil || len(events) != 1 || events[0].Topic != TopicGroup || events[0].Subject.Key != "@TGS#_g" || string(events[0].Subject.Fields) != fields {
+			t.Fatalf("%s: Map = %+v, %v; want the fields %s", body, events, err, fields)
+		}
 	}
 }

@@ -15,7 +15,7 @@
 //     message extensions, modified), c2c-<what>-callback.schema.json and
 //     c2c-<what>-event.schema.json, named the same way;
 //   - for the group routes (bridge's groupRoutes: created, members joined, exited or
-//     changed, messages sent or recalled, destroyed, info changed, full),
+//     changed, messages sent, recalled or modified, destroyed, info changed, full),
 //     group-<what>-callback.schema.json and group-<what>-event.schema.json, named the
 //     same way;
 //   - for the user and account routes (state-changed, profile-updated,

@@ -115,3 +115,33 @@ func ExampleDecode_c2cModified() {
 	fmt.Println(string(records[0][0].([]byte)) == string(records[1][0].([]byte)), content["609_690_1769771529"])
 	// Output: true [{"MsgType":"TIMTextElem","MsgContent":{"Text":"hello"}}]
 }
+
+// A consumer of imbridge.group keeps each group message's latest content: a message is
+// its group, topic and MsgSeq, and its modification has the group's key, so it arrives
+// after the message in the same partition.
+func ExampleDecode_groupModified() {
+	type message struct {
+		group, topic string
+		seq          uint64
+	}
+	content := map[message]string{}
+	records := append(
+		published("Group.CallbackAfterSendMsg", `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"group-test-2","From_Account":"oper-user","MsgSeq":53,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"draft"}}],"EventTime":1772762900000}`),
+		published("Group.CallbackAfterModifyMsg", `{"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"final"}}],"CallbackCommand":"Group.CallbackAfterModifyMsg","Operator_Account":"oper-user","GroupId":"group-test-2","TopicId":"","MsgSeq":53,"EventTime":1772762975589}`)...)
+	for _, r := range records {
+		ev, err := events.Decode(r[0].([]byte), r[1].([]byte), r[2].([]events.Header))
+		if err != nil {
+			panic(err)
+		}
+		switch e := ev.(type) {
+		case *events.GroupMessageSent:
+			content[message{e.GroupID, "", e.MsgSeq}] = string(e.MsgBody)
+		case *events.GroupMessageModified:
+			if e.MsgBody != nil {
+				content[message{e.GroupID, e.TopicID, e.MsgSeq}] = string(e.MsgBody)
+			}
+		}
+	}
+	fmt.Println(content[message{"group-test-2", "", 53}])
+	// Output: [{"MsgType":"TIMTextElem","MsgContent":{"Text":"final"}}]
+}

@@ -23,6 +23,8 @@ const (
 	TypeGroupFull = "imbridge.group.full.v1"
 	// TypeGroupMemberChanged is GroupMemberChanged's type.
 	TypeGroupMemberChanged = "imbridge.group.member.changed.v1"
+	// TypeGroupMessageModified is GroupMessageModified's type.
+	TypeGroupMessageModified = "imbridge.group.message.modified.v1"
 )
 
 // groupTypes are the event types of bridge's group routes.
@@ -36,6 +38,7 @@ var groupTypes = map[string]func() webhookEvent{
 	TypeGroupMessageRecalled: func() webhookEvent { return &GroupMessageRecalled{} },
 	TypeGroupFull:            func() webhookEvent { return &GroupFull{} },
 	TypeGroupMemberChanged:   func() webhookEvent { return &GroupMemberChanged{} },
+	TypeGroupMessageModified: func() webhookEvent { return &GroupMessageModified{} },
 }
 
 // GroupCreated is a group created (Group.CallbackAfterCreateGroup).
@@ -177,3 +180,23 @@ type GroupMemberChanged struct {
 }
 
 func (e *GroupMemberChanged) key() string { return e.GroupID }
+
+// GroupMessageModified is a group message that was modified
+// (Group.CallbackAfterModifyMsg), on its group's key: it follows the message's
+// GroupMessageSent in one partition. GroupID, TopicID and MsgSeq name the message.
+type GroupMessageModified struct {
+	Envelope
+	GroupID string `json:"groupId"`
+	// TopicID is the community topic the message is in; "" outside topics.
+	TopicID   string `json:"topicId,omitempty"`
+	GroupType string `json:"groupType,omitempty"`
+	// OperatorAccount modified the message: its sender, or an admin.
+	OperatorAccount string `json:"operatorAccount,omitempty"`
+	MsgSeq          uint64 `json:"msgSeq"`
+	// MsgBody and CloudCustomData are the content after the change, the JSON Chat
+	// sent; nil when Chat left them out.
+	MsgBody         json.RawMessage `json:"msgBody,omitempty"`
+	CloudCustomData json.RawMessage `json:"cloudCustomData,omitempty"`
+}
+
+func (e *GroupMessageModified) key() string { return e.GroupID }

@@ -63,6 +63,10 @@ func TestDecodeGroupEvents(t *testing.T) {
 			`{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g1","Type":"Community","Operator_Account":"admin","Modified_Account":"123456","Role":"Admin","NameCard":"jacky","EventTime":"1670574414123"}`,
 			&events.GroupMemberChanged{Envelope: env(bridge.CommandGroupMemberChanged), GroupID: "g1", GroupType: "Community",
 				OperatorAccount: "admin", MemberAccount: "123456", Role: "Admin", NameCard: s("jacky")}},
+		{bridge.CommandGroupMessageModified,
+			`{"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"2026-03-06T02:09:35.302Z"}}],"CallbackCommand":"Group.CallbackAfterModifyMsg","Operator_Account":"oper-user","GroupId":"g1","TopicId":"g1@TOPIC#_t","MsgSeq":53,"EventTime":1670574414123}`,
+			&events.GroupMessageModified{Envelope: env(bridge.CommandGroupMessageModified), GroupID: "g1", TopicID: "g1@TOPIC#_t",
+				OperatorAccount: "oper-user", MsgSeq: 53, MsgBody: json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"2026-03-06T02:09:35.302Z"}}]`)}},
 	}
 	routes := bridge.NewRoutes(bridge.DefaultRoutes...)
 	for _, tt := range tests {
