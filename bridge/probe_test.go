@@ -120,6 +120,8 @@ func TestContentAsSent(t *testing.T) {
 		{"group-attributes-changed", "GroupAttr", "groupAttr", `[{"key": "a", "value": "<v>\u2028"}]`},
 		{"group-created", "UserDefinedDataList", "userDefinedDataList", `[{"Key": "k", "Value": "<v> & 1.50"}]`},
 		{"bot-group-message", "MsgBody", "msgBody", content},
+		{"bot-c2c-message", "MsgBody", "msgBody", content},
+		{"bot-c2c-message", "CloudCustomData", "cloudCustomData", `{"k": 1e2, "t": "<&>"}`},
 		{"group-info-changed", "Notification", "notification", text},
 	}
 	for _, tt := range tests {

@@ -17,9 +17,13 @@ const (
 	// CommandC2CAfterModifyMsg: a one-to-one message was modified (edited by its
 	// sender or through the REST API).
 	CommandC2CAfterModifyMsg = "C2C.CallbackAfterModifyMsg"
+	// CommandBotOnC2CMessage: a one-to-one message was sent to a chatbot.
+	CommandBotOnC2CMessage = "Bot.OnC2CMessage"
 )
 
-// c2cRoutes are the routes of one-to-one messages: C2C.* webhooks, keyed by the conversation (both directions of one pair of users together).
+// c2cRoutes are the routes of one-to-one messages: C2C.* webhooks and messages to
+// chatbots (Bot.OnC2CMessage), keyed by the conversation (both directions of one pair
+// of users together).
 var c2cRoutes = []Route{
 	{Name: "c2c-message-sent", Command: CommandC2CAfterSendMsg, Topic: TopicC2C, Type: "imbridge.c2c.message.sent.v1",
 		Decode: decodeC2CSendMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
@@ -33,6 +37,10 @@ var c2cRoutes = []Route{
 	// on one partition.
 	{Name: "c2c-message-modified", Command: CommandC2CAfterModifyMsg, Topic: TopicC2C, Type: "imbridge.c2c.message.modified.v1",
 		Decode: decodeC2CModifyMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+	// A message to a chatbot is a one-to-one message: it joins the conversation of the
+	// user and the bot (To_Account).
+	{Name: "bot-c2c-message", Command: CommandBotOnC2CMessage, Topic: TopicC2C, Type: "imbridge.bot.c2c.message.v1",
+		Decode: decodeBotC2CMessage, Key: "the conversation: From_Account and To_Account (the chatbot) sorted, as a JSON array", Events: "one per callback"},
 }
 
 // ConversationKey is the message key of a one-to-one conversation: the two accounts
@@ -50,9 +58,17 @@ func ConversationKey(a, b string) string {
 
 // decodeC2CSendMsg reads C2C.CallbackAfterSendMsg: the message (MsgBody and
 // CloudCustomData as sent) and, when it was refused, why (SendMsgResult, ErrorInfo).
-func decodeC2CSendMsg(o Object) ([]Subject, int64) {
+func decodeC2CSendMsg(o Object) ([]Subject, int64) { return decodeC2CMessage(o, true) }
+
+// decodeBotC2CMessage reads Bot.OnC2CMessage: a one-to-one message to a chatbot
+// (To_Account), the body of C2C.CallbackAfterSendMsg without UnreadMsgNum.
+func decodeBotC2CMessage(o Object) ([]Subject, int64) { return decodeC2CMessage(o, false) }
+
+// decodeC2CMessage reads a one-to-one message as C2C.CallbackAfterSendMsg and
+// Bot.OnC2CMessage send it; unread reads UnreadMsgNum, which only the former has.
+func decodeC2CMessage(o Object, unread bool) ([]Subject, int64) {
 	from, to, msgKey := o.RequiredAccount("From_Account"), o.RequiredAccount("To_Account"), o.Required("MsgKey")
-	return one(ConversationKey(from, to), Fields(
+	fields := Fields(
 		"fromAccount", from,
 		"toAccount", to,
 		"msgKey", msgKey,
@@ -63,10 +79,15 @@ func decodeC2CSendMsg(o Object) ([]Subject, int64) {
 		"onlineOnlyFlag", o.Int("OnlineOnlyFlag"),
 		"sendMsgResult", o.Int("SendMsgResult"),
 		"errorInfo", o.Str("ErrorInfo"),
-		"unreadMsgNum", o.Int("UnreadMsgNum"),
+	)
+	if unread {
+		fields = joinFields(fields, Fields("unreadMsgNum", o.Int("UnreadMsgNum")))
+	}
+	fields = joinFields(fields, Fields(
 		"msgBody", o.Array("MsgBody"),
 		"cloudCustomData", o.JSON("CloudCustomData"),
-	)), o.EventTime()
+	))
+	return one(ConversationKey(from, to), fields), o.EventTime()
 }
 
 // decodeC2CMsgWithDraw reads C2C.CallbackAfterMsgWithDraw: the recalled message's

@@ -41,6 +41,9 @@ func TestC2CRoutesKeyByConversation(t *testing.T) {
 			`{"CallbackCommand":"C2C.CallbackAfterModifyMsg","Operator_Account":"admin","From_Account":"b","To_Account":"a","MsgKey":"k"}`,
 			`{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","CloudCustomData":"only this"}`,
 		},
+		CommandBotOnC2CMessage: {
+			`{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"b","To_Account":"a","MsgKey":"k","SendMsgResult":0}`,
+		},
 	}
 	for cmd, bs := range bodies {
 		route, ok := routes.Lookup(cmd)
@@ -91,6 +94,16 @@ func TestC2CRoutesReject(t *testing.T) {
 		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgTime":1.5}`, "MsgTime must be an integer"},
 		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","MsgBody":"edited"}`, "MsgBody must be an array"},
 		{CommandC2CAfterModifyMsg, `{"CallbackCommand":"C2C.CallbackAfterModifyMsg","From_Account":"a","To_Account":"b","MsgKey":"k","EventTime":-1}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","To_Account":"@RBT#1","MsgKey":"k"}`, "From_Account is missing"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","MsgKey":"k"}`, "To_Account is missing"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":["@RBT#1"],"MsgKey":"k"}`, "To_Account must be a string"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1"}`, "MsgKey is missing"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","MsgSeq":"-1"}`, "MsgSeq must be an integer from 0 to 4294967295"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","OnlineOnlyFlag":true}`, "OnlineOnlyFlag must be an integer"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","SendMsgResult":"ok"}`, "SendMsgResult must be an integer"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","ErrorInfo":0}`, "ErrorInfo must be a string"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","MsgId":1}`, "MsgId must be a string"},
+		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","MsgBody":null,"CloudCustomData":1,"EventTime":"1.5"}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
 	}
 	routes := NewRoutes(DefaultRoutes...)
 	for _, tt := range tests {
@@ -110,6 +123,26 @@ func TestC2CEventTimeForms(t *testing.T) {
 		evs, err := Map(Callback{Query: Query{CallbackCommand: CommandC2CAfterMsgWithDraw}, AppID: 1, Body: []byte(body)}, route)
 		if err != nil || evs[0].EventTime != 1670574414123 {
 			t.Fatalf("EventTime %s: %+v, %v", et, evs, err)
+		}
+	}
+}
+
+// A message to a chatbot reads as C2C.CallbackAfterSendMsg's body reads, without
+// UnreadMsgNum: one Chat might add arrives under extra, and the message sent keeps its
+// fields in their order.
+func TestBotC2CMessageWithoutUnread(t *testing.T) {
+	routes := NewRoutes(DefaultRoutes...)
+	const fields = `"fromAccount":"a","toAccount":"b","msgKey":"k","errorInfo":"send msg succeed"`
+	tests := []struct{ cmd, want string }{
+		{CommandC2CAfterSendMsg, fields + `,"unreadMsgNum":7,"msgBody":[]`},
+		{CommandBotOnC2CMessage, fields + `,"msgBody":[],"extra":{"UnreadMsgNum":7}`},
+	}
+	for _, tt := range tests {
+		route, _ := routes.Lookup(tt.cmd)
+		body := `{"CallbackCommand":"` + tt.cmd + `","From_Account":"a","To_Account":"b","MsgKey":"k","UnreadMsgNum":7,"ErrorInfo":"send msg succeed","MsgBody":[]}`
+		evs, err := Map(Callback{Query: Query{CallbackCommand: tt.cmd}, AppID: 1, Body: []byte(body)}, route)
+		if err != nil || string(evs[0].Subject.Fields) != tt.want {
+			t.Errorf("%s: %v, fields %s; want %s", tt.cmd, err, evs[0].Subject.Fields, tt.want)
 		}
 	}
 }

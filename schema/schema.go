@@ -13,7 +13,8 @@
 //     as CallbackSchema and EventSchema name them;
 //   - for the one-to-one message routes (c2c-*: sent, recalled, conversation read,
 //     message extensions, modified), c2c-<what>-callback.schema.json and
-//     c2c-<what>-event.schema.json, named the same way;
+//     c2c-<what>-event.schema.json, named the same way, and bot-c2c-message's
+//     (a message to a chatbot) beside them;
 //   - for the group routes (bridge's groupRoutes: created, members joined, exited or
 //     changed, messages sent, recalled or modified, destroyed, info changed, full),
 //     group-<what>-callback.schema.json and group-<what>-event.schema.json, named the

@@ -10,6 +10,8 @@ const (
 	TypeC2CConversationRead        = "imbridge.c2c.conversation.read.v1"
 	TypeC2CMessageExtensionChanged = "imbridge.c2c.message.extension.changed.v1"
 	TypeC2CMessageModified         = "imbridge.c2c.message.modified.v1"
+	// TypeBotC2CMessage is a message to a chatbot, on the one-to-one topic.
+	TypeBotC2CMessage = "imbridge.bot.c2c.message.v1"
 )
 
 // c2cTypes are the event types of bridge's c2c routes.
@@ -19,6 +21,7 @@ var c2cTypes = map[string]func() webhookEvent{
 	TypeC2CConversationRead:        func() webhookEvent { return &C2CConversationRead{} },
 	TypeC2CMessageExtensionChanged: func() webhookEvent { return &C2CMessageExtensionChanged{} },
 	TypeC2CMessageModified:         func() webhookEvent { return &C2CMessageModified{} },
+	TypeBotC2CMessage:              func() webhookEvent { return &BotC2CMessage{} },
 }
 
 // ConversationKey is the record key of a one-to-one conversation's events: the two
@@ -118,3 +121,25 @@ type C2CMessageModified struct {
 }
 
 func (e *C2CMessageModified) key() string { return ConversationKey(e.FromAccount, e.ToAccount) }
+
+// BotC2CMessage is a one-to-one message sent to a chatbot, ToAccount (Bot.OnC2CMessage):
+// C2CMessageSent's fields without UnreadMsgNum, keyed by the conversation of the user
+// and the bot. Pointers are nil when Chat left the field out.
+type BotC2CMessage struct {
+	Envelope
+	FromAccount    string  `json:"fromAccount"`
+	ToAccount      string  `json:"toAccount"`
+	MsgKey         string  `json:"msgKey"`
+	MsgID          string  `json:"msgId,omitempty"`
+	MsgSeq         *uint32 `json:"msgSeq,omitempty"`
+	MsgRandom      *uint32 `json:"msgRandom,omitempty"`
+	MsgTime        *int64  `json:"msgTime,omitempty"`
+	OnlineOnlyFlag *int64  `json:"onlineOnlyFlag,omitempty"`
+	SendMsgResult  *int64  `json:"sendMsgResult,omitempty"`
+	ErrorInfo      string  `json:"errorInfo,omitempty"`
+	// MsgBody and CloudCustomData are the JSON Chat sent.
+	MsgBody         json.RawMessage `json:"msgBody,omitempty"`
+	CloudCustomData json.RawMessage `json:"cloudCustomData,omitempty"`
+}
+
+func (e *BotC2CMessage) key() string { return ConversationKey(e.FromAccount, e.ToAccount) }

@@ -70,6 +70,11 @@ func TestDecodeC2C(t *testing.T) {
 			OperatorAccount: "jared", MsgSeq: u32(609), MsgRandom: u32(690), MsgTime: i64(1769771529),
 			MsgBody:         json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"2026-01-30T11:20:26.548Z"}}]`),
 			CloudCustomData: json.RawMessage(`"1769772027"`)}, `["Jonh","jared"]`},
+		{"bot-c2c-message", &events.BotC2CMessage{FromAccount: "jared", ToAccount: "Jonh", MsgKey: "48374_2837546_1557481126",
+			MsgSeq: u32(48374), MsgRandom: u32(2837546), MsgTime: i64(1557481126), OnlineOnlyFlag: i64(1), SendMsgResult: i64(0),
+			ErrorInfo:       "send msg succeed",
+			MsgBody:         json.RawMessage(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"red packet"}}]`),
+			CloudCustomData: json.RawMessage(`"your cloud custom data"`)}, `["Jonh","jared"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route, func(t *testing.T) {
@@ -109,6 +114,8 @@ func envelopeOf(ev any) events.Envelope {
 	case *events.C2CMessageExtensionChanged:
 		return e.Envelope
 	case *events.C2CMessageModified:
+		return e.Envelope
+	case *events.BotC2CMessage:
 		return e.Envelope
 	}
 	return events.Envelope{}
