@@ -111,7 +111,7 @@ func FuzzMap(f *testing.F) {
 		}
 		again, _ := Map(cb, route)
 		for i, e := range events {
-			if route.Topic == TopicBlocklist || route.Topic == TopicFriend { // a relationship's pair
+			if route.Topic == TopicBlocklist || route.Topic == TopicFriend || route.Topic == TopicFollow { // a relationship's pair
 				var pair struct{ FromAccount, ToAccount string }
 				if err := json.Unmarshal([]byte("{"+string(e.Subject.Fields)+"}"), &pair); err != nil {
 					t.Fatal(err)

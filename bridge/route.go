@@ -47,7 +47,7 @@ type Route struct {
 // Beyond the relationship chain, a route is a Decoder (one event per subject), its
 // payload, an event and a body schema, and a row in one of the area tables below
 // (routes_<area>.go).
-var DefaultRoutes = slices.Concat(relationshipRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes)
+var DefaultRoutes = slices.Concat(relationshipRoutes, followRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes)
 
 // KnownCommand reports whether command is one of Chat's documented webhook commands:
 // a route's (switched on or not) or one imbridge has no route for yet. Metrics label
@@ -91,6 +91,9 @@ func decodeUnrouted(top Object) ([]Subject, int64) {
 const (
 	TopicBlocklist = "imbridge.blocklist"
 	TopicFriend    = "imbridge.friend"
+	// TopicFollow holds follows and unfollows, keyed by the follower (From_Account),
+	// one event per account followed or unfollowed.
+	TopicFollow = "imbridge.follow"
 	// TopicC2C holds one-to-one message events, keyed by conversation.
 	TopicC2C = "imbridge.c2c"
 	// TopicGroup holds every group event (groups, members, messages, topics,

@@ -15,6 +15,51 @@ var relationshipRoutes = []Route{
 		Decode: decodePairList, Key: "From_Account", Events: "one per PairList entry"},
 }
 
+// Commands of the follow webhooks (following and fans, a premium feature of Chat).
+const (
+	// CommandFollowAdd: From_Account followed the users of FollowList.
+	CommandFollowAdd = "Follow.CallbackAfterFollowAdd"
+	// CommandFollowDelete: From_Account unfollowed the users of To_Account, a list.
+	CommandFollowDelete = "Follow.CallbackAfterFollowDelete"
+)
+
+// followRoutes are the follow webhooks, laid out as the relationship chain: one topic
+// shared by follows and unfollows, keyed by From_Account, one event per account
+// followed or unfollowed, each ordered by its pair as a relationship's pair is.
+var followRoutes = []Route{
+	{Name: "follow-add", Command: CommandFollowAdd, Topic: TopicFollow, Type: "imbridge.follow.added.v1",
+		Decode: decodeFollowAdd, Key: "From_Account", Events: "one per FollowList entry"},
+	{Name: "follow-delete", Command: CommandFollowDelete, Topic: TopicFollow, Type: "imbridge.follow.removed.v1",
+		Decode: decodeFollowDelete, Key: "From_Account", Events: "one per To_Account entry"},
+}
+
+// decodeFollowAdd reads Follow.CallbackAfterFollowAdd: one subject per FollowList
+// entry, the pair (From_Account, the entry's To_Account) with the entry's other
+// members under entryExtra.
+func decodeFollowAdd(o Object) ([]Subject, int64) {
+	from := o.RequiredAccount("From_Account")
+	var subjects []Subject
+	for _, e := range o.Elements("FollowList", true) {
+		f := e.Object()
+		s := pairSubject(from, f.RequiredAccount("To_Account"), nil)
+		s.Fields = joinFields(s.Fields, Fields("entryExtra", f.Extra()))
+		subjects = append(subjects, s)
+	}
+	return subjects, o.EventTime()
+}
+
+// decodeFollowDelete reads Follow.CallbackAfterFollowDelete, whose To_Account is a
+// list of UserIDs (a string elsewhere): one subject per account, the pair
+// (From_Account, that account).
+func decodeFollowDelete(o Object) ([]Subject, int64) {
+	from := o.RequiredAccount("From_Account")
+	var subjects []Subject
+	for _, e := range o.Elements("To_Account", true) {
+		subjects = append(subjects, pairSubject(from, e.Account(), nil))
+	}
+	return subjects, o.EventTime()
+}
+
 // decodePairList reads a PairList callback (Sns.CallbackBlackListDelete and its
 // siblings): one subject per pair, keyed by From_Account and ordered by the pair.
 func decodePairList(o Object) ([]Subject, int64) {

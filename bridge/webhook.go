@@ -97,8 +97,10 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 }
 
 // listMembers are the top-level lists whose entries become one event each: a list
-// longer than Callback.MaxPairs is refused before it is read.
-var listMembers = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "TopicIdList", "GroupMsgReceiptList"}
+// longer than Callback.MaxPairs is refused before it is read. (To_Account is a list in
+// Follow.CallbackAfterFollowDelete only; a string, elsewhere, has no length.)
+var listMembers = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "TopicIdList", "GroupMsgReceiptList",
+	"FollowList", "To_Account"}
 
 // SharedMembers are the top-level members of webhook bodies that a callback listing
 // several subjects (members, messages, receipts) copies into each of its events; each

@@ -7,6 +7,9 @@
 //   - blocklist-removed-event.schema.json, blocklist-added-event.schema.json,
 //     friend-added-event.schema.json, friend-removed-event.schema.json: the value of
 //     each Kafka message, per event type;
+//   - follow-add-callback.schema.json, follow-delete-callback.schema.json,
+//     follow-added-event.schema.json, follow-removed-event.schema.json: the follow
+//     routes, laid out as the relationship chain;
 //   - for the community and group-extra routes (bridge's groupCommunityRoutes:
 //     topics, read receipts, attributes, owner, member state, delivery failures,
 //     message extensions), <route>-callback.schema.json and <area>-<what>-event.schema.json

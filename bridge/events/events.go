@@ -20,6 +20,8 @@ const (
 	TypeBlocklistAdded   = "imbridge.blocklist.added.v1"
 	TypeFriendAdded      = "imbridge.friend.added.v1"
 	TypeFriendRemoved    = "imbridge.friend.removed.v1"
+	TypeFollowAdded      = "imbridge.follow.added.v1"
+	TypeFollowRemoved    = "imbridge.follow.removed.v1"
 )
 
 // BlocklistRemoved says that FromAccount removed ToAccount from its blocklist.
@@ -45,7 +47,16 @@ type FriendAdded struct {
 	ForceFlag int64 `json:"forceFlag,omitempty"`
 }
 
-// Pair is what every event of a PairList-shaped callback carries. The record's key is
+// FollowAdded says that FromAccount followed ToAccount (Follow.CallbackAfterFollowAdd
+// gives one per account followed).
+type FollowAdded struct{ Pair }
+
+// FollowRemoved says that FromAccount unfollowed ToAccount
+// (Follow.CallbackAfterFollowDelete gives one per account unfollowed).
+type FollowRemoved struct{ Pair }
+
+// Pair is what every event of a PairList-shaped callback carries, and each event of
+// the follow callbacks (one per account followed or unfollowed). The record's key is
 // FromAccount; one user's changes keep their order in one partition.
 type Pair struct {
 	// EventID is deterministic per callback and pair: a redelivery carries the same one.
@@ -129,6 +140,16 @@ func (p *Pair) version() int64 {
 	return 0
 }
 
+// pairTypes makes the events that embed Pair, by ce_type: the event and its Pair.
+var pairTypes = map[string]func() (any, *Pair){
+	TypeBlocklistRemoved: func() (any, *Pair) { e := &BlocklistRemoved{}; return e, &e.Pair },
+	TypeBlocklistAdded:   func() (any, *Pair) { e := &BlocklistAdded{}; return e, &e.Pair },
+	TypeFriendAdded:      func() (any, *Pair) { e := &FriendAdded{}; return e, &e.Pair },
+	TypeFriendRemoved:    func() (any, *Pair) { e := &FriendRemoved{}; return e, &e.Pair },
+	TypeFollowAdded:      func() (any, *Pair) { e := &FollowAdded{}; return e, &e.Pair },
+	TypeFollowRemoved:    func() (any, *Pair) { e := &FollowRemoved{}; return e, &e.Pair },
+}
+
 // Header is one Kafka record header; convert your client's type to it.
 type Header struct {
 	Key   string
@@ -145,7 +166,8 @@ var (
 )
 
 // Decode turns a record of an imbridge topic into its typed event: *BlocklistRemoved,
-// *BlocklistAdded, *FriendAdded, *FriendRemoved, *Unrouted, or the type of a webhook
+// *BlocklistAdded, *FriendAdded, *FriendRemoved, *FollowAdded, *FollowRemoved (each
+// embeds Pair; the key must be fromAccount), *Unrouted, or the type of a webhook
 // route (each embeds Envelope; the key must be the route's key). It checks ce_specversion (1.0) and ce_type, that
 // ce_id equals eventId, that the key equals fromAccount and, when the record carries
 // HeaderVersion, that it equals the value's version. A record without a version (from
@@ -164,27 +186,15 @@ func Decode(key, value []byte, headers []Header) (any, error) {
 	if spec != "1.0" {
 		return nil, fmt.Errorf("%w: %q, want 1.0", ErrSpecVersion, spec)
 	}
-	var ev any
-	var p *Pair
-	switch typ := h["ce_type"]; typ {
-	case TypeBlocklistRemoved:
-		e := &BlocklistRemoved{}
-		ev, p = e, &e.Pair
-	case TypeBlocklistAdded:
-		e := &BlocklistAdded{}
-		ev, p = e, &e.Pair
-	case TypeFriendAdded:
-		e := &FriendAdded{}
-		ev, p = e, &e.Pair
-	case TypeFriendRemoved:
-		e := &FriendRemoved{}
-		ev, p = e, &e.Pair
-	default:
+	typ := h["ce_type"]
+	newPair, ok := pairTypes[typ]
+	if !ok {
 		if w, ok := newWebhookEvent(typ); ok {
 			return decodeWebhook(w, key, value, h)
 		}
 		return nil, fmt.Errorf("%w: %q", ErrUnknownType, typ)
 	}
+	ev, p := newPair()
 	if err := json.Unmarshal(value, ev); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedRecord, err)
 	}

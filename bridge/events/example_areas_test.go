@@ -145,3 +145,33 @@ func ExampleDecode_groupModified() {
 	fmt.Println(content[message{"group-test-2", "", 53}])
 	// Output: [{"MsgType":"TIMTextElem","MsgContent":{"Text":"final"}}]
 }
+
+// A consumer of imbridge.follow keeps whom each user follows: one record per account
+// followed or unfollowed, keyed by the follower, and Newer orders each pair's changes
+// across replicas, as for a blocklist (a removal keeps its version as a tombstone).
+func ExampleDecode_follows() {
+	type follow struct{ from, to string }
+	held := map[follow]int64{}     // the version applied, per pair
+	following := map[follow]bool{} // the state
+	records := append(
+		published("Follow.CallbackAfterFollowAdd", `{"CallbackCommand":"Follow.CallbackAfterFollowAdd","From_Account":"UserID_001","FollowList":[{"To_Account":"UserID_002"},{"To_Account":"UserID_003"}],"EventTime":1702018343678}`),
+		published("Follow.CallbackAfterFollowDelete", `{"CallbackCommand":"Follow.CallbackAfterFollowDelete","From_Account":"UserID_001","To_Account":["UserID_002"],"EventTime":1702018350000}`)...)
+	for _, r := range records {
+		ev, err := events.Decode(r[0].([]byte), r[1].([]byte), r[2].([]events.Header))
+		if err != nil {
+			panic(err)
+		}
+		switch e := ev.(type) {
+		case *events.FollowAdded:
+			if f := (follow{e.FromAccount, e.ToAccount}); events.Newer(e.Version, held[f]) {
+				held[f], following[f] = e.Version, true
+			}
+		case *events.FollowRemoved:
+			if f := (follow{e.FromAccount, e.ToAccount}); events.Newer(e.Version, held[f]) {
+				held[f], following[f] = e.Version, false
+			}
+		}
+	}
+	fmt.Println(following[follow{"UserID_001", "UserID_002"}], following[follow{"UserID_001", "UserID_003"}])
+	// Output: false true
+}

@@ -37,7 +37,7 @@ var quarantineTopicSpec = bridge.TopicQuarantine + ":6:max.message.bytes=" + str
 // one per area, the unrouted topic, and the quarantine topic with room for a whole body.
 func TestDefaultTopicsEverywhere(t *testing.T) {
 	want := defaultTopics()
-	for _, relationship := range []string{"imbridge.blocklist", "imbridge.friend"} {
+	for _, relationship := range []string{"imbridge.blocklist", "imbridge.friend", "imbridge.follow"} {
 		if !slices.Contains(want, relationship) {
 			t.Fatalf("default topics %v: no %s for a relationship's additions and removals", want, relationship)
 		}
