@@ -123,6 +123,9 @@ func TestContentAsSent(t *testing.T) {
 		{"bot-c2c-message", "MsgBody", "msgBody", content},
 		{"bot-c2c-message", "CloudCustomData", "cloudCustomData", `{"k": 1e2, "t": "<&>"}`},
 		{"group-info-changed", "Notification", "notification", text},
+		{"call-started", "UserList", "userList", `[{"User_Account": "<u>", "Status": "Calling", "N": 1.50}]`},
+		{"call-ended", "CallRecord", "callRecord", `{"CallId": "055662e1-bc8a-469c-a334-1126c8c17d58", "CallResult": "<x> & y", "N": 1.50}`},
+		{"call-member-changed", "ChangedUserList", "changedUserList", `[{"User_Account": "u\u00e9", "ActionType": "Accept", "N": 1e2}]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route+"/"+tt.member, func(t *testing.T) {

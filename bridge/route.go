@@ -47,7 +47,7 @@ type Route struct {
 // Beyond the relationship chain, a route is a Decoder (one event per subject), its
 // payload, an event and a body schema, and a row in one of the area tables below
 // (routes_<area>.go).
-var DefaultRoutes = slices.Concat(relationshipRoutes, followRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes)
+var DefaultRoutes = slices.Concat(relationshipRoutes, followRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes, callRoutes)
 
 // KnownCommand reports whether command is one of Chat's documented webhook commands:
 // a route's (switched on or not) or one imbridge has no route for yet. Metrics label
@@ -105,6 +105,8 @@ const (
 	TopicProfile = "imbridge.profile"
 	// TopicOfficialAccount holds official account events, keyed by the account.
 	TopicOfficialAccount = "imbridge.official"
+	// TopicCall holds the Call product's call events, keyed by CallId.
+	TopicCall = "imbridge.call"
 	// TopicUnrouted holds verified callbacks without a route (UnroutedRoute), keyed
 	// by the command.
 	TopicUnrouted = "imbridge.unrouted"

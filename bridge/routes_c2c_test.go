@@ -64,9 +64,7 @@ func TestC2CRoutesKeyByConversation(t *testing.T) {
 
 func TestC2CRoutesReject(t *testing.T) {
 	long := strings.Repeat("a", 33)
-	tests := []struct {
-		cmd, give, want string
-	}{
+	checkRefusals(t, []refusal{
 		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","To_Account":"b","MsgKey":"k"}`, "From_Account is missing"},
 		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","from_account":"a","To_Account":"b","MsgKey":"k"}`, "From_Account is missing"},
 		{CommandC2CAfterSendMsg, `{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":null,"MsgKey":"k"}`, "To_Account is missing"},
@@ -104,15 +102,7 @@ func TestC2CRoutesReject(t *testing.T) {
 		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","ErrorInfo":0}`, "ErrorInfo must be a string"},
 		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","MsgId":1}`, "MsgId must be a string"},
 		{CommandBotOnC2CMessage, `{"CallbackCommand":"Bot.OnC2CMessage","From_Account":"a","To_Account":"@RBT#1","MsgKey":"k","MsgBody":null,"CloudCustomData":1,"EventTime":"1.5"}`, "EventTime must be a non-negative integer of Unix milliseconds, or those digits as a string"},
-	}
-	routes := NewRoutes(DefaultRoutes...)
-	for _, tt := range tests {
-		route, _ := routes.Lookup(tt.cmd)
-		_, err := Map(Callback{Query: Query{CallbackCommand: tt.cmd}, AppID: 1, Body: []byte(tt.give)}, route)
-		if ErrorKind(err) != KindBadRequest || err.Error() != tt.want {
-			t.Errorf("%s: %v, want bad_request %q", tt.give, err, tt.want)
-		}
-	}
+	})
 }
 
 // The EventTime of a one-to-one webhook is read as a number or as a string of digits.

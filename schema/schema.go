@@ -25,6 +25,8 @@
 //   - for the user and account routes (state-changed, profile-updated,
 //     official-info-changed, bot-group-message), <route>-callback.schema.json and
 //     <route>-event.schema.json, named the same way;
+//   - for the Call product's routes (call-started, call-ended, call-member-changed),
+//     <route>-callback.schema.json and <route>-event.schema.json, named the same way;
 //   - unrouted-event.schema.json: the value of imbridge.unrouted.v1, a callback without
 //     a route published whole when IMBRIDGE_TOPIC_UNROUTED is set;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1); the callback's request body is one

@@ -175,3 +175,30 @@ func ExampleDecode_follows() {
 	fmt.Println(following[follow{"UserID_001", "UserID_002"}], following[follow{"UserID_001", "UserID_003"}])
 	// Output: false true
 }
+
+// A consumer of imbridge.call follows each call by its CallId (the key): one call's
+// start, member changes and end arrive in one partition, in order.
+func ExampleDecode_calls() {
+	records := append(append(
+		published("Call.CallbackAfterStartCall", `{"CallbackCommand":"Call.CallbackAfterStartCall","CallInfo":{"CallId":"055662e1","CallMediaType":"Audio","RoomIdType":1},"UserList":[{"User_Account":"user1","Status":"Calling"},{"User_Account":"user2","Status":"Waiting"}],"EventTime":1740464128807}`),
+		published("Call.CallbackAfterMemberChanged", `{"CallbackCommand":"Call.CallbackAfterMemberChanged","CallId":"055662e1","UserList":[{"User_Account":"user1","Status":"Calling"},{"User_Account":"user2","Status":"Calling"}],"ChangedUserList":[{"User_Account":"user2","ActionType":"Accept"}],"EventTime":1740464130000}`)...),
+		published("Call.CallbackAfterEndCall", `{"CallbackCommand":"Call.CallbackAfterEndCall","CallRecord":{"CallId":"055662e1","Caller_Account":"user1","MediaType":"Audio","CallType":"SingleCall","StartTime":1740464128,"EndTime":1740464188,"AcceptTime":1740464130,"CallResult":"NormalEnd","CalleeList_Account":["user2"]},"EventTime":1740464188000}`)...)
+	for _, r := range records {
+		ev, err := events.Decode(r[0].([]byte), r[1].([]byte), r[2].([]events.Header))
+		if err != nil {
+			panic(err)
+		}
+		switch e := ev.(type) {
+		case *events.CallStarted:
+			fmt.Println(e.CallID, "started:", e.MediaType, string(e.UserList))
+		case *events.CallMemberChanged:
+			fmt.Println(e.CallID, "changed:", string(e.ChangedUserList))
+		case *events.CallEnded:
+			fmt.Println(e.CallID, "ended:", string(e.CallResult), *e.EndTime-*e.StartTime, "s")
+		}
+	}
+	// Output:
+	// 055662e1 started: Audio [{"User_Account":"user1","Status":"Calling"},{"User_Account":"user2","Status":"Waiting"}]
+	// 055662e1 changed: [{"User_Account":"user2","ActionType":"Accept"}]
+	// 055662e1 ended: "NormalEnd" 60 s
+}

@@ -26,8 +26,8 @@ func usage() string {
 	var b strings.Builder
 	b.WriteString(`Usage: imbridge COMMAND [flags]
 
-imbridge receives Tencent Cloud Chat's notification webhooks, verifies them and
-publishes them to Kafka: one event per pair, member, message or callback (the README's
+imbridge receives Tencent Cloud Chat's notification webhooks (and the Call product's,
+which use Chat's protocol), verifies them and publishes them to Kafka: one event per pair, member, message or callback (the README's
 route table says which). The callbacks it routes, with their default topics and event
 types:
 
