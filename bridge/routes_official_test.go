@@ -87,3 +87,15 @@ func TestOfficialRoutesReject(t *testing.T) {
 		}
 	}
 }
+
+// A subscriber list longer than the callback's bound is refused whole before it is
+// read, as the other lists that become one event per entry are.
+func TestOfficialSubscriberListBound(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandOfficialSubscriberAdded)
+	body := `{"CallbackCommand":"OfficialAccount.CallbackAfterAddSubscriber","Official_Account":"@TOA#oa","SubscribeAccountList":[` +
+		strings.Repeat(`{"Subscriber_Account":"a"},`, 3) + `{"Subscriber_Account":"b"}]}`
+	_, err := Map(Callback{Query: Query{CallbackCommand: CommandOfficialSubscriberAdded}, AppID: 1, Body: []byte(body), MaxPairs: 3}, route)
+	if ErrorKind(err) != KindTooLarge || err.Error() != "SubscribeAccountList has 4 entries; at most 3 are accepted" {
+		t.Fatalf("%v, want too_large for 4 entries", err)
+	}
+}
