@@ -17,7 +17,7 @@ func goldenFile(route Route) string {
 }
 
 // eventLists are the lists whose entries become one event each.
-var eventLists = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "GroupMsgReceiptList"}
+var eventLists = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "GroupMsgReceiptList", "SubscribeAccountList"}
 
 // probed adds to a golden body a member no route reads at the top level and in every
 // entry of its lists of objects, and a TopicId to a group body without one.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Subject is what one event of a route says beyond the envelope every event has
@@ -67,6 +68,11 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if err := body.Err(); err != nil {
 		return nil, err
 	}
+	if route.Key == KeySDKAppID {
+		for i := range subjects {
+			subjects[i].Key = strconv.FormatUint(cb.AppID, 10)
+		}
+	}
 	// What the route did not read goes with every event, as sent. (The unrouted
 	// route carries the whole body.)
 	if extra := top.Extra(); extra != nil && route.Command != "" {
@@ -98,7 +104,7 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 
 // listMembers are the top-level lists whose entries become one event each: a list
 // longer than Callback.MaxPairs is refused before it is read.
-var listMembers = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "TopicIdList", "GroupMsgReceiptList"}
+var listMembers = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "TopicIdList", "GroupMsgReceiptList", "SubscribeAccountList"}
 
 // SharedMembers are the top-level members of webhook bodies that a callback listing
 // several subjects (members, messages, receipts) copies into each of its events; each

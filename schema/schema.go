@@ -21,6 +21,10 @@
 //   - for the user and account routes (state-changed, profile-updated,
 //     official-info-changed, bot-group-message), <route>-callback.schema.json and
 //     <route>-event.schema.json, named the same way;
+//   - for the official account's lifecycle and subscriber routes (official-created,
+//     official-destroyed, official-subscriber-added, official-subscriber-removed,
+//     official-full) and the app-level alarms (ops-group-quota-alarm,
+//     ops-api-rate-alarm), <route>-callback.schema.json and <route>-event.schema.json;
 //   - unrouted-event.schema.json: the value of imbridge.unrouted.v1, a callback without
 //     a route published whole when IMBRIDGE_TOPIC_UNROUTED is set;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1); the callback's request body is one
