@@ -73,13 +73,11 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 			subjects[i].Key = strconv.FormatUint(cb.AppID, 10)
 		}
 	}
-	// What the route did not read goes with every event, as sent. (The unrouted
-	// route carries the whole body.)
+	// What the route did not read goes with every event, as sent (the unrouted
+	// route carries the whole body): joined once the budget, which counts it, holds.
+	var member []byte
 	if extra := top.Extra(); extra != nil && route.Command != "" {
-		member := Fields("extra", extra)
-		for i := range subjects {
-			subjects[i].Fields = joinFields(subjects[i].Fields, member)
-		}
+		member = Fields("extra", extra)
 	}
 	if len(subjects) == 0 {
 		return nil, Errorf(KindBadRequest, "%s has nothing to publish", truncate(cb.Query.CallbackCommand, 64))
@@ -88,8 +86,13 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 		return nil, Errorf(KindTooLarge, "%s lists %d subjects; at most %d are accepted", truncate(cb.Query.CallbackCommand, 64), len(subjects), maxEvents)
 	}
 	common := envelope(cb, route, eventTime)
-	if err := checkRecordBudget(cb, common, subjects); err != nil {
+	if err := checkRecordBudget(cb, common, subjects, len(member)); err != nil {
 		return nil, err
+	}
+	if len(member) > 0 {
+		for i := range subjects {
+			subjects[i].Fields = joinFields(subjects[i].Fields, member)
+		}
 	}
 	seed := eventIDSeed(cb)
 	events := make([]Event, len(subjects))
