@@ -112,7 +112,7 @@ var listMembers = []string{"PairList", "NewMemberList", "ExitMemberList", "Membe
 // SharedMembers are the top-level members of webhook bodies that a callback listing
 // several subjects (members, messages, receipts) copies into each of its events; each
 // is at most MaxSharedMemberBytes long. Chat's group and topic IDs are far shorter.
-var SharedMembers = []string{"GroupId", "TopicId", "Type", "JoinType", "ExitType", "EventType", "EventCause", "Official_Account"}
+var SharedMembers = []string{"GroupId", "TopicId", "Type", "JoinType", "ExitType", "EventType", "EventCause", "Official_Account", "ClientCmd"}
 
 // MaxSharedMemberBytes bounds each of SharedMembers.
 const MaxSharedMemberBytes = 128
