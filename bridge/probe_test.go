@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/imbridge/imbridge/schema"
 )
@@ -152,4 +154,57 @@ func TestContentAsSent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzMemberArrives adds any member to any route's documented sample: the callback is
+// either kept whole (an error Map reports, which the handler quarantines) or every
+// event carries the member as sent, byte for byte, under "extra" (or, for a member a
+// route reads, as the route's own field).
+func FuzzMemberArrives(f *testing.F) {
+	f.Add(uint8(0), "NewField", []byte(`{"a":[1,"<&>"]}`))
+	f.Add(uint8(11), "Zeta", []byte(`1.50`))
+	f.Add(uint8(20), "\u00e9\"q", []byte(`"x\u2028y"`))
+	f.Add(uint8(29), "X", []byte(`[ 1 , 2 ]`))
+	f.Fuzz(func(t *testing.T, which uint8, name string, value []byte) {
+		route := DefaultRoutes[int(which)%len(DefaultRoutes)]
+		if !json.Valid(value) || !utf8.ValidString(name) {
+			return
+		}
+		cb := readCallback(t, goldenFile(route))
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(cb.Body, &top); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := top[name]; ok || name == "CallbackCommand" || name == "EventTime" {
+			return // a member the sample has: not an addition
+		}
+		key := appendJSONString(nil, name)
+		with := func(v []byte) []byte {
+			body := append(append([]byte(`{`), key...), ':')
+			body = append(append(body, bytes.TrimSpace(v)...), ',')
+			return append(body, bytes.TrimSpace(cb.Body)[1:]...)
+		}
+		// A name the route reads is its own field, not an addition: a sentinel string
+		// under that name does not reach "extra".
+		probe := cb
+		probe.Body = with([]byte(`"sentinel"`))
+		if evs, err := Map(probe, route); err != nil || !strings.Contains(string(evs[0].AppendJSON(nil)), `"extra":{`+string(key)+`:"sentinel"`) {
+			return
+		}
+		cb.Body = with(value)
+		events, err := Map(cb, route)
+		if err != nil {
+			return // refused whole: quarantined by the handler
+		}
+		want := string(key) + ":" + string(bytes.TrimSpace(value))
+		for i := range events {
+			v := events[i].AppendJSON(nil)
+			if !json.Valid(v) {
+				t.Fatalf("event %d is not JSON: %s", i, v)
+			}
+			if !strings.Contains(string(v), `"extra":{`+want) {
+				t.Fatalf("event %d of %s lacks %s as sent: %s", i, route.Name, want, v)
+			}
+		}
+	})
 }
