@@ -118,6 +118,10 @@ func TestContentAsSent(t *testing.T) {
 		{"group-created", "UserDefinedDataList", "userDefinedDataList", `[{"Key": "k", "Value": "<v> & 1.50"}]`},
 		{"bot-group-message", "MsgBody", "msgBody", content},
 		{"group-info-changed", "Notification", "notification", text},
+		// An escaped lone surrogate is valid JSON, though no character: carried as sent.
+		{"group-message-sent", "MsgBody", "msgBody", `[{"MsgType":"TIMTextElem","MsgContent":{"Text":"a\ud800b\udc00"}}]`},
+		{"c2c-message-sent", "CloudCustomData", "cloudCustomData", `"\ud83d alone"`},
+		{"group-info-changed", "Name", "name", `"\udfff"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route+"/"+tt.member, func(t *testing.T) {
@@ -207,4 +211,34 @@ func FuzzMemberArrives(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An escaped lone UTF-16 surrogate is kept where the value is carried as sent, and
+// refused (so quarantined) where the string is read as text or is a key: readers
+// disagree on what it is.
+func TestLoneSurrogates(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Notification":"x\udc00"}`, ""},
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Unknown":["\ud800"]}`, ""},
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g\ud800"}`, "GroupId contains an escaped lone UTF-16 surrogate, which is not a character"},
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Operator_Account":"\udc00"}`, "Operator_Account contains an escaped lone UTF-16 surrogate, which is not a character"},
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","k\ud800":1}`, "body contains an escaped lone UTF-16 surrogate, which is not a character"},
+	} {
+		route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandGroupInfoChanged)
+		cb := Callback{Query: Query{CallbackCommand: CommandGroupInfoChanged}, AppID: 1, Body: []byte(tt.body)}
+		events, err := Map(cb, route)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.body, err)
+				continue
+			}
+			if v := events[0].AppendJSON(nil); !json.Valid(v) || (!strings.Contains(string(v), `"x\udc00"`) && !strings.Contains(string(v), `["\ud800"]`)) {
+				t.Errorf("%s: not carried as sent: %s", tt.body, v)
+			}
+			continue
+		}
+		if ErrorKind(err) != KindBadRequest || !strings.HasPrefix(ErrorMessage(err), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.body, err, tt.want)
+		}
+	}
 }
