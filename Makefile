@@ -99,6 +99,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); the s
 	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzDecodeDifferential$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzAppendJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./bridge -run '^$$' -fuzz '^FuzzMemberArrives$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./bridge/httpapi -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME)
 
 BENCH_KAFKA_PORT ?= 19292

@@ -41,8 +41,8 @@ func FuzzDecodeDifferential(f *testing.F) {
 		f.Add([]byte(s), 2, true)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, maxPairs int, friendAdd bool) {
-		if caseFolded(body) {
-			return
+		if caseFolded(body) || hasLoneSurrogate(body) {
+			return // (a lone surrogate escape is refused only where a string is read as text)
 		}
 		maxPairs = maxPairs%5 + 1
 		got, gotErr := decodePairListBody(body, maxPairs, friendAdd)

@@ -40,18 +40,24 @@ func Map(cb Callback, route Route) ([]Event, error) {
 // than its budget: MaxRecordBytes (DefaultMaxRecordBytes), and at most
 // RecordBytesPerBodyByte times its body. The records are counted by their size
 // estimate, an upper bound of what encoding them takes, from the envelope every event
-// shares (common) and each subject, before any event is made.
-func checkRecordBudget(cb Callback, common Event, subjects []Subject) error {
+// shares (common) and each subject, before any event is made; extra is the bytes of
+// members still to be joined to every subject's Fields (the body's unread members),
+// counted as the estimate counts them, so that they are never copied past the budget.
+func checkRecordBudget(cb Callback, common Event, subjects []Subject, extra int) error {
 	limit := cb.MaxRecordBytes
 	if limit <= 0 {
 		limit = DefaultMaxRecordBytes
 	}
 	limit = min(limit, max(int64(len(cb.Body)), 1024)*RecordBytesPerBodyByte)
 	common.ID = "00000000-0000-8000-8000-000000000000" // as long as every EventID
+	var perSubject int64
+	if extra > 0 {
+		perSubject = int64(extra+1) + int64(extra+1)/5 + 1 // a comma and the members, at the estimate's rate
+	}
 	var total int64
 	for _, s := range subjects {
 		common.Subject = s
-		if total += int64(common.recordSizeHint()); total > limit {
+		if total += int64(common.recordSizeHint()) + perSubject; total > limit {
 			return Errorf(KindTooLarge, "the %d events of this callback would make more than %d bytes of records (at most %d: IMBRIDGE_MAX_RECORD_BYTES, and %d times the body)",
 				len(subjects), total, limit, RecordBytesPerBodyByte)
 		}

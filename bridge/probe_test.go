@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/imbridge/imbridge/schema"
 )
@@ -17,7 +19,7 @@ func goldenFile(route Route) string {
 }
 
 // eventLists are the lists whose entries become one event each.
-var eventLists = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "GroupMsgReceiptList", "FollowList"}
+var eventLists = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "GroupMsgReceiptList", "SubscribeAccountList", "FollowList"}
 
 // probed adds to a golden body a member no route reads at the top level and in every
 // entry of its lists of objects, and a TopicId to a group body without one (or with
@@ -126,6 +128,10 @@ func TestContentAsSent(t *testing.T) {
 		{"call-started", "UserList", "userList", `[{"User_Account": "<u>", "Status": "Calling", "N": 1.50}]`},
 		{"call-ended", "CallRecord", "callRecord", `{"CallId": "055662e1-bc8a-469c-a334-1126c8c17d58", "CallResult": "<x> & y", "N": 1.50}`},
 		{"call-member-changed", "ChangedUserList", "changedUserList", `[{"User_Account": "u\u00e9", "ActionType": "Accept", "N": 1e2}]`},
+		// An escaped lone surrogate is valid JSON, though no character: carried as sent.
+		{"group-message-sent", "MsgBody", "msgBody", `[{"MsgType":"TIMTextElem","MsgContent":{"Text":"a\ud800b\udc00"}}]`},
+		{"c2c-message-sent", "CloudCustomData", "cloudCustomData", `"\ud83d alone"`},
+		{"group-info-changed", "Name", "name", `"\udfff"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.route+"/"+tt.member, func(t *testing.T) {
@@ -161,5 +167,88 @@ func TestContentAsSent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// FuzzMemberArrives adds any member to any route's documented sample: the callback is
+// either kept whole (an error Map reports, which the handler quarantines) or every
+// event carries the member as sent, byte for byte, under "extra" (or, for a member a
+// route reads, as the route's own field).
+func FuzzMemberArrives(f *testing.F) {
+	f.Add(uint8(0), "NewField", []byte(`{"a":[1,"<&>"]}`))
+	f.Add(uint8(11), "Zeta", []byte(`1.50`))
+	f.Add(uint8(20), "\u00e9\"q", []byte(`"x\u2028y"`))
+	f.Add(uint8(29), "X", []byte(`[ 1 , 2 ]`))
+	f.Fuzz(func(t *testing.T, which uint8, name string, value []byte) {
+		route := DefaultRoutes[int(which)%len(DefaultRoutes)]
+		if !json.Valid(value) || !utf8.ValidString(name) {
+			return
+		}
+		cb := readCallback(t, goldenFile(route))
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(cb.Body, &top); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := top[name]; ok || name == "CallbackCommand" || name == "EventTime" {
+			return // a member the sample has: not an addition
+		}
+		key := appendJSONString(nil, name)
+		with := func(v []byte) []byte {
+			body := append(append([]byte(`{`), key...), ':')
+			body = append(append(body, bytes.TrimSpace(v)...), ',')
+			return append(body, bytes.TrimSpace(cb.Body)[1:]...)
+		}
+		// A name the route reads is its own field, not an addition: a sentinel string
+		// under that name does not reach "extra".
+		probe := cb
+		probe.Body = with([]byte(`"sentinel"`))
+		if evs, err := Map(probe, route); err != nil || !strings.Contains(string(evs[0].AppendJSON(nil)), `"extra":{`+string(key)+`:"sentinel"`) {
+			return
+		}
+		cb.Body = with(value)
+		events, err := Map(cb, route)
+		if err != nil {
+			return // refused whole: quarantined by the handler
+		}
+		want := string(key) + ":" + string(bytes.TrimSpace(value))
+		for i := range events {
+			v := events[i].AppendJSON(nil)
+			if !json.Valid(v) {
+				t.Fatalf("event %d is not JSON: %s", i, v)
+			}
+			if !strings.Contains(string(v), `"extra":{`+want) {
+				t.Fatalf("event %d of %s lacks %s as sent: %s", i, route.Name, want, v)
+			}
+		}
+	})
+}
+
+// An escaped lone UTF-16 surrogate is kept where the value is carried as sent, and
+// refused (so quarantined) where the string is read as text or is a key: readers
+// disagree on what it is.
+func TestLoneSurrogates(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Notification":"x\udc00"}`, ""},
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Unknown":["\ud800"]}`, ""},
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g\ud800"}`, "GroupId contains an escaped lone UTF-16 surrogate, which is not a character"},
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","Operator_Account":"\udc00"}`, "Operator_Account contains an escaped lone UTF-16 surrogate, which is not a character"},
+		{`{"CallbackCommand":"Group.CallbackAfterGroupInfoChanged","GroupId":"g","k\ud800":1}`, "body contains an escaped lone UTF-16 surrogate, which is not a character"},
+	} {
+		route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandGroupInfoChanged)
+		cb := Callback{Query: Query{CallbackCommand: CommandGroupInfoChanged}, AppID: 1, Body: []byte(tt.body)}
+		events, err := Map(cb, route)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.body, err)
+				continue
+			}
+			if v := events[0].AppendJSON(nil); !json.Valid(v) || (!strings.Contains(string(v), `"x\udc00"`) && !strings.Contains(string(v), `["\ud800"]`)) {
+				t.Errorf("%s: not carried as sent: %s", tt.body, v)
+			}
+			continue
+		}
+		if ErrorKind(err) != KindBadRequest || !strings.HasPrefix(ErrorMessage(err), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.body, err, tt.want)
+		}
 	}
 }

@@ -140,7 +140,8 @@ func (o Object) get(n string) strictjson.Value {
 
 // Extra returns the members of the object that no read has taken, as Chat sent them,
 // in its order, as one JSON object; nil when there are none. The envelope's members
-// (CallbackCommand, EventTime) are never extra. A route writes it into its events as
+// (the body's own CallbackCommand and EventTime) are never extra; members of a list
+// entry with those names are. A route writes it into its events as
 // "extra", so that a field Chat adds reaches consumers without a release.
 func (o Object) Extra() json.RawMessage {
 	if o.b.err != nil {
@@ -148,7 +149,7 @@ func (o Object) Extra() json.RawMessage {
 	}
 	var out []byte
 	for name, v := range o.v.Members() {
-		if o.b.wasRead(v) || name == "CallbackCommand" || name == "EventTime" {
+		if o.b.wasRead(v) || (o.path == "" && (name == "CallbackCommand" || name == "EventTime")) {
 			continue
 		}
 		if out == nil {

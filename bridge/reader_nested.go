@@ -88,6 +88,10 @@ func (e Elem) ID() string {
 	var s string
 	switch e.v.Kind() {
 	case strictjson.String:
+		if e.v.Lone() {
+			e.fail("%s", errLone)
+			return ""
+		}
 		s = e.v.Str()
 	default:
 		e.fail("must be a string")

@@ -4,7 +4,6 @@ package bridge
 
 import (
 	"math"
-	"strconv"
 
 	"github.com/imbridge/imbridge/bridge/internal/strictjson"
 )
@@ -45,8 +44,8 @@ func integerToken(v strictjson.Value) []byte {
 		if len(digits) > 0 && digits[0] == '-' {
 			digits = digits[1:]
 		}
-		if len(digits) == 0 {
-			return nil
+		if len(digits) == 0 || (len(digits) < len(s) && digits[0] == '0') {
+			return nil // no digits, or "-0": a string holds an integer's usual digits only
 		}
 		for _, c := range digits {
 			if c < '0' || c > '9' {
@@ -113,10 +112,9 @@ func eventTime(v strictjson.Value) (int64, bool) {
 	case strictjson.Number:
 		tok = v.Raw()
 	case strictjson.String:
-		if s := v.Str(); s != "" && s[0] >= '0' && s[0] <= '9' {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return n, true
-			}
+		// Plain digits, as an integer's digits are written (no sign, no leading zero).
+		if tok = integerToken(v); len(tok) > 0 && tok[0] == '-' {
+			tok = nil
 		}
 	}
 	if n, ok := exactInt64(tok); ok && n >= 0 {

@@ -16,11 +16,20 @@ func (o Object) Str(n string) string {
 	case strictjson.Absent:
 		return ""
 	case strictjson.String:
+		if v.Lone() {
+			o.Fail(n, "%s", errLone)
+			return ""
+		}
 		return v.Str()
 	}
 	o.Fail(n, "must be a string")
 	return ""
 }
+
+// errLone is the refusal of a string read as text (an ID, an account, a name) that
+// holds an escaped lone UTF-16 surrogate: readers disagree on what it is. Carried as
+// sent (Text, JSON, Extra), such a string is kept.
+const errLone = "contains an escaped lone UTF-16 surrogate, which is not a character"
 
 // peekStr returns member n when it is a string, else "", and neither sets an error
 // nor marks it read.

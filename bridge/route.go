@@ -32,7 +32,9 @@ type Route struct {
 	// Decode reads the command's body into subjects, one event each (see Decoder).
 	Decode Decoder `json:"-"`
 	// Key and Events document the route for --help and the README: what the message
-	// key is, and when a callback gives more than one event.
+	// key is, and when a callback gives more than one event. A Key of KeySDKAppID also
+	// keys every event by the callback's SDKAppID, in decimal, whatever the decoder
+	// gave.
 	Key, Events string
 }
 
@@ -47,7 +49,7 @@ type Route struct {
 // Beyond the relationship chain, a route is a Decoder (one event per subject), its
 // payload, an event and a body schema, and a row in one of the area tables below
 // (routes_<area>.go).
-var DefaultRoutes = slices.Concat(relationshipRoutes, followRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes, callRoutes)
+var DefaultRoutes = slices.Concat(relationshipRoutes, followRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes, officialRoutes, opsRoutes, callRoutes)
 
 // KnownCommand reports whether command is one of Chat's documented webhook commands:
 // a route's (switched on or not) or one imbridge has no route for yet. Metrics label
@@ -57,10 +59,9 @@ func KnownCommand(command string) bool { return knownCommands[command] }
 
 // knownCommands are the routes' commands and the documented webhook commands without a
 // route: the official account's messages (their samples are cut off in the stored
-// documentation) and the API rate alarm.
+// documentation).
 var knownCommands = func() map[string]bool {
-	m := map[string]bool{"OfficialAccount.CallbackAfterSendMsg": true, "OfficialAccount.CallbackAfterMsgWithDraw": true,
-		"Alert.RequestOverLimit": true}
+	m := map[string]bool{"OfficialAccount.CallbackAfterSendMsg": true, "OfficialAccount.CallbackAfterMsgWithDraw": true}
 	for _, r := range DefaultRoutes {
 		m[r.Command] = true
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Subject is what one event of a route says beyond the envelope every event has
@@ -67,13 +68,16 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if err := body.Err(); err != nil {
 		return nil, err
 	}
-	// What the route did not read goes with every event, as sent. (The unrouted
-	// route carries the whole body.)
-	if extra := top.Extra(); extra != nil && route.Command != "" {
-		member := Fields("extra", extra)
+	if route.Key == KeySDKAppID {
 		for i := range subjects {
-			subjects[i].Fields = joinFields(subjects[i].Fields, member)
+			subjects[i].Key = strconv.FormatUint(cb.AppID, 10)
 		}
+	}
+	// What the route did not read goes with every event, as sent (the unrouted
+	// route carries the whole body): joined once the budget, which counts it, holds.
+	var member []byte
+	if extra := top.Extra(); extra != nil && route.Command != "" {
+		member = Fields("extra", extra)
 	}
 	if len(subjects) == 0 {
 		return nil, Errorf(KindBadRequest, "%s has nothing to publish", truncate(cb.Query.CallbackCommand, 64))
@@ -82,8 +86,13 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 		return nil, Errorf(KindTooLarge, "%s lists %d subjects; at most %d are accepted", truncate(cb.Query.CallbackCommand, 64), len(subjects), maxEvents)
 	}
 	common := envelope(cb, route, eventTime)
-	if err := checkRecordBudget(cb, common, subjects); err != nil {
+	if err := checkRecordBudget(cb, common, subjects, len(member)); err != nil {
 		return nil, err
+	}
+	if len(member) > 0 {
+		for i := range subjects {
+			subjects[i].Fields = joinFields(subjects[i].Fields, member)
+		}
 	}
 	seed := eventIDSeed(cb)
 	events := make([]Event, len(subjects))
@@ -100,12 +109,12 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 // longer than Callback.MaxPairs is refused before it is read. (To_Account is a list in
 // Follow.CallbackAfterFollowDelete only; a string, elsewhere, has no length.)
 var listMembers = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "TopicIdList", "GroupMsgReceiptList",
-	"FollowList", "To_Account"}
+	"SubscribeAccountList", "FollowList", "To_Account"}
 
 // SharedMembers are the top-level members of webhook bodies that a callback listing
 // several subjects (members, messages, receipts) copies into each of its events; each
 // is at most MaxSharedMemberBytes long. Chat's group and topic IDs are far shorter.
-var SharedMembers = []string{"GroupId", "TopicId", "Type", "JoinType", "ExitType", "EventType", "EventCause", "Official_Account"}
+var SharedMembers = []string{"GroupId", "TopicId", "Type", "JoinType", "ExitType", "EventType", "EventCause", "Official_Account", "ClientCmd"}
 
 // MaxSharedMemberBytes bounds each of SharedMembers.
 const MaxSharedMemberBytes = 128

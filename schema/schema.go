@@ -25,6 +25,10 @@
 //   - for the user and account routes (state-changed, profile-updated,
 //     official-info-changed, bot-group-message), <route>-callback.schema.json and
 //     <route>-event.schema.json, named the same way;
+//   - for the official account's lifecycle and subscriber routes (official-created,
+//     official-destroyed, official-subscriber-added, official-subscriber-removed,
+//     official-full) and the app-level alarms (ops-group-quota-alarm,
+//     ops-api-rate-alarm), <route>-callback.schema.json and <route>-event.schema.json;
 //   - for the Call product's routes (call-started, call-ended, call-member-changed),
 //     <route>-callback.schema.json and <route>-event.schema.json, named the same way;
 //   - unrouted-event.schema.json: the value of imbridge.unrouted.v1, a callback without

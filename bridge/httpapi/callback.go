@@ -135,6 +135,12 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	// callbacks cannot hold more than the budget; a callback waits for room (at most
 	// recordWait, or its deadline) rather than being refused at once.
 	records := bridge.RecordBytes(events)
+	if records+int64(cap(body)) > h.buffers.maxBytes {
+		// It could never fit, however long it waited: kept rather than answered 503
+		// (Chat does not send it again).
+		return h.quarantine(c, cb, signed, bridge.Errorf(bridge.KindTooLarge,
+			"the records of this callback (%d bytes) and its body do not fit in IMBRIDGE_MAX_IN_FLIGHT_BYTES (%d)", records, h.buffers.maxBytes))
+	}
 	wait := time.Now().Add(recordWait)
 	if !deadline.IsZero() && deadline.Before(wait) {
 		wait = deadline

@@ -91,7 +91,7 @@ func TestCallbackContract(t *testing.T) {
 			wantStatus: 200, wantBody: okJSON, wantEvents: 3},
 		{name: "unsigned mode: no Sign needed", tokens: []bridge.Secret{}, target: "/callback?SdkAppid=" + testAppID + "&CallbackCommand=" + del, body: seedBody,
 			wantStatus: 200, wantBody: okJSON, wantEvents: 3},
-		{name: "verified, no route", target: "/callback?" + signedQuery("Alert.RequestOverLimit"), body: `{"CallbackCommand":"Alert.RequestOverLimit"}`,
+		{name: "verified, no route", target: "/callback?" + signedQuery("OfficialAccount.CallbackAfterSendMsg"), body: `{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg"}`,
 			wantStatus: 200, wantBody: okJSON},
 		{name: "GET", method: http.MethodGet, target: "/callback?" + signedQuery(del),
 			wantStatus: 405, wantBody: failBody(`method "GET" is not allowed: Chat posts callbacks with POST`)},

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -131,4 +132,31 @@ func headersOf(r bridge.Record) string {
 		b.WriteString(h.Key + "=" + string(h.Value) + " ")
 	}
 	return b.String()
+}
+
+// A callback whose records could never fit in the bytes in flight, even alone, is kept
+// in quarantine at once (before: it waited a second and was answered 503, and lost).
+func TestRecordsThatNeverFitAreQuarantined(t *testing.T) {
+	pairs := make([]string, 100)
+	for i := range pairs {
+		pairs[i] = fmt.Sprintf(`{"From_Account":"user-%03d","To_Account":"target-%03d"}`, i, i)
+	}
+	body := `{"CallbackCommand":"` + bridge.CommandBlackListDelete + `","PairList":[` + strings.Join(pairs, ",") + `]}`
+	rec := &recorder{}
+	obs := &observed{}
+	srv := NewCallbackServer(Config{BodyLimit: 16 << 10, MaxInFlightBytes: 32 << 10, MaxPairs: 100, QuarantineTopic: "q"}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: rec, Log: zap.NewNop(), Observer: obs,
+		Now: func() time.Time { return testNow },
+	})
+	start := time.Now()
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), body))
+	if w.Code != 200 || w.Body.String() != okJSON || len(rec.events) != 1 || len(obs.quarantined) != 1 || obs.quarantined[0] != "too_large" {
+		t.Fatalf("answered %d %s in %s, %d events, quarantined %v; want OK and the body kept", w.Code, w.Body.String(), time.Since(start), len(rec.events), obs.quarantined)
+	}
+	if r := bridge.Records(rec.events)[0]; r.Topic != "q" || string(r.Value) != body ||
+		!strings.Contains(string(r.HeaderValue(bridge.HeaderQuarantineReason)), "do not fit in IMBRIDGE_MAX_IN_FLIGHT_BYTES") {
+		t.Fatalf("record: topic %s reason %s", r.Topic, r.HeaderValue(bridge.HeaderQuarantineReason))
+	}
 }

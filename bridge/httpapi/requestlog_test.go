@@ -33,11 +33,11 @@ func TestRequestLog(t *testing.T) {
 		{"signed callback", nil, func() *http.Request { return post("/callback?"+signedQuery(del), seedBody) }, zap.InfoLevel,
 			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(200), "command": del, "outcome": "ok", "events": int64(3)}},
 		{"X-Forwarded-For without trusted proxies", nil, func() *http.Request {
-			r := post("/callback?"+signedQuery("Alert.RequestOverLimit"), `{"CallbackCommand":"Alert.RequestOverLimit"}`)
+			r := post("/callback?"+signedQuery("OfficialAccount.CallbackAfterSendMsg"), `{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg"}`)
 			r.Header.Set("X-Forwarded-For", "203.0.113.9")
 			return r
 		}, zap.InfoLevel,
-			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(200), "command": "Alert.RequestOverLimit", "outcome": "unrouted"}},
+			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(200), "command": "OfficialAccount.CallbackAfterSendMsg", "outcome": "unrouted"}},
 		{"X-Forwarded-For from a trusted proxy", trusted, func() *http.Request {
 			r := post("/callback?"+signedQuery(del), seedBody)
 			r.Header.Set("X-Forwarded-For", "10.1.1.1, 198.51.100.7, 192.0.2.50")

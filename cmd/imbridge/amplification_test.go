@@ -22,7 +22,7 @@ const amplificationRSSBound = 200 << 20
 // once encoded), over the record budget: each makes records within the budget or is
 // quarantined whole, the process's peak resident memory stays under
 // amplificationRSSBound, and every callback answered 200 is in Kafka, all its events
-// or its body.
+// or its body; none answered 200 is lost.
 func TestAmplifyingCallbacksHoldTheBudget(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	group := kafkatest.CreateTopic(t, brokers, "amplify-group", 3)
@@ -53,9 +53,10 @@ func TestAmplifyingCallbacksHoldTheBudget(t *testing.T) {
 	}
 	client := &http.Client{Timeout: 120 * time.Second}
 	var (
-		mu       sync.Mutex
-		statuses = map[int]int{}
-		wg       sync.WaitGroup
+		mu                 sync.Mutex
+		statuses           = map[int]int{}
+		delivered, escaped int // callbacks answered 200 of each kind
+		wg                 sync.WaitGroup
 	)
 	start := make(chan struct{})
 	for c := range callbacks {
@@ -72,6 +73,11 @@ func TestAmplifyingCallbacksHoldTheBudget(t *testing.T) {
 			resp.Body.Close()
 			mu.Lock()
 			statuses[resp.StatusCode]++
+			if resp.StatusCode == 200 && c%2 == 0 {
+				escaped++
+			} else if resp.StatusCode == 200 {
+				delivered++
+			}
 			mu.Unlock()
 		}()
 	}
@@ -79,8 +85,8 @@ func TestAmplifyingCallbacksHoldTheBudget(t *testing.T) {
 	close(start)
 	wg.Wait()
 	// Spool mode: the answered callbacks reach Kafka after their answers.
-	events := kafkatest.WaitCount(t, brokers, group, int64(statuses[200]/2*members), 60*time.Second)
-	kept := kafkatest.WaitCount(t, brokers, quarantine, int64(statuses[200]-statuses[200]/2), 60*time.Second)
+	events := kafkatest.WaitCount(t, brokers, group, int64(delivered*members), 60*time.Second)
+	kept := kafkatest.WaitCount(t, brokers, quarantine, int64(escaped), 60*time.Second)
 	peak := procStatus(pid, "VmHWM")
 	t.Logf("%d callbacks of %d members (%d-byte bodies) in %s: answers %v; %d events, %d quarantined; RSS %d MiB before, peak %d MiB (bound %d MiB)",
 		callbacks, members, len(body(0)), time.Since(began).Round(time.Millisecond), statuses, events, kept, before>>20, peak>>20, amplificationRSSBound>>20)
@@ -95,8 +101,10 @@ func TestAmplifyingCallbacksHoldTheBudget(t *testing.T) {
 	if statuses[200] == 0 {
 		t.Fatal("no callback was accepted")
 	}
-	// Whole callbacks only: all of a callback's events, or its body in quarantine.
-	if statuses[200] != callbacks || events != callbacks/2*members || kept != callbacks/2 {
+	// Whole callbacks only: all of a callback's events, or its body in quarantine. (A
+	// callback that finds no room for its records within a second is answered 503: the
+	// budget holds; on a loaded machine some are.)
+	if events != int64(delivered*members) || kept != int64(escaped) {
 		t.Fatalf("%d callbacks answered 200, and Kafka holds %d events (%d callbacks' worth) and %d quarantined bodies",
 			statuses[200], events, events/members, kept)
 	}

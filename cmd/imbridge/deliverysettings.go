@@ -114,7 +114,7 @@ var deliverySettings = []setting{
 		usage: "callback and admin listeners: how long a kept-alive connection may wait for its next request",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })},
 	{env: "IMBRIDGE_MEMORY_LIMIT", flag: "memory-limit", def: "0", meta: "BYTES",
-		usage: "the container's memory limit in bytes (Kubernetes: limits.memory through the downward API); unless GOMEMLIMIT is set, the Go heap's soft limit is set to 90% of it, leaving room for what the Go runtime does not count; 0: not known, and the soft limit is 160 MiB",
+		usage: "the container's memory limit in bytes (Kubernetes: limits.memory through the downward API); unless GOMEMLIMIT is set, the Go heap's soft limit is set to 90% of it, leaving room for what the Go runtime does not count; 0: not known, and the soft limit is 100 MiB",
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 || (n > 0 && n < 16<<20) {

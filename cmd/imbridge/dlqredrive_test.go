@@ -91,7 +91,7 @@ func TestDLQRedrive(t *testing.T) {
 	// dead-letter topic's. 60,000 are over both: the dead letter's value is cut.
 	clientCmd := map[string]string{"u1": strings.Repeat("<", 20_000), "u2": strings.Repeat("<", 20_001), "u3": strings.Repeat("<", 60_000), "u4": "friend_add"}
 	for _, from := range []string{"u1", "u2", "u3", "u4"} {
-		if status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), friendAddBody(from, clientCmd[from])); status != 200 {
+		if status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), paddedFriendAddBody(from, strings.ReplaceAll(clientCmd[from], "<", `\u003c`))); status != 200 {
 			t.Fatalf("%s: answer %d %s", from, status, answer)
 		}
 	}
@@ -177,13 +177,16 @@ func TestDLQRedrive(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" || len(on) != 3 {
 		t.Fatalf("the topic holds %d messages; the redriven ones against the dead letters without their headers (-want +got):\n%s", len(on), d)
 	}
-	// And they are the events sent: their eventId is their ce_id, their clientCmd the
-	// one of the callback.
+	// And they are the events sent: their eventId is their ce_id, their Note (under
+	// extra) the one of the callback.
 	for i, g := range got {
-		var v struct{ EventID, FromAccount, ClientCmd string }
-		if err := json.Unmarshal([]byte(g.Value), &v); err != nil || v.EventID != id(dead[i]) || v.ClientCmd != clientCmd[g.Key] ||
+		var v struct {
+			EventID, FromAccount string
+			Extra                struct{ Note string }
+		}
+		if err := json.Unmarshal([]byte(g.Value), &v); err != nil || v.EventID != id(dead[i]) || v.Extra.Note != clientCmd[g.Key] ||
 			v.FromAccount != g.Key || !strings.Contains(strings.Join(g.Headers, "\n"), "ce_id="+v.EventID) {
-			t.Fatalf("redriven %s: eventId %q (ce_id %q), clientCmd of %d bytes, %v", g.Key, v.EventID, id(dead[i]), len(v.ClientCmd), err)
+			t.Fatalf("redriven %s: eventId %q (ce_id %q), clientCmd of %d bytes, %v", g.Key, v.EventID, id(dead[i]), len(v.Extra.Note), err)
 		}
 	}
 

@@ -209,13 +209,21 @@ func friendAddBody(from, clientCmd string) string {
 		`"PairList":[{"From_Account":"` + from + `","To_Account":"f","Initiator_Account":"f"}]}`
 }
 
+// paddedFriendAddBody is friendAddBody with a member no route reads, Note, which its
+// one event carries under extra: a way to make an event of any size (ClientCmd, copied
+// into every pair's event, is bounded).
+func paddedFriendAddBody(from, note string) string {
+	return `{"CallbackCommand":"Sns.CallbackFriendAdd","ClientCmd":"friend_add","Note":"` + note + `",` +
+		`"PairList":[{"From_Account":"` + from + `","To_Account":"f","Initiator_Account":"f"}]}`
+}
+
 // An event Kafka can never take is refused at the door when its topic's limit is known
 // (413, nothing published), and otherwise (the limit lowered after start) dead-lettered
 // in a form that fits, without holding back another user's event; without a
 // dead-letter topic it stays, and /readyz says so while the replica stays ready.
 func TestOversizedEvent(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
-	big := strings.Repeat("<", 60_000) // 360,000 bytes once escaped in the event JSON
+	big := strings.Repeat(`\u003c`, 60_000) // 360,000 bytes in the event JSON, carried as sent
 	common := []string{"IMBRIDGE_KAFKA_BROKERS=" + strings.Join(brokers, ","), "IMBRIDGE_DLQ_AFTER_ATTEMPTS=2",
 		"IMBRIDGE_KAFKA_RETRY_BACKOFF_MAX=200ms", "IMBRIDGE_LOG_LEVEL=info"}
 	start := func(t *testing.T, env ...string) *bridgeProc {
@@ -230,7 +238,7 @@ func TestOversizedEvent(t *testing.T) {
 		kafkatest.SetTopicLimit(t, brokers, topic, 100_000)
 		for _, mode := range []string{"spool", "sync"} {
 			p := start(t, "IMBRIDGE_DELIVERY="+mode, "IMBRIDGE_TOPIC_FRIEND_ADD="+topic)
-			status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), friendAddBody("u1", big))
+			status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), paddedFriendAddBody("u1", big))
 			var a struct{ ErrorInfo string }
 			_ = json.Unmarshal([]byte(answer), &a)
 			if status != 413 || !strings.Contains(a.ErrorInfo, "over the 100000 bytes that topic "+topic+" accepts (max.message.bytes)") {
@@ -246,7 +254,7 @@ func TestOversizedEvent(t *testing.T) {
 		dlq := kafkatest.CreateTopic(t, brokers, "big-dlq", 1)
 		p := start(t, "IMBRIDGE_TOPIC_FRIEND_ADD="+topic, "IMBRIDGE_DLQ_TOPIC="+dlq)
 		kafkatest.SetTopicLimit(t, brokers, topic, 100_000)
-		for _, body := range []string{friendAddBody("u1", big), friendAddBody("u2", "friend_add")} {
+		for _, body := range []string{paddedFriendAddBody("u1", big), friendAddBody("u2", "friend_add")} {
 			if status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), body); status != 200 {
 				t.Fatalf("answer %d %s", status, answer)
 			}
@@ -272,7 +280,7 @@ func TestOversizedEvent(t *testing.T) {
 		topic := kafkatest.CreateTopic(t, brokers, "big-stuck", 1)
 		p := start(t, "IMBRIDGE_TOPIC_FRIEND_ADD="+topic)
 		kafkatest.SetTopicLimit(t, brokers, topic, 100_000)
-		if status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), friendAddBody("u1", big)); status != 200 {
+		if status, answer := post(t, p.signedURL(bridge.CommandFriendAdd, e2eToken, time.Now()), paddedFriendAddBody("u1", big)); status != 200 {
 			t.Fatalf("answer %d %s", status, answer)
 		}
 		var reason string

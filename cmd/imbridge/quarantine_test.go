@@ -63,7 +63,7 @@ func TestQuarantine(t *testing.T) {
 				t.Fatalf("%.40q: answered %d %s, want OK", c.body, resp.StatusCode, answer)
 			}
 		}
-		if status, answer := post(t, p.signedURL("Alert.RequestOverLimit", e2eToken, time.Now()), `{"CallbackCommand":"Alert.RequestOverLimit"}`); status != 200 {
+		if status, answer := post(t, p.signedURL("OfficialAccount.CallbackAfterSendMsg", e2eToken, time.Now()), `{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg"}`); status != 200 {
 			t.Fatalf("unrouted: %d %s", status, answer)
 		}
 		if status, _ := post(t, strings.Replace(p.signedURL(del, e2eToken, time.Now()), "Sign=", "Sign=0", 1), "PairList=a,b"); status != 401 {
@@ -92,7 +92,7 @@ func TestQuarantine(t *testing.T) {
 			t.Fatalf("%d events published for callbacks that were quarantined", n)
 		}
 		kafkatest.WaitCount(t, brokers, unrouted, 1, 30*time.Second)
-		if u := kafkatest.KcatConsume(t, brokers, unrouted); len(u) != 1 || u[0].Key != "Alert.RequestOverLimit" {
+		if u := kafkatest.KcatConsume(t, brokers, unrouted); len(u) != 1 || u[0].Key != "OfficialAccount.CallbackAfterSendMsg" {
 			t.Fatalf("unrouted topic: %+v", u)
 		}
 		if !strings.Contains(p.log.String(), `"outcome":"quarantined"`) {

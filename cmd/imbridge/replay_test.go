@@ -236,7 +236,7 @@ func TestReplay(t *testing.T) {
 		{friendAdd, friendAddBody("dave", "friend_add"), base},
 		{friendAdd, friendAddBody("erin", "friend_add<&>"), base.Add(time.Second)}, // kept as \u003c\u0026\u003e
 	}
-	noRoute := sentCallback{"Alert.RequestOverLimit", `{"CallbackCommand":"Alert.RequestOverLimit","RequestApi":"/v4/x"}`, base}
+	noRoute := sentCallback{"OfficialAccount.CallbackAfterSendMsg", `{"CallbackCommand":"OfficialAccount.CallbackAfterSendMsg","RequestApi":"/v4/x"}`, base}
 	direct := sentCallback{add, pairs(add, "frank", 1), base} // mapped on receipt
 	for _, s := range slices.Concat(tooMany, []sentCallback{notJSON}, routedOff, []sentCallback{noRoute, direct}) {
 		// Not post: a body that is not JSON is answered OK (kept in quarantine), which
@@ -354,7 +354,7 @@ func TestReplay(t *testing.T) {
 	if got, want := summaryOf(t, fromUnrouted), [5]int{3, 2, 2, 0, 1}; got != want {
 		t.Fatalf("unrouted: read, replayed, events, still unmappable, no route = %v, want %v\n%s", got, want, fromUnrouted.stdout)
 	}
-	if !regexp.MustCompile(`(?m)^0/\d+ Alert.RequestOverLimit no route$`).MatchString(fromUnrouted.stdout) || strings.Contains(fromUnrouted.stdout, "new eventIds") {
+	if !regexp.MustCompile(`(?m)^0/\d+ OfficialAccount.CallbackAfterSendMsg no route$`).MatchString(fromUnrouted.stdout) || strings.Contains(fromUnrouted.stdout, "new eventIds") {
 		t.Errorf("the unrouted replay's output:\n%s", fromUnrouted.stdout)
 	}
 	if d := cmp.Diff(wantFriend, asRecords(friend, readTopic(t, brokers, friend, 2))); d != "" {

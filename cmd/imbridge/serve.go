@@ -65,9 +65,10 @@ func serve(args []string, lookup func(string) (string, bool), stdout, stderr io.
 }
 
 // defaultGoMemoryLimit is the Go heap's soft limit when neither GOMEMLIMIT nor
-// IMBRIDGE_MEMORY_LIMIT gives one: the resident memory stays under 200 MiB with the
-// default budgets (TestAmplifyingCallbacksHoldTheBudget).
-const defaultGoMemoryLimit = 160 << 20
+// IMBRIDGE_MEMORY_LIMIT gives one: with the default budgets the resident memory stays
+// under the flood bound (128 MiB) and the amplification bound (200 MiB) of the tests
+// (TestFloodOfLargeSignedBodies, TestAmplifyingCallbacksHoldTheBudget).
+const defaultGoMemoryLimit = 100 << 20
 
 // service is what serveWith starts, kept together for the shutdown: the delivery
 // (delivery.go), the HTTP servers (servers.go) and the order they stop in

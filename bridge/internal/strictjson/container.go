@@ -29,7 +29,7 @@ func (p *parser) object(n int32) {
 			return
 		}
 		keyAt := int32(p.i)
-		key, _ := p.str()
+		key, _ := p.str(false)
 		if p.err != nil {
 			return
 		}

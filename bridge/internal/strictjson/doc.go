@@ -27,8 +27,11 @@ type Doc struct {
 	nodes []node
 }
 
-// flagEscaped marks a string value with escapes.
-const flagEscaped = 1
+// Flags of a node.
+const (
+	flagEscaped = 1 << iota // a string value with escapes
+	flagLone                // a string value with an escaped lone UTF-16 surrogate
+)
 
 type node struct {
 	start, end int32 // the value's raw bytes
@@ -69,6 +72,10 @@ func (v Value) Raw() []byte {
 	return v.d.b[n.start:n.end]
 }
 
+// Lone reports whether a string value holds an escaped lone UTF-16 surrogate (valid
+// JSON, but no character: Str reads it as U+FFFD, and readers differ).
+func (v Value) Lone() bool { return v.Kind() == String && v.n().flags&flagLone != 0 }
+
 // Str returns a string value's content, unescaped; "" for any other kind.
 func (v Value) Str() string {
 	if v.Kind() != String {
@@ -78,7 +85,7 @@ func (v Value) Str() string {
 	if v.n().flags&flagEscaped == 0 {
 		return string(raw[1 : len(raw)-1])
 	}
-	s, _, _ := unescape(raw, 1)
+	s, _, _, _ := unescape(raw, 1)
 	return string(s)
 }
 
@@ -114,7 +121,7 @@ func (d *Doc) keyIs(i int32, name string) bool {
 	if bytes.IndexByte(d.b[at:d.nodes[i].start], '\\') < 0 {
 		return false
 	}
-	k, _, _ := unescape(d.b, int(at))
+	k, _, _, _ := unescape(d.b, int(at))
 	return string(k) == name
 }
 
@@ -171,7 +178,7 @@ func (v Value) Members() iter.Seq2[string, Value] {
 			return
 		}
 		for i := v.n().first; i != 0; i = v.d.nodes[i].next {
-			k, _, _ := unescape(v.d.b, int(v.d.nodes[i].key)+1)
+			k, _, _, _ := unescape(v.d.b, int(v.d.nodes[i].key)+1)
 			if !yield(string(k), Value{d: v.d, i: i}) {
 				return
 			}

@@ -73,6 +73,8 @@ type parser struct {
 	// appends its own and cuts them off when it ends. One slice, reused, so that
 	// checking keys allocates nothing.
 	keys [][]byte
+	// lone says that the last string parsed held an escaped lone surrogate.
+	lone bool
 	// path is the members and elements being parsed, outermost first, for errors.
 	path []step
 }
@@ -195,7 +197,7 @@ func (p *parser) valueAt(parent int32, key int32) {
 		p.array(n)
 	case c == '"':
 		kind = String
-		_, escaped = p.str()
+		_, escaped = p.str(true)
 	case c == '-' || (c >= '0' && c <= '9'):
 		kind = Number
 		p.number()
@@ -218,6 +220,9 @@ func (p *parser) valueAt(parent int32, key int32) {
 		nd.kind, nd.end = kind, int32(p.i)
 		if escaped {
 			nd.flags |= flagEscaped
+		}
+		if kind == String && p.lone {
+			nd.flags |= flagLone
 		}
 	}
 }

@@ -7,9 +7,12 @@ import (
 )
 
 // str parses a string whose '"' is next and returns its content (a slice of the text
-// when it has no escapes, else a decoded copy) and whether it had escapes.
-func (p *parser) str() ([]byte, bool) {
+// when it has no escapes, else a decoded copy) and whether it had escapes. A key
+// (lenient false) is refused with an escaped lone UTF-16 surrogate, which decoders
+// read differently; a value takes it (see Value.Lone).
+func (p *parser) str(lenient bool) ([]byte, bool) {
 	p.i++ // the opening quote
+	p.lone = false
 	start := p.i
 	for p.i < len(p.b) {
 		switch c := p.b[p.i]; {
@@ -18,7 +21,7 @@ func (p *parser) str() ([]byte, bool) {
 			p.i++
 			return s, false
 		case c == '\\':
-			return p.strEscaped(start), true
+			return p.strEscaped(start, lenient), true
 		case c < 0x20:
 			p.fail("invalid character %q in string literal", c)
 			return nil, false
@@ -30,8 +33,12 @@ func (p *parser) str() ([]byte, bool) {
 	return nil, false
 }
 
-func (p *parser) strEscaped(start int) []byte {
-	out, end, msg := unescape(p.b, start)
+func (p *parser) strEscaped(start int, lenient bool) []byte {
+	out, end, msg, lone := unescape(p.b, start)
+	if lone && !lenient && msg == "" {
+		msg = errSurrogate
+	}
+	p.lone = lone
 	if msg != "" {
 		p.i = end
 		if msg == errSurrogate {
@@ -48,9 +55,10 @@ func (p *parser) strEscaped(start int) []byte {
 const errSurrogate = "body contains an escaped lone UTF-16 surrogate, which is not a character"
 
 // unescape decodes the string whose content starts at b[start] up to its closing
-// quote: the content, the offset after the quote, and why it is not a JSON string
-// ("" when it is).
-func unescape(b []byte, start int) (out []byte, end int, msg string) {
+// quote: the content (an escaped lone UTF-16 surrogate as U+FFFD), the offset after
+// the quote, why it is not a JSON string ("" when it is), and whether it holds an
+// escaped lone surrogate.
+func unescape(b []byte, start int) (out []byte, end int, msg string, lone bool) {
 	i := start
 	for i < len(b) && b[i] != '\\' && b[i] != '"' {
 		i++
@@ -60,9 +68,9 @@ func unescape(b []byte, start int) (out []byte, end int, msg string) {
 		c := b[i]
 		switch {
 		case c == '"':
-			return out, i + 1, ""
+			return out, i + 1, "", lone
 		case c < 0x20:
-			return nil, i, fmt.Sprintf("invalid character %q in string literal", c)
+			return nil, i, fmt.Sprintf("invalid character %q in string literal", c), false
 		case c != '\\':
 			out = append(out, c)
 			i++
@@ -89,7 +97,7 @@ func unescape(b []byte, start int) (out []byte, end int, msg string) {
 		case 'u':
 			r, ok := hex4(b, i)
 			if !ok {
-				return nil, i, "invalid escape sequence in string literal"
+				return nil, i, "invalid escape sequence in string literal", false
 			}
 			i += 4
 			if utf16.IsSurrogate(r) {
@@ -98,17 +106,19 @@ func unescape(b []byte, start int) (out []byte, end int, msg string) {
 					lo, ok = hex4(b, i+2)
 				}
 				if !ok || lo < 0xDC00 || lo > 0xDFFF {
-					return nil, i, errSurrogate
+					lone = true
+					out = utf8.AppendRune(out, utf8.RuneError)
+					continue
 				}
 				i += 6
 				r = utf16.DecodeRune(r, lo)
 			}
 			out = utf8.AppendRune(out, r)
 		default:
-			return nil, i - 1, fmt.Sprintf("invalid character %q in string escape code", esc)
+			return nil, i - 1, fmt.Sprintf("invalid character %q in string escape code", esc), false
 		}
 	}
-	return nil, len(b), "unexpected end of JSON input"
+	return nil, len(b), "unexpected end of JSON input", false
 }
 
 func hex4(b []byte, at int) (rune, bool) {
