@@ -59,9 +59,12 @@ func KnownCommand(command string) bool { return knownCommands[command] }
 
 // knownCommands are the routes' commands and the documented webhook commands without a
 // route: the official account's messages (their samples are cut off in the stored
-// documentation).
+// documentation), and the push results and moderation verdicts, whose bodies carry no
+// top-level CallbackCommand (Push.*: a batch of Events each naming its command;
+// ContentCallback.ResultNotify: the command in the URL only) and have no route yet.
 var knownCommands = func() map[string]bool {
-	m := map[string]bool{"OfficialAccount.CallbackAfterSendMsg": true, "OfficialAccount.CallbackAfterMsgWithDraw": true}
+	m := map[string]bool{"OfficialAccount.CallbackAfterSendMsg": true, "OfficialAccount.CallbackAfterMsgWithDraw": true,
+		"Push.AllMemberPush": true, "Push.OfflinePush": true, "ContentCallback.ResultNotify": true}
 	for _, r := range DefaultRoutes {
 		m[r.Command] = true
 	}
