@@ -204,3 +204,19 @@ func ExampleParseBody() {
 	fmt.Println(err)
 	// Output: body has the key "k" twice in one object (at X.k)
 }
+
+// A body of more values than MaxJSONValues is refused as too large, whatever its
+// nesting: the index of one body is bounded.
+func TestValueLimit(t *testing.T) {
+	arrays := make([]string, MaxJSONValues/MaxJSONArrayElements+1)
+	for i := range arrays {
+		arrays[i] = "[" + strings.TrimSuffix(strings.Repeat("0,", MaxJSONArrayElements), ",") + "]"
+	}
+	_, err := ParseBody([]byte(validHead + `"X":[` + strings.Join(arrays, ",") + `]}`))
+	if ErrorKind(err) != KindTooLarge || !strings.Contains(err.Error(), "more than 131072 values") {
+		t.Fatalf("a body of %d values: %v", len(arrays)*MaxJSONArrayElements, err)
+	}
+	if _, err := ParseBody([]byte(validHead + `"X":[` + strings.Join(arrays[:len(arrays)-1], ",") + `]}`)); err != nil {
+		t.Fatalf("a body of %d values: %v", (len(arrays)-1)*MaxJSONArrayElements, err)
+	}
+}

@@ -145,3 +145,13 @@ func TestIntegerFieldKinds(t *testing.T) {
 		}
 	}
 }
+
+// A token over MaxNumberToken bytes is not read, even when it is an integer exactly
+// (this one is 1): a number of a megabyte costs nothing, and the rule has no exception.
+func TestLongTokenIsNotRead(t *testing.T) {
+	for _, tok := range []string{"1" + strings.Repeat("0", 41) + "e-41", "1" + strings.Repeat("0", 999_999) + "e-999999"} {
+		if neg, mag, ok := exactInteger([]byte(tok)); ok {
+			t.Fatalf("a %d-byte token read as %v %d", len(tok), neg, mag)
+		}
+	}
+}
