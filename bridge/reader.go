@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	"github.com/imbridge/imbridge/bridge/internal/strictjson"
 )
@@ -78,12 +79,6 @@ func ParseBody(raw []byte) (*Body, error) {
 	return &Body{doc: doc}, nil
 }
 
-// CheckJSON checks that body is one JSON object as ParseBody reads it.
-func CheckJSON(body []byte) error {
-	_, err := ParseBody(body)
-	return err
-}
-
 // Top returns the body's object.
 func (b *Body) Top() Object { return Object{b: b, v: b.doc.Root()} }
 
@@ -105,15 +100,8 @@ type Object struct {
 // "<path>.n <format...>".
 func (o Object) Fail(n, format string, args ...any) {
 	if o.b.err == nil {
-		o.b.err = Errorf(KindBadRequest, "%s %s", o.name(n), sprintf(format, args...))
+		o.b.err = Errorf(KindBadRequest, "%s %s", o.name(n), fmt.Sprintf(format, args...))
 	}
-}
-
-func sprintf(format string, args ...any) string {
-	if len(args) == 0 {
-		return format
-	}
-	return Errorf(KindBadRequest, format, args...).Message
 }
 
 // name is member n's name for messages: with the object's path.
@@ -148,8 +136,8 @@ func (o Object) Extra() json.RawMessage {
 		return nil
 	}
 	var out []byte
-	for name, v := range o.v.Members() {
-		if o.b.wasRead(v) || (o.path == "" && (name == "CallbackCommand" || name == "EventTime")) {
+	for v := range o.v.Members() {
+		if o.b.wasRead(v) || (o.path == "" && (v.KeyIs("CallbackCommand") || v.KeyIs("EventTime"))) {
 			continue
 		}
 		if out == nil {

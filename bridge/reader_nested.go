@@ -3,6 +3,7 @@
 package bridge
 
 import (
+	"fmt"
 	"iter"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ type Elem struct {
 
 func (e Elem) fail(format string, args ...any) {
 	if e.b.err == nil {
-		e.b.err = Errorf(KindBadRequest, "%s %s", e.path, sprintf(format, args...))
+		e.b.err = Errorf(KindBadRequest, "%s %s", e.path, fmt.Sprintf(format, args...))
 	}
 }
 

@@ -68,7 +68,11 @@ func decodeBotC2CMessage(o Object) ([]Subject, int64) { return decodeC2CMessage(
 // Bot.OnC2CMessage send it; unread reads UnreadMsgNum, which only the former has.
 func decodeC2CMessage(o Object, unread bool) ([]Subject, int64) {
 	from, to, msgKey := o.RequiredAccount("From_Account"), o.RequiredAccount("To_Account"), o.Required("MsgKey")
-	fields := Fields(
+	var unreadNum any // left out
+	if unread {
+		unreadNum = o.Int("UnreadMsgNum")
+	}
+	return one(ConversationKey(from, to), Fields(
 		"fromAccount", from,
 		"toAccount", to,
 		"msgKey", msgKey,
@@ -79,15 +83,10 @@ func decodeC2CMessage(o Object, unread bool) ([]Subject, int64) {
 		"onlineOnlyFlag", o.Int("OnlineOnlyFlag"),
 		"sendMsgResult", o.Int("SendMsgResult"),
 		"errorInfo", o.Str("ErrorInfo"),
-	)
-	if unread {
-		fields = joinFields(fields, Fields("unreadMsgNum", o.Int("UnreadMsgNum")))
-	}
-	fields = joinFields(fields, Fields(
+		"unreadMsgNum", unreadNum,
 		"msgBody", o.Array("MsgBody"),
 		"cloudCustomData", o.JSON("CloudCustomData"),
-	))
-	return one(ConversationKey(from, to), fields), o.EventTime()
+	)), o.EventTime()
 }
 
 // decodeC2CMsgWithDraw reads C2C.CallbackAfterMsgWithDraw: the recalled message's

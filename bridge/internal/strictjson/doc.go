@@ -171,17 +171,20 @@ func (v Value) Elements() iter.Seq2[int, Value] {
 	}
 }
 
-// Members yields an object's members: their keys (unescaped) and values.
-func (v Value) Members() iter.Seq2[string, Value] {
-	return func(yield func(string, Value) bool) {
+// Members yields an object's members in order, as values: RawKey and KeyIs tell
+// their keys, without decoding them.
+func (v Value) Members() iter.Seq[Value] {
+	return func(yield func(Value) bool) {
 		if v.Kind() != Object {
 			return
 		}
 		for i := v.n().first; i != 0; i = v.d.nodes[i].next {
-			k, _, _, _ := unescape(v.d.b, int(v.d.nodes[i].key)+1)
-			if !yield(string(k), Value{d: v.d, i: i}) {
+			if !yield(Value{d: v.d, i: i}) {
 				return
 			}
 		}
 	}
 }
+
+// KeyIs reports whether a member's key is name (matched exactly, after unescaping).
+func (v Value) KeyIs(name string) bool { return v.d != nil && v.n().key >= 0 && v.d.keyIs(v.i, name) }
