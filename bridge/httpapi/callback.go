@@ -33,10 +33,11 @@ type callbackHandler struct {
 
 // serve handles one callback: verify the query, read the body, route, map, deliver,
 // answer. An authenticated callback that cannot be mapped is quarantined (see
-// quarantine) and answered OK. Every error goes to writeError through Echo's error handler. Once the
-// request's context ends (the client went away, or Config.Timeout passed), it stops
-// before the next step and delivers nothing: the answer could not reach the client,
-// who would send the callback again.
+// quarantine) and answered OK. Every error goes to writeError through Echo's error
+// handler. Once its body is read and verified, a callback is delivered whatever its
+// client does meanwhile: Chat does not send an after-callback again, so one whose client
+// went away (Chat waits 2 s) or whose answer can no longer be written is kept all the
+// same (delivery runs on a context that the request's end does not cancel).
 func (h *callbackHandler) serve(c echo.Context) error {
 	req := c.Request()
 	ctx := req.Context()
@@ -112,9 +113,6 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		}
 		return writeOK(c)
 	}
-	if err := h.abandoned(ctx, deadline); err != nil {
-		return err
-	}
 	var seed [32]byte
 	if h.replays != nil && signed {
 		if seed = bridge.CallbackSeed(cb); h.replays.Seen(seed, now) {
@@ -127,17 +125,14 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		return h.quarantine(c, cb, signed, err)
 	}
 	c.Set(ctxEvents, len(events))
-	if err := h.abandoned(ctx, deadline); err != nil {
-		return err
-	}
 	h.versions.Assign(events, signed, cb.ReceivedAt)
 	// The records count against the bytes in flight with the body, so that concurrent
 	// callbacks cannot hold more than the budget; a callback waits for room (at most
-	// recordWait, or its deadline) rather than being refused at once.
+	// recordWait, or Config.Timeout) rather than being refused at once, and one that
+	// finds none is kept whole in quarantine rather than answered 503.
 	records := bridge.RecordBytes(events)
 	if records+int64(cap(body)) > h.buffers.maxBytes {
-		// It could never fit, however long it waited: kept rather than answered 503
-		// (Chat does not send it again).
+		// It could never fit, however long it waited.
 		return h.quarantine(c, cb, signed, bridge.Errorf(bridge.KindTooLarge,
 			"the records of this callback (%d bytes) and its body do not fit in IMBRIDGE_MAX_IN_FLIGHT_BYTES (%d)", records, h.buffers.maxBytes))
 	}
@@ -146,10 +141,12 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		wait = deadline
 	}
 	if !h.buffers.reserve(records, wait) {
-		return h.buffers.busy()
+		return h.keep(c, cb, signed, bridge.Errorf(bridge.KindUnavailable,
+			"no room for the records of this callback (%d bytes) in IMBRIDGE_MAX_IN_FLIGHT_BYTES (%d) within %s; replay it from the quarantine topic",
+			records, h.buffers.maxBytes, wait.Sub(now).Round(time.Millisecond)))
 	}
 	defer h.buffers.release(records)
-	if err := h.deps.Delivery.Accept(ctx, events); err != nil {
+	if err := h.deps.Delivery.Accept(context.WithoutCancel(ctx), events); err != nil {
 		if bridge.ErrorKind(err) == bridge.KindTooLarge { // a record over its topic's limit
 			return h.quarantine(c, cb, signed, err)
 		}
@@ -179,15 +176,22 @@ const recordWait = time.Second
 // With the quarantine off, or for a reason that is not a mapping problem, reason is
 // returned: the callback is refused as before.
 func (h *callbackHandler) quarantine(c echo.Context, cb bridge.Callback, signed bool, reason error) error {
-	if h.cfg.QuarantineTopic == "" || !bridge.Quarantinable(reason) {
+	if !bridge.Quarantinable(reason) {
 		return reason
 	}
-	if err := h.abandoned(c.Request().Context(), time.Time{}); err != nil {
-		return err
+	return h.keep(c, cb, signed, reason)
+}
+
+// keep puts an authenticated callback whole on the quarantine topic with reason, whatever
+// its kind, and answers OK; with the quarantine off it returns reason. Its record is not
+// counted in the bytes in flight: it is about the size of the body, which is.
+func (h *callbackHandler) keep(c echo.Context, cb bridge.Callback, signed bool, reason error) error {
+	if h.cfg.QuarantineTopic == "" {
+		return reason
 	}
 	events := []bridge.Event{bridge.QuarantineEvent(cb, h.cfg.QuarantineTopic, c.Request().Header.Get("Content-Type"), reason)}
 	h.versions.Assign(events, signed, cb.ReceivedAt)
-	if err := h.deps.Delivery.Accept(c.Request().Context(), events); err != nil {
+	if err := h.deps.Delivery.Accept(context.WithoutCancel(c.Request().Context()), events); err != nil {
 		return err
 	}
 	kind := bridge.ErrorKind(reason).String()
@@ -196,18 +200,6 @@ func (h *callbackHandler) quarantine(c echo.Context, cb bridge.Callback, signed 
 	c.Set(ctxReason, bridge.ErrorMessage(reason))
 	c.Set(ctxEvents, 1)
 	return writeOK(c)
-}
-
-// abandoned returns an error once ctx has ended or deadline (unless zero) has passed.
-func (h *callbackHandler) abandoned(ctx context.Context, deadline time.Time) error {
-	err := ctx.Err()
-	if err == nil && !deadline.IsZero() && !time.Now().Before(deadline) {
-		err = context.DeadlineExceeded
-	}
-	if err != nil {
-		return &bridge.Error{Kind: bridge.KindUnavailable, Message: "the callback was abandoned before its events were delivered; send it again", Err: err}
-	}
-	return nil
 }
 
 // sampler lets one event through per interval and counts the ones in between, so that

@@ -303,38 +303,118 @@ func (b *slowBody) Read(p []byte) (int, error) {
 	return 1, nil
 }
 
-// A callback whose context ends before its events are delivered is abandoned: the
-// client went away, or Config.Timeout passed while the body trickled in; either way no
-// answer reaches the client, and the events must not be published behind its back.
-func TestCallbackAbandonedWhenContextEnds(t *testing.T) {
-	rec := &recorder{}
+// ctxRecorder is a Delivery that notes whether the context it was given had ended.
+type ctxRecorder struct {
+	recorder
+	ended []bool
+}
+
+func (r *ctxRecorder) Accept(ctx context.Context, events []bridge.Event) error {
+	r.mu.Lock()
+	r.ended = append(r.ended, ctx.Err() != nil)
+	r.mu.Unlock()
+	return r.recorder.Accept(ctx, events)
+}
+
+// A callback read and verified is delivered whatever its client does meanwhile: Chat
+// waits 2 s and does not send an after-callback again, so one whose client went away,
+// or that outlasted Config.Timeout while its body trickled in, is kept all the same, on
+// a context that the request's end does not cancel.
+func TestCallbackKeptWhenClientGoes(t *testing.T) {
+	rec := &ctxRecorder{}
 	srv := NewCallbackServer(Config{Timeout: 200 * time.Millisecond}, Deps{
 		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
 		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: rec, Log: zap.NewNop(),
 		Now: func() time.Time { return testNow },
 	})
-	abandonedBody := failBody("the callback was abandoned before its events were delivered; send it again")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	w := httptest.NewRecorder()
 	srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody).WithContext(ctx))
-	if w.Code != 503 || w.Body.String() != abandonedBody || rec.calls != 0 {
-		t.Fatalf("client gone: %d %s, %d deliveries", w.Code, w.Body.String(), rec.calls)
+	if w.Code != 200 || rec.calls != 1 || len(rec.events) != 3 || rec.ended[0] {
+		t.Fatalf("client gone: %d %s, %d deliveries of %d events, context ended %v", w.Code, w.Body.String(), rec.calls, len(rec.events), rec.ended)
 	}
 
 	r := post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody)
 	r.Body = io.NopCloser(&slowBody{s: seedBody, interval: time.Millisecond + 300*time.Millisecond/time.Duration(len(seedBody))})
 	w = httptest.NewRecorder()
 	srv.ServeHTTP(w, r)
-	if w.Code != 503 || w.Body.String() != abandonedBody || rec.calls != 0 {
-		t.Fatalf("past the timeout: %d %s, %d deliveries", w.Code, w.Body.String(), rec.calls)
+	if w.Code != 200 || rec.calls != 2 || len(rec.events) != 6 {
+		t.Fatalf("past the timeout: %d %s, %d deliveries of %d events", w.Code, w.Body.String(), rec.calls, len(rec.events))
 	}
+}
 
-	w = httptest.NewRecorder()
-	srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody))
-	if w.Code != 200 || rec.calls != 1 {
-		t.Fatalf("in time: %d %s, %d deliveries", w.Code, w.Body.String(), rec.calls)
+// topicHolder is a Delivery that holds every Accept of events for other topics than
+// free until released, and records the rest.
+type topicHolder struct {
+	recorder
+	free    string
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *topicHolder) Accept(ctx context.Context, events []bridge.Event) error {
+	if events[0].Topic != h.free {
+		h.entered <- struct{}{}
+		<-h.release
+		return nil
+	}
+	return h.recorder.Accept(ctx, events)
+}
+
+// A verified callback that finds no room in the bytes in flight for its records within
+// a second is kept whole in quarantine (kind unavailable) and answered OK, not refused
+// with a 503 that would lose it; with the quarantine off it is answered 503.
+func TestNoRoomForRecordsIsQuarantined(t *testing.T) {
+	values, _ := url.ParseQuery(signedQuery(bridge.CommandBlackListDelete))
+	query, err := bridge.ParseQuery(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(seedBody), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := bridge.RecordBytes(events)
+	// Room for two bodies in their 4 KiB buffers, the held callback's records and half
+	// of another's: the second body is read, its records find no room.
+	budget := 2*4096 + records + records/2
+	for _, quarantine := range []string{"q", ""} {
+		h := &topicHolder{free: "q", entered: make(chan struct{}, 1), release: make(chan struct{})}
+		obs := &observed{}
+		srv := NewCallbackServer(Config{BodyLimit: 4096, MaxInFlightBytes: budget, QuarantineTopic: quarantine}, Deps{
+			Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+			Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: h, Log: zap.NewNop(), Observer: obs,
+			Now: func() time.Time { return testNow },
+		})
+		held := make(chan *httptest.ResponseRecorder, 1)
+		go func() {
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody))
+			held <- w
+		}()
+		<-h.entered
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody))
+		close(h.release)
+		if w := <-held; w.Code != 200 {
+			t.Fatalf("held callback answered %d %s", w.Code, w.Body.String())
+		}
+		if quarantine == "" {
+			if w.Code != 503 || !strings.Contains(w.Body.String(), "no room for the records") || len(h.events) != 0 {
+				t.Fatalf("quarantine off: answered %d %s, %d events kept", w.Code, w.Body.String(), len(h.events))
+			}
+			continue
+		}
+		if w.Code != 200 || w.Body.String() != okJSON || len(h.events) != 1 || len(obs.quarantined) != 1 || obs.quarantined[0] != "unavailable" {
+			t.Fatalf("no room: answered %d %s, %d events kept, counted %v", w.Code, w.Body.String(), len(h.events), obs.quarantined)
+		}
+		r := bridge.Records(h.events)[0]
+		if r.Topic != "q" || string(r.Value) != seedBody || string(r.HeaderValue(bridge.HeaderQuarantineKind)) != "unavailable" ||
+			!strings.Contains(string(r.HeaderValue(bridge.HeaderQuarantineReason)), "IMBRIDGE_MAX_IN_FLIGHT_BYTES") {
+			t.Fatalf("record: topic %s value %q headers %s", r.Topic, r.Value, headersOf(r))
+		}
 	}
 }
 

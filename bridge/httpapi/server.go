@@ -47,10 +47,11 @@ type Config struct {
 	// hold at least one body of BodyLimit as it grows (its largest buffer and
 	// the one it grows from, about 1.5 times BodyLimit). Default DefaultMaxInFlightBytes (32 MiB).
 	MaxInFlightBytes int64
-	// Timeout is how long a callback may take from the end of its headers to its
-	// answer: past it the handler stops before delivering and answers 503, which the
-	// client may no longer receive. Set it to the server's write timeout, after which
-	// no answer reaches the client. 0: no limit but the client's going away.
+	// Timeout is how long a callback may wait for room in MaxInFlightBytes for its
+	// records, counted from the end of its headers (and at most a second): set it to the
+	// server's write timeout, after which no answer reaches the client. A callback read
+	// and verified is delivered (or quarantined) whatever the time or its client: Chat
+	// does not send it again. 0: the second alone.
 	Timeout time.Duration
 	// ReplayWindow, when not 0, turns on the replay filter: a signed callback answered
 	// OK is remembered for this long, and an exact replay of it (same SDKAppID,

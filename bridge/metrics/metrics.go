@@ -79,7 +79,7 @@ func New(version string) *Metrics {
 		}, []string{"topic"}),
 		quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "imbridge_callbacks_quarantined_total",
-			Help: "Authenticated callbacks kept whole on the quarantine topic instead of mapped, answered OK, by kind of reason: bad_request (a body or field imbridge cannot read), too_large (more entries than IMBRIDGE_MAX_PAIRS, or records over a topic's max.message.bytes), unsupported (a Content-Encoding).",
+			Help: "Authenticated callbacks kept whole on the quarantine topic instead of mapped, answered OK, by kind of reason: bad_request (a body or field imbridge cannot read), too_large (more entries than IMBRIDGE_MAX_PAIRS, or records over a topic's max.message.bytes), unsupported (a Content-Encoding), unavailable (no room for its records in IMBRIDGE_MAX_IN_FLIGHT_BYTES within a second: kept rather than answered 503).",
 		}, []string{"kind"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -179,5 +179,5 @@ func (m *Metrics) RegisterDeliveryHealth(health func() error) {
 }
 
 // Quarantined counts a callback kept in quarantine, by kind (bad_request, too_large,
-// unsupported).
+// unsupported, unavailable).
 func (m *Metrics) Quarantined(kind string) { m.quarantined.WithLabelValues(kind).Inc() }

@@ -108,7 +108,7 @@ var deliverySettings = []setting{
 		usage: "callback and admin listeners: time to read a whole request, body included",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPReadTimeout })},
 	{env: "IMBRIDGE_HTTP_WRITE_TIMEOUT", flag: "http-write-timeout", def: "10s", meta: "DURATION",
-		usage: "callback and admin listeners: time from the end of the request headers to the end of the answer; a callback still being handled then is abandoned, nothing published (the admin listener allows pprof's 30s profiles more)",
+		usage: "callback and admin listeners: time from the end of the request headers to the end of the answer; a callback read and verified is still delivered or quarantined after it, its answer unseen (the admin listener allows pprof's 30s profiles more)",
 		set:   durationSetter(func(c *Config) *time.Duration { return &c.HTTPWriteTimeout })},
 	{env: "IMBRIDGE_HTTP_IDLE_TIMEOUT", flag: "http-idle-timeout", def: "120s", meta: "DURATION",
 		usage: "callback and admin listeners: how long a kept-alive connection may wait for its next request",
