@@ -124,7 +124,7 @@ type Observer interface {
 	SignatureFailure(reason string)
 	RequestTimeSkew(d time.Duration)
 	// Quarantined counts a callback kept in quarantine; kind is bad_request,
-	// too_large or unsupported.
+	// too_large, unsupported or unavailable.
 	Quarantined(kind string)
 }
 
