@@ -18,7 +18,7 @@ DEV_KAFKA_PORT  ?= 19092
 DEV_KAFKA_CLUSTER_PORT  ?= 19500
 KAFKA_CLUSTER := deploy/kafka/cluster.sh
 
-.PHONY: help build test test-go test-long fuzz conformance staticcheck prometheus-tools deploy-tools bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
+.PHONY: help build test test-go test-long fuzz conformance staticcheck prometheus-tools tracing-tools deploy-tools bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,7 +47,7 @@ test: tools ## vet and test everything against a real broker (started here on fr
 	    $(KAFKA) run $(MAKE) --no-print-directory test-go; \
 	fi
 
-test-go: staticcheck prometheus-tools deploy-tools
+test-go: staticcheck prometheus-tools tracing-tools deploy-tools
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	schema/conformance/run.sh 25
@@ -76,6 +76,17 @@ prometheus-tools: ## build promtool and promqlnames at the pinned Prometheus ver
 	  echo "building promtool from github.com/prometheus/prometheus $(PROMETHEUS_VERSION)"; \
 	  cd $(PROMETHEUS_TOOLS) && $(GO) build -o $(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool; }
 	@cd $(PROMETHEUS_TOOLS) && $(GO) build -o $(PROMQLNAMES) ./promqlnames
+# Jaeger (TestTracesReachJaeger: an OTLP receiver with a query API), built into
+# GOPATH/bin from deploy/tracing/tools, whose go.mod pins the Jaeger module; rebuilt only
+# when it comes from another version (the first build takes minutes).
+TRACING_TOOLS  := deploy/tracing/tools
+JAEGER_VERSION := $(shell awk '{ for (i = 1; i < NF; i++) if ($$i == "github.com/jaegertracing/jaeger") print $$(i+1) }' $(TRACING_TOOLS)/go.mod)
+JAEGER         := $(shell $(GO) env GOPATH)/bin/jaeger
+tracing-tools: ## build Jaeger at the pinned version (the tracing test sends it spans)
+	@$(GO) version -m $(JAEGER) 2>/dev/null | grep -Eq "github.com/jaegertracing/jaeger[[:space:]]+$(JAEGER_VERSION)[[:space:]]" || { \
+	  echo "building jaeger from github.com/jaegertracing/jaeger $(JAEGER_VERSION)"; \
+	  cd $(TRACING_TOOLS) && $(GO) build -o $(JAEGER) github.com/jaegertracing/jaeger/cmd/jaeger; }
+
 # The deployment's tests render deploy/k8s with kustomize and deploy/helm with helm
 # (cmd/imbridge/deploy_render_test.go), at these versions, installed like staticcheck
 # into GOPATH/bin (never the repository); go version -m tells the installed version.

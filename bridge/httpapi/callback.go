@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"net/url"
 	"strings"
 	"sync"
@@ -131,6 +130,9 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	// recordWait, or Config.Timeout) rather than being refused at once, and one that
 	// finds none is kept whole in quarantine rather than answered 503.
 	records := bridge.RecordBytes(events)
+	if h.deps.Tracer != nil {
+		records += int64(len(events)) * traceHeaderBytes
+	}
 	if records+int64(cap(body)) > h.buffers.maxBytes {
 		// It could never fit, however long it waited.
 		return h.quarantine(c, cb, signed, bridge.Errorf(bridge.KindTooLarge,
@@ -146,7 +148,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 			records, h.buffers.maxBytes, wait.Sub(now).Round(time.Millisecond)))
 	}
 	defer h.buffers.release(records)
-	if err := h.deps.Delivery.Accept(context.WithoutCancel(ctx), events); err != nil {
+	if err := h.accept(ctx, events); err != nil {
 		if bridge.ErrorKind(err) == bridge.KindTooLarge { // a record over its topic's limit
 			return h.quarantine(c, cb, signed, err)
 		}
@@ -191,7 +193,7 @@ func (h *callbackHandler) keep(c echo.Context, cb bridge.Callback, signed bool, 
 	}
 	events := []bridge.Event{bridge.QuarantineEvent(cb, h.cfg.QuarantineTopic, c.Request().Header.Get("Content-Type"), reason)}
 	h.versions.Assign(events, signed, cb.ReceivedAt)
-	if err := h.deps.Delivery.Accept(context.WithoutCancel(c.Request().Context()), events); err != nil {
+	if err := h.accept(c.Request().Context(), events); err != nil {
 		return err
 	}
 	kind := bridge.ErrorKind(reason).String()

@@ -115,6 +115,8 @@ type Deps struct {
 	Observer Observer
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Tracer, when not nil, traces each callback and the delivery of its events.
+	Tracer Tracer
 }
 
 // Observer receives what the callback endpoint measures; metrics.Metrics implements
@@ -160,7 +162,11 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	e.Use(drainRefused(cfg.BodyLimit))
 	// Every method reaches the handler, so that OPTIONS too gets Chat's JSON (405)
 	// instead of Echo's automatic 204.
-	e.Any(cfg.Path, postOnly(h.serve), limitInFlight(cfg.MaxInFlight))
+	mw := []echo.MiddlewareFunc{limitInFlight(cfg.MaxInFlight)}
+	if d.Tracer != nil {
+		mw = append([]echo.MiddlewareFunc{traceCallbacks(d.Tracer, cfg.Path)}, mw...)
+	}
+	e.Any(cfg.Path, postOnly(h.serve), mw...)
 	return e
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 	"github.com/imbridge/imbridge/bridge/httpapi"
 	"github.com/imbridge/imbridge/bridge/kafka"
+	"github.com/imbridge/imbridge/bridge/tracing"
 )
 
 // Config is the effective configuration of `imbridge serve`: defaults, then the
@@ -21,6 +22,10 @@ import (
 // by the setting that fills it (see settings, or `imbridge serve --help`). It logs
 // itself without secrets (MarshalLogObject).
 type Config struct {
+	// Tracing is what the standard OTEL_* variables say about traces (off unless they
+	// ask for them); the OpenTelemetry SDK reads the rest of them itself.
+	Tracing tracing.Settings
+
 	Listen, CallbackPath, AdminListen string
 	TrustedProxies                    []netip.Prefix
 	SDKAppID                          uint64

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/tracing"
 )
 
 func env(kv ...string) func(string) (string, bool) {
@@ -34,7 +35,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Listen: ":8080", CallbackPath: "/callback", AdminListen: "127.0.0.1:9090", SDKAppID: 1400187352,
+		Tracing: tracing.Settings{Protocol: "http/protobuf"},
+		Listen:  ":8080", CallbackPath: "/callback", AdminListen: "127.0.0.1:9090", SDKAppID: 1400187352,
 		CallbackTokens: []bridge.Secret{"new-token-0123456", "old-token-0123456"}, SignMaxSkew: 60 * time.Second, ReplayCacheSize: 100000, BodyLimit: 1 << 20,
 		MaxInFlightBytes: 32 << 20, MaxPairs: 10000, MaxRecordBytes: 8 << 20, MaxInFlight: 1024, MaxQueryBytes: 4096, MaxHeaderBytes: 16384,
 		KafkaBrokers: []string{"k1:9092", "k2:9092"},
@@ -188,6 +190,10 @@ func TestLoadConfigErrors(t *testing.T) {
 			"IMBRIDGE_MAX_IN_FLIGHT_BYTES=2097152: expected at least IMBRIDGE_BODY_LIMIT (4194304), or no body of that size is ever accepted"},
 		{"bytes in flight too few", nil, append(base, "IMBRIDGE_MAX_IN_FLIGHT_BYTES", "1000"),
 			`IMBRIDGE_MAX_IN_FLIGHT_BYTES="1000": expected a number of bytes, at least 1048576`},
+		{"a trace exporter other than otlp", nil, append(base, "OTEL_TRACES_EXPORTER", "zipkin"),
+			`OTEL_TRACES_EXPORTER="zipkin": imbridge exports traces with otlp, or none`},
+		{"an OTLP protocol imbridge does not speak", nil, append(base, "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+			`OTEL_EXPORTER_OTLP_PROTOCOL="http/json": expected http/protobuf or grpc`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/imbridge/imbridge/bridge/tracing"
 )
 
 // loadConfig builds the configuration from defaults, the environment (lookup) and
@@ -66,6 +68,10 @@ func loadConfigFor(command string, args []string, lookup func(string) (string, b
 		}
 		c.effective = append(c.effective, effectiveSetting{strings.ToLower(strings.TrimPrefix(s.env, "IMBRIDGE_")), v})
 	}
+	var err error
+	if c.Tracing, err = tracing.ReadSettings(func(k string) string { v, _ := lookup(k); return v }); err != nil {
+		return Config{}, err
+	}
 	return c, c.Validate()
 }
 
@@ -99,4 +105,19 @@ environment variable named beside it; a flag wins over the variable.
 		}
 		fmt.Fprintf(out, "  --%s %s\n      %s%s\n      %s\n", s.flag, s.meta, s.env, def, s.usage)
 	}
+	if command == "serve" {
+		fmt.Fprint(out, tracingUsage)
+	}
 }
+
+// tracingUsage ends serve's help: tracing takes the standard variables only.
+const tracingUsage = `
+Tracing (OpenTelemetry) is off unless the standard variables ask for it:
+OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) set, or
+OTEL_TRACES_EXPORTER=otlp; OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true turn it
+off. OTEL_EXPORTER_OTLP_PROTOCOL is http/protobuf (default) or grpc; the endpoint,
+headers, TLS, OTEL_TRACES_SAMPLER, OTEL_BSP_* and OTEL_SERVICE_NAME (default imbridge)
+are read as the OpenTelemetry SDK documents them. Each callback gets a server span, each
+topic of its events a producer span "send <topic>", and each record a traceparent
+header naming it.
+`

@@ -20,6 +20,7 @@ import (
 	"github.com/imbridge/imbridge/bridge/kafka"
 	"github.com/imbridge/imbridge/bridge/metrics"
 	"github.com/imbridge/imbridge/bridge/spool"
+	"github.com/imbridge/imbridge/bridge/tracing"
 )
 
 func serve(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
@@ -77,6 +78,7 @@ type service struct {
 	cfg     Config
 	log     *zap.Logger
 	metrics *metrics.Metrics
+	tracer  *tracing.Tracer // nil: tracing is off
 
 	// The delivery: sp and forwarder are nil in sync mode.
 	pub       *kafka.Publisher
@@ -104,6 +106,14 @@ type service struct {
 // at once.
 func serveWith(cfg Config, log *zap.Logger) error {
 	s := &service{cfg: cfg, log: log, metrics: metrics.New(version)}
+	tracer, err := tracing.New(context.Background(), cfg.Tracing, versionString())
+	if err != nil {
+		return err
+	}
+	if tracer != nil {
+		s.tracer = tracer
+		defer s.stopTracing()
+	}
 	if err := s.openDelivery(); err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func (s *service) openServers() error {
 			MaxQueryBytes: cfg.MaxQueryBytes, MaxPairs: cfg.MaxPairs, MaxRecordBytes: cfg.MaxRecordBytes, MaxInFlight: cfg.MaxInFlight, MaxInFlightBytes: cfg.MaxInFlightBytes,
 			Timeout: cfg.HTTPWriteTimeout, ReplayWindow: cfg.replayWindow(), ReplayCacheSize: cfg.ReplayCacheSize,
 			TrustedProxies: cfg.TrustedProxies, QuarantineTopic: cfg.QuarantineTopic},
-			httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(cfg.routes()...), Delivery: s.delivery, Log: log, Observer: m})),
+			s.callbackDeps(verifier))),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,
 		WriteTimeout:      cfg.HTTPWriteTimeout,
@@ -68,6 +68,28 @@ func (s *service) openServers() error {
 	s.callbackSrv, s.callbackLn, s.adminLn = callbackSrv, callbackLn, adminLn
 	return nil
 }
+
+// callbackDeps are the callback endpoint's dependencies, with the tracer when tracing
+// is on (and no Tracer at all when it is off: a nil *tracing.Tracer is not one).
+func (s *service) callbackDeps(verifier *bridge.Verifier) httpapi.Deps {
+	d := httpapi.Deps{Verifier: verifier, Routes: bridge.NewRoutes(s.cfg.routes()...), Delivery: s.delivery, Log: s.log, Observer: s.metrics}
+	if s.tracer != nil {
+		d.Tracer = s.tracer
+	}
+	return d
+}
+
+// stopTracing exports the spans not yet sent, for at most tracingFlushTimeout.
+func (s *service) stopTracing() {
+	ctx, cancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	defer cancel()
+	if err := s.tracer.Shutdown(ctx); err != nil {
+		s.log.Warn("traces not exported at exit", zap.Error(err))
+	}
+}
+
+// tracingFlushTimeout bounds the export of the last spans at exit.
+const tracingFlushTimeout = 5 * time.Second
 
 // startServers serves both listeners, each in a goroutine that sends its error (nil
 // once shut down) on errc; with TLS it reloads the certificate on SIGHUP and when its

@@ -1,0 +1,61 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/imbridge/imbridge/bridge"
+)
+
+// Tracer traces callbacks; tracing.Tracer implements it. Deps.Tracer nil (the default)
+// traces nothing and costs nothing.
+type Tracer interface {
+	// StartCallback starts the span of one callback request to route, continuing the
+	// trace its headers carry, and returns the request's context with the span; end
+	// ends it with the answer's status, the command (or "") and the outcome.
+	StartCallback(req *http.Request, route string) (ctx context.Context, end func(status int, command, outcome string))
+	// StartSend starts the spans of delivering events, children of ctx's span, and
+	// adds their trace headers to the events; end ends them, failed when err is not nil.
+	StartSend(ctx context.Context, events []bridge.Event) (end func(err error))
+}
+
+// traceHeaderBytes is what the trace headers add to each record, as the byte budget
+// counts it: a traceparent (66 bytes with its name and framing) and a short tracestate.
+const traceHeaderBytes = 128
+
+// traceCallbacks starts a Tracer's span for each request to route and ends it with the
+// answer the error handler will write for the handler's error, if any.
+func traceCallbacks(t Tracer, route string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, end := t.StartCallback(c.Request(), route)
+			c.SetRequest(c.Request().WithContext(ctx))
+			err := next(c)
+			status, out := c.Response().Status, "other"
+			if err != nil {
+				status, _ = statusOf(err)
+				out = outcome(err)
+			} else if o, ok := c.Get(ctxOutcome).(string); ok {
+				out = o
+			}
+			command, _ := c.Get(ctxCommand).(string)
+			end(status, command, out)
+			return err
+		}
+	}
+}
+
+// accept hands events to the delivery, traced when a Tracer is set, on a context that
+// the request's end does not cancel: a callback read and verified is kept even when its
+// client went away.
+func (h *callbackHandler) accept(ctx context.Context, events []bridge.Event) error {
+	if h.deps.Tracer == nil {
+		return h.deps.Delivery.Accept(context.WithoutCancel(ctx), events)
+	}
+	end := h.deps.Tracer.StartSend(ctx, events)
+	err := h.deps.Delivery.Accept(context.WithoutCancel(ctx), events)
+	end(err)
+	return err
+}
