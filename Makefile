@@ -18,7 +18,7 @@ DEV_KAFKA_PORT  ?= 19092
 DEV_KAFKA_CLUSTER_PORT  ?= 19500
 KAFKA_CLUSTER := deploy/kafka/cluster.sh
 
-.PHONY: help build test test-go test-long fuzz conformance staticcheck prometheus-tools tracing-tools deploy-tools bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
+.PHONY: help build test test-go test-long fuzz conformance staticcheck prometheus-tools tracing-tools rules-copies deploy-tools bench bench-micro tools dev kafka-up kafka-down kafka-cluster-up kafka-cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,12 @@ prometheus-tools: ## build promtool and promqlnames at the pinned Prometheus ver
 	  echo "building promtool from github.com/prometheus/prometheus $(PROMETHEUS_VERSION)"; \
 	  cd $(PROMETHEUS_TOOLS) && $(GO) build -o $(PROMTOOL) github.com/prometheus/prometheus/cmd/promtool; }
 	@cd $(PROMETHEUS_TOOLS) && $(GO) build -o $(PROMQLNAMES) ./promqlnames
+RULES := deploy/prometheus/imbridge.rules.yaml
+rules-copies: ## copy the alert rules into the chart and the kustomize monitoring component (after changing them)
+	cp $(RULES) deploy/helm/imbridge/files/imbridge.rules.yaml
+	{ sed -n '1,/^spec:$$/p' deploy/k8s/components/monitoring/prometheusrule.yaml; sed 's/^\(.\)/  \1/' $(RULES); } > deploy/k8s/components/monitoring/prometheusrule.yaml.new
+	mv deploy/k8s/components/monitoring/prometheusrule.yaml.new deploy/k8s/components/monitoring/prometheusrule.yaml
+
 # Jaeger (TestTracesReachJaeger: an OTLP receiver with a query API), built into
 # GOPATH/bin from deploy/tracing/tools, whose go.mod pins the Jaeger module; rebuilt only
 # when it comes from another version (the first build takes minutes).

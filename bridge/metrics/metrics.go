@@ -6,6 +6,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"runtime"
 	"time"
@@ -181,3 +182,22 @@ func (m *Metrics) RegisterDeliveryHealth(health func() error) {
 // Quarantined counts a callback kept in quarantine, by kind (bad_request, too_large,
 // unsupported, unavailable).
 func (m *Metrics) Quarantined(kind string) { m.quarantined.WithLabelValues(kind).Inc() }
+
+// ReadyTimeout bounds one evaluation of imbridge_ready, so that a scrape is not held
+// by a broker that does not answer (sync mode).
+const ReadyTimeout = 2 * time.Second
+
+// RegisterReadiness adds imbridge_ready: 1 while ready returns nil, 0 otherwise,
+// evaluated at each scrape as /readyz is at each probe (ready is what /readyz asks).
+func (m *Metrics) RegisterReadiness(ready func(context.Context) error) {
+	m.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "imbridge_ready",
+		Help: "1 while the replica takes callbacks (what /readyz answers 200 for), 0 while it does not: spool at its limit or unwritable (spool mode), Kafka not answering (sync mode), shutting down. Chat's callbacks to a replica that is not ready are lost unless the load balancer sends them elsewhere."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), ReadyTimeout)
+			defer cancel()
+			if ready(ctx) != nil {
+				return 0
+			}
+			return 1
+		}))
+}

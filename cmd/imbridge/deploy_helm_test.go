@@ -23,6 +23,7 @@ import (
 var chartAllOptions = []string{
 	"secret.create=true", "secret.callbackToken=a-token-of-more-than-16-characters", "secret.kafkaSaslPassword=secret",
 	"serviceMonitor.enabled=true", "serviceMonitor.labels.release=prometheus",
+	"prometheusRule.enabled=true", "prometheusRule.labels.release=prometheus",
 	"ingress.enabled=true", "ingress.className=nginx", "ingress.host=imbridge.example.com",
 	"topics.create=true",
 	"networkPolicy.kafkaPeers[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=kafka",
@@ -53,9 +54,9 @@ func TestHelmChartLints(t *testing.T) {
 func TestHelmChartRenders(t *testing.T) {
 	def := renderChart(t)
 	checkKubernetes(t, def)
-	if len(def.secrets)+len(def.ingresses)+len(def.monitors)+len(def.jobs) != 0 {
-		t.Errorf("the default values render %d Secrets, %d Ingresses, %d ServiceMonitors, %d Jobs; want none",
-			len(def.secrets), len(def.ingresses), len(def.monitors), len(def.jobs))
+	if len(def.secrets)+len(def.ingresses)+len(def.monitors)+len(def.rules)+len(def.jobs) != 0 {
+		t.Errorf("the default values render %d Secrets, %d Ingresses, %d ServiceMonitors, %d PrometheusRules, %d Jobs; want none",
+			len(def.secrets), len(def.ingresses), len(def.monitors), len(def.rules), len(def.jobs))
 	}
 	if got := secretVolume(t, def.sts); got != "imbridge" {
 		t.Errorf("the default values mount Secret %s, want imbridge (the base's, created by hand)", got)

@@ -197,6 +197,29 @@ var apiTypes = map[string]func() any{
 	"networking.k8s.io/v1/NetworkPolicy":      func() any { return &networkingv1.NetworkPolicy{} },
 	"networking.k8s.io/v1/Ingress":            func() any { return &networkingv1.Ingress{} },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() any { return &ServiceMonitor{} },
+	"monitoring.coreos.com/v1/PrometheusRule": func() any { return &PrometheusRule{} },
+}
+
+// PrometheusRule is monitoring.coreos.com/v1 PrometheusRule, under its CRD's names:
+// spec holds a Prometheus rules file's groups.
+type PrometheusRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Groups []struct {
+			Name     string `json:"name"`
+			Interval string `json:"interval,omitempty"`
+			Rules    []struct {
+				Alert         string            `json:"alert,omitempty"`
+				Record        string            `json:"record,omitempty"`
+				Expr          string            `json:"expr"`
+				For           string            `json:"for,omitempty"`
+				KeepFiringFor string            `json:"keep_firing_for,omitempty"`
+				Labels        map[string]string `json:"labels,omitempty"`
+				Annotations   map[string]string `json:"annotations,omitempty"`
+			} `json:"rules"`
+		} `json:"groups"`
+	} `json:"spec"`
 }
 
 // object is one rendered object, decoded into its API type.
@@ -267,6 +290,7 @@ type manifests struct {
 	ingresses []*networkingv1.Ingress
 	secrets   []*corev1.Secret
 	monitors  []*ServiceMonitor
+	rules     []*PrometheusRule
 }
 
 // sortObjects files decoded objects by kind.
@@ -294,6 +318,8 @@ func sortObjects(t *testing.T, objs []object) manifests {
 			m.secrets = append(m.secrets, v)
 		case *ServiceMonitor:
 			m.monitors = append(m.monitors, v)
+		case *PrometheusRule:
+			m.rules = append(m.rules, v)
 		}
 	}
 	if m.sts == nil {

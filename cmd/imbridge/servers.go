@@ -57,8 +57,10 @@ func (s *service) openServers() error {
 		}
 		callbackSrv.TLSConfig = s.certs.serverTLSConfig()
 	}
+	readiness := stoppingDelivery{s.delivery, &s.stopping}
+	m.RegisterReadiness(readiness.Ready)
 	s.adminSrv = &http.Server{
-		Handler:           httpapi.NewAdminServer(stoppingDelivery{s.delivery, &s.stopping}, httpapi.AdminConfig{Metrics: m.Handler(), Live: live, Pprof: cfg.Pprof}, log),
+		Handler:           httpapi.NewAdminServer(readiness, httpapi.AdminConfig{Metrics: m.Handler(), Live: live, Pprof: cfg.Pprof}, log),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,
 		WriteTimeout:      cfg.adminWriteTimeout(),
