@@ -26,26 +26,28 @@ const (
 // of users together).
 var c2cRoutes = []Route{
 	{Name: "c2c-message-sent", Command: CommandC2CAfterSendMsg, Topic: TopicC2C, Type: "imbridge.c2c.message.sent.v1",
-		Decode: decodeC2CSendMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CSendMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 	{Name: "c2c-message-recalled", Command: CommandC2CAfterMsgWithDraw, Topic: TopicC2C, Type: "imbridge.c2c.message.recalled.v1",
-		Decode: decodeC2CMsgWithDraw, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CMsgWithDraw, Key: "the conversation: From_Account and To_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 	{Name: "c2c-conversation-read", Command: CommandC2CAfterMsgReport, Topic: TopicC2C, Type: "imbridge.c2c.conversation.read.v1",
-		Decode: decodeC2CMsgReport, Key: "the conversation: Report_Account and Peer_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CMsgReport, Key: "the conversation: Report_Account and Peer_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 	{Name: "c2c-message-extension-changed", Command: CommandC2CAfterMsgExtension, Topic: TopicC2C, Type: "imbridge.c2c.message.extension.changed.v1",
-		Decode: decodeC2CMsgExtension, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CMsgExtension, Key: "the conversation: From_Account and To_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 	// A modification joins its message's conversation, so that it follows the message
 	// on one partition.
 	{Name: "c2c-message-modified", Command: CommandC2CAfterModifyMsg, Topic: TopicC2C, Type: "imbridge.c2c.message.modified.v1",
-		Decode: decodeC2CModifyMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CModifyMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 	// A message to a chatbot is a one-to-one message: it joins the conversation of the
 	// user and the bot (To_Account).
 	{Name: "bot-c2c-message", Command: CommandBotOnC2CMessage, Topic: TopicC2C, Type: "imbridge.bot.c2c.message.v1",
-		Decode: decodeBotC2CMessage, Key: "the conversation: From_Account and To_Account (the chatbot) sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeBotC2CMessage, Key: "the conversation: From_Account and To_Account (the chatbot) sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 }
 
 // ConversationKey is the message key of a one-to-one conversation: the two accounts
-// sorted bytewise, as a compact JSON array (["alice","bob"]), so that both directions
-// of one conversation share a key, and so a partition.
+// sorted bytewise, as a compact JSON array (["alice","bob"]) escaped as encoding/json
+// escapes (the README's "The one-to-one key" specifies it), so that both directions of
+// one conversation share a key, and so a partition. bridge/events.ConversationKey is
+// the consumers' copy; a test holds the two and every route to one key.
 func ConversationKey(a, b string) string {
 	if b < a {
 		a, b = b, a

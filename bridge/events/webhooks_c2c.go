@@ -25,8 +25,12 @@ var c2cTypes = map[string]func() webhookEvent{
 }
 
 // ConversationKey is the record key of a one-to-one conversation's events: the two
-// accounts sorted bytewise, as a compact JSON array (["alice","bob"]), the same for
-// both directions.
+// accounts ordered by their UTF-8 bytes, the smaller first, as a compact JSON array
+// (["alice","bob"]), the same for both directions. The strings are escaped as
+// encoding/json escapes them: `"` and `\` with a backslash; \n, \r, \t, \b, \f; other
+// bytes below 0x20 as \u00XX; <, > and & as \u003c, \u003e, \u0026; U+2028 and U+2029
+// as \u2028 and \u2029; every other character as its UTF-8 bytes (README, "The
+// one-to-one key", says it for other languages).
 func ConversationKey(a, b string) string {
 	if b < a {
 		a, b = b, a
