@@ -59,7 +59,7 @@ func TestProbesArrive(t *testing.T) {
 	for _, route := range DefaultRoutes {
 		t.Run(route.Name, func(t *testing.T) {
 			cb := readCallback(t, goldenFile(route))
-			group := route.Topic == TopicGroup
+			group := route.Topic == TopicGroup || route.Topic == TopicGroupMessage
 			cb.Body = probed(t, cb.Body, group)
 			events, err := Map(cb, route)
 			if err != nil {

@@ -91,7 +91,10 @@ func decodeUnrouted(top Object) ([]Subject, int64) {
 
 // Default topics: one per relationship, shared by its additions and removals, and one
 // per area, shared by all of the area's events, so that a consumer reads one subject's
-// history (a group, a user, a conversation) in order from one partition.
+// history (a group, a user, a conversation) in order from one partition. Groups have
+// two: their messages (TopicGroupMessage) apart from membership and group state
+// (TopicGroup), so that a consumer of membership does not read every message of a
+// busy group; both are keyed by GroupId, and there is no order across them.
 const (
 	TopicBlocklist = "imbridge.blocklist"
 	TopicFriend    = "imbridge.friend"
@@ -100,9 +103,14 @@ const (
 	TopicFollow = "imbridge.follow"
 	// TopicC2C holds one-to-one message events, keyed by conversation.
 	TopicC2C = "imbridge.c2c"
-	// TopicGroup holds every group event (groups, members, messages, topics,
-	// attributes, owner, and bots mentioned in groups), keyed by GroupId.
+	// TopicGroup holds group state and membership (groups created, changed, full and
+	// destroyed, members joined, exited, changed and their online state, community
+	// topics, attributes, owner), keyed by GroupId.
 	TopicGroup = "imbridge.group"
+	// TopicGroupMessage holds group messages: sent, recalled, modified, failed to
+	// deliver, their extensions and read receipts, and bots mentioned in groups, keyed
+	// by GroupId, so that a message's later events follow it in one partition.
+	TopicGroupMessage = "imbridge.group.message"
 	// TopicState holds online state changes, keyed by user.
 	TopicState = "imbridge.state"
 	// TopicProfile holds profile changes, keyed by user.

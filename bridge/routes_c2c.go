@@ -23,29 +23,34 @@ const (
 
 // c2cRoutes are the routes of one-to-one messages: C2C.* webhooks and messages to
 // chatbots (Bot.OnC2CMessage), keyed by the conversation (both directions of one pair
-// of users together).
+// of users together), apart from conversation reads, keyed by the reader.
 var c2cRoutes = []Route{
 	{Name: "c2c-message-sent", Command: CommandC2CAfterSendMsg, Topic: TopicC2C, Type: "imbridge.c2c.message.sent.v1",
-		Decode: decodeC2CSendMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CSendMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 	{Name: "c2c-message-recalled", Command: CommandC2CAfterMsgWithDraw, Topic: TopicC2C, Type: "imbridge.c2c.message.recalled.v1",
-		Decode: decodeC2CMsgWithDraw, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CMsgWithDraw, Key: "the conversation: From_Account and To_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
+	// A read is keyed by the reader, so that one user's read state of every
+	// conversation is in one partition; it carries LastReadTime, which tells which
+	// messages it covers without their order (README, "Reads are keyed by the reader").
 	{Name: "c2c-conversation-read", Command: CommandC2CAfterMsgReport, Topic: TopicC2C, Type: "imbridge.c2c.conversation.read.v1",
-		Decode: decodeC2CMsgReport, Key: "the conversation: Report_Account and Peer_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CMsgReport, Key: "Report_Account", Events: "one per callback"},
 	{Name: "c2c-message-extension-changed", Command: CommandC2CAfterMsgExtension, Topic: TopicC2C, Type: "imbridge.c2c.message.extension.changed.v1",
-		Decode: decodeC2CMsgExtension, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CMsgExtension, Key: "the conversation: From_Account and To_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 	// A modification joins its message's conversation, so that it follows the message
 	// on one partition.
 	{Name: "c2c-message-modified", Command: CommandC2CAfterModifyMsg, Topic: TopicC2C, Type: "imbridge.c2c.message.modified.v1",
-		Decode: decodeC2CModifyMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeC2CModifyMsg, Key: "the conversation: From_Account and To_Account sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 	// A message to a chatbot is a one-to-one message: it joins the conversation of the
 	// user and the bot (To_Account).
 	{Name: "bot-c2c-message", Command: CommandBotOnC2CMessage, Topic: TopicC2C, Type: "imbridge.bot.c2c.message.v1",
-		Decode: decodeBotC2CMessage, Key: "the conversation: From_Account and To_Account (the chatbot) sorted, as a JSON array", Events: "one per callback"},
+		Decode: decodeBotC2CMessage, Key: "the conversation: From_Account and To_Account (the chatbot) sorted, as a JSON array (events.ConversationKey)", Events: "one per callback"},
 }
 
 // ConversationKey is the message key of a one-to-one conversation: the two accounts
-// sorted bytewise, as a compact JSON array (["alice","bob"]), so that both directions
-// of one conversation share a key, and so a partition.
+// sorted bytewise, as a compact JSON array (["alice","bob"]) escaped as encoding/json
+// escapes (the README's "The one-to-one key" specifies it), so that both directions of
+// one conversation share a key, and so a partition. bridge/events.ConversationKey is
+// the consumers' copy; a test holds the two and every route to one key.
 func ConversationKey(a, b string) string {
 	if b < a {
 		a, b = b, a
@@ -102,10 +107,10 @@ func decodeC2CMsgWithDraw(o Object) ([]Subject, int64) {
 }
 
 // decodeC2CMsgReport reads C2C.CallbackAfterMsgReport: who read the conversation
-// with whom, and up to when.
+// with whom, and up to when; keyed by the reader.
 func decodeC2CMsgReport(o Object) ([]Subject, int64) {
 	reporter, peer := o.RequiredAccount("Report_Account"), o.RequiredAccount("Peer_Account")
-	return one(ConversationKey(reporter, peer), Fields(
+	return one(reporter, Fields(
 		"reportAccount", reporter,
 		"peerAccount", peer,
 		"lastReadTime", o.Int("LastReadTime"),

@@ -33,7 +33,6 @@ func TestC2CRoutesKeyByConversation(t *testing.T) {
 			`{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"a","To_Account":"b","MsgKey":"k"}`,
 		},
 		CommandC2CAfterMsgWithDraw: {`{"CallbackCommand":"C2C.CallbackAfterMsgWithDraw","From_Account":"b","To_Account":"a","MsgKey":"k"}`},
-		CommandC2CAfterMsgReport:   {`{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"b","Peer_Account":"a"}`},
 		CommandC2CAfterMsgExtension: {
 			`{"CallbackCommand":"C2C.CallbackAfterC2CMsgExtension","From_Account":"a","To_Account":"b","MsgKey":"k","OperateType":3}`,
 		},
@@ -59,6 +58,28 @@ func TestC2CRoutesKeyByConversation(t *testing.T) {
 				t.Fatalf("%s: %d events, key %s", b, len(evs), evs[0].Key())
 			}
 		}
+	}
+}
+
+// A conversation read is keyed by the reader: one user's reads of two conversations
+// share a key (one partition, in order), the two users of one conversation do not; a
+// reader whose account holds a control character cannot be a key (quarantined).
+func TestC2CConversationReadKeyedByReader(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandC2CAfterMsgReport)
+	for body, key := range map[string]string{
+		`{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"b","Peer_Account":"a","LastReadTime":1557481127}`: "b",
+		`{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"b","Peer_Account":"c","LastReadTime":1557481128}`: "b",
+		`{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"a","Peer_Account":"b","LastReadTime":1557481129}`: "a",
+	} {
+		evs, err := Map(Callback{Query: Query{CallbackCommand: CommandC2CAfterMsgReport}, AppID: 1, Body: []byte(body)}, route)
+		if err != nil || len(evs) != 1 || string(evs[0].Key()) != key || evs[0].Topic != TopicC2C {
+			t.Fatalf("%s: %+v, %v; want one event keyed %q", body, evs, err, key)
+		}
+	}
+	body := `{"CallbackCommand":"C2C.CallbackAfterMsgReport","Report_Account":"b\n","Peer_Account":"a"}`
+	_, err := Map(Callback{Query: Query{CallbackCommand: CommandC2CAfterMsgReport}, AppID: 1, Body: []byte(body)}, route)
+	if want := `Report_Account "b\n" holds a control character, which no Kafka key may carry`; err == nil || err.Error() != want {
+		t.Fatalf("%s: %v, want %s", body, err, want)
 	}
 }
 

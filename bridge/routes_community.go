@@ -34,7 +34,10 @@ const (
 	CommandAfterGroupMsgExtension = "Group.CallbackAfterGroupMsgExtension"
 )
 
-// groupCommunityRoutes are the routes of communities and group extras: topics, read receipts, attributes, owner, member state, delivery failures and message extensions, keyed by GroupId.
+// groupCommunityRoutes are the routes of communities and group extras: topics, read
+// receipts, attributes, owner, member state, delivery failures and message extensions,
+// keyed by GroupId; read receipts, delivery failures and extensions (message events) on
+// TopicGroupMessage, the rest on TopicGroup.
 var groupCommunityRoutes = []Route{
 	{Name: "group-topic-created", Command: CommandAfterCreateTopic, Topic: TopicGroup, Type: "imbridge.group.topic.created.v1",
 		Decode: decodeAfterCreateTopic, Key: "GroupId", Events: "one per callback"},
@@ -42,7 +45,7 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeAfterTopicDestroyed, Key: "GroupId", Events: "one per TopicIdList entry"},
 	{Name: "group-topic-changed", Command: CommandAfterTopicInfoChanged, Topic: TopicGroup, Type: "imbridge.group.topic.changed.v1",
 		Decode: decodeAfterTopicInfoChanged, Key: "GroupId", Events: "one per callback"},
-	{Name: "group-receipt", Command: CommandAfterReadReceipt, Topic: TopicGroup, Type: "imbridge.group.receipt.v1",
+	{Name: "group-receipt", Command: CommandAfterReadReceipt, Topic: TopicGroupMessage, Type: "imbridge.group.receipt.v1",
 		Decode: decodeAfterReadReceipt, Key: "GroupId", Events: "one per GroupMsgReceiptList entry"},
 	{Name: "group-attributes-changed", Command: CommandAfterGroupAttrChanged, Topic: TopicGroup, Type: "imbridge.group.attributes.changed.v1",
 		Decode: decodeAfterGroupAttrChanged, Key: "GroupId", Events: "one per callback"},
@@ -50,9 +53,9 @@ var groupCommunityRoutes = []Route{
 		Decode: decodeAfterChangeGroupOwner, Key: "GroupId", Events: "one per callback"},
 	{Name: "group-member-state-changed", Command: CommandOnMemberStateChange, Topic: TopicGroup, Type: "imbridge.group.member.state.changed.v1",
 		Decode: decodeOnMemberStateChange, Key: "GroupId", Events: "one per MemberList entry"},
-	{Name: "group-message-failed", Command: CommandSendMsgException, Topic: TopicGroup, Type: "imbridge.group.message.failed.v1",
+	{Name: "group-message-failed", Command: CommandSendMsgException, Topic: TopicGroupMessage, Type: "imbridge.group.message.failed.v1",
 		Decode: decodeSendMsgException, Key: "GroupId", Events: "one per callback"},
-	{Name: "group-message-extension-changed", Command: CommandAfterGroupMsgExtension, Topic: TopicGroup, Type: "imbridge.group.message.extension.changed.v1",
+	{Name: "group-message-extension-changed", Command: CommandAfterGroupMsgExtension, Topic: TopicGroupMessage, Type: "imbridge.group.message.extension.changed.v1",
 		Decode: decodeAfterGroupMsgExtension, Key: "GroupId", Events: "one per callback"},
 }
 

@@ -21,7 +21,8 @@ const (
 	CommandGroupMessageModified = "Group.CallbackAfterModifyMsg"
 )
 
-// groupRoutes are the routes of groups: Group.* webhooks about groups, members and messages, keyed by GroupId.
+// groupRoutes are the routes of groups: Group.* webhooks about groups, members and
+// messages, keyed by GroupId; messages on TopicGroupMessage, the rest on TopicGroup.
 var groupRoutes = []Route{
 	{Name: "group-created", Command: CommandGroupCreated, Topic: TopicGroup, Type: "imbridge.group.created.v1",
 		Decode: decodeGroupCreated, Key: "GroupId", Events: "one per callback"},
@@ -29,13 +30,13 @@ var groupRoutes = []Route{
 		Decode: decodeGroupMemberJoined, Key: "GroupId", Events: "one per new member"},
 	{Name: "group-member-exited", Command: CommandGroupMemberExited, Topic: TopicGroup, Type: "imbridge.group.member.exited.v1",
 		Decode: decodeGroupMemberExited, Key: "GroupId", Events: "one per member who left"},
-	{Name: "group-message-sent", Command: CommandGroupMessageSent, Topic: TopicGroup, Type: "imbridge.group.message.sent.v1",
+	{Name: "group-message-sent", Command: CommandGroupMessageSent, Topic: TopicGroupMessage, Type: "imbridge.group.message.sent.v1",
 		Decode: decodeGroupMessageSent, Key: "GroupId", Events: "one per callback"},
 	{Name: "group-destroyed", Command: CommandGroupDestroyed, Topic: TopicGroup, Type: "imbridge.group.destroyed.v1",
 		Decode: decodeGroupDestroyed, Key: "GroupId", Events: "one per callback"},
 	{Name: "group-info-changed", Command: CommandGroupInfoChanged, Topic: TopicGroup, Type: "imbridge.group.info.changed.v1",
 		Decode: decodeGroupInfoChanged, Key: "GroupId", Events: "one per callback"},
-	{Name: "group-message-recalled", Command: CommandGroupMessageRecall, Topic: TopicGroup, Type: "imbridge.group.message.recalled.v1",
+	{Name: "group-message-recalled", Command: CommandGroupMessageRecall, Topic: TopicGroupMessage, Type: "imbridge.group.message.recalled.v1",
 		Decode: decodeGroupMessageRecalled, Key: "GroupId", Events: "one per recalled message"},
 	{Name: "group-full", Command: CommandGroupFull, Topic: TopicGroup, Type: "imbridge.group.full.v1",
 		Decode: decodeGroupFull, Key: "GroupId", Events: "one per callback"},
@@ -43,7 +44,7 @@ var groupRoutes = []Route{
 		Decode: decodeGroupMemberChanged, Key: "GroupId", Events: "one per callback"},
 	// A modification joins its message's group, so that it follows the message on one
 	// partition.
-	{Name: "group-message-modified", Command: CommandGroupMessageModified, Topic: TopicGroup, Type: "imbridge.group.message.modified.v1",
+	{Name: "group-message-modified", Command: CommandGroupMessageModified, Topic: TopicGroupMessage, Type: "imbridge.group.message.modified.v1",
 		Decode: decodeGroupMessageModified, Key: "GroupId", Events: "one per callback"},
 }
 

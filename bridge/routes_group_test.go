@@ -73,7 +73,7 @@ func TestGroupMessageModifiedKeyedByGroup(t *testing.T) {
 		`{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"@TGS#_g","TopicId":"","MsgSeq":53}`:                   `"groupId":"@TGS#_g","msgSeq":53`,
 	} {
 		events, err := Map(Callback{Query: Query{CallbackCommand: CommandGroupMessageModified}, AppID: 1, Body: []byte(body)}, route)
-		if err != nil || len(events) != 1 || events[0].Topic != TopicGroup || events[0].Subject.Key != "@TGS#_g" || string(events[0].Subject.Fields) != fields {
+		if err != nil || len(events) != 1 || events[0].Topic != TopicGroupMessage || events[0].Subject.Key != "@TGS#_g" || string(events[0].Subject.Fields) != fields {
 			t.Fatalf("%s: Map = %+v, %v; want the fields %s", body, events, err, fields)
 		}
 	}

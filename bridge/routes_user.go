@@ -26,9 +26,9 @@ var userRoutes = []Route{
 		Decode: decodePortraitSet, Key: "From_Account", Events: "one per callback"},
 	{Name: "official-info-changed", Command: CommandOfficialAccountInfoChanged, Topic: TopicOfficialAccount, Type: "imbridge.official.info.changed.v1",
 		Decode: decodeOfficialAccountInfoChanged, Key: "Official_Account", Events: "one per callback"},
-	// A bot mention is a group message: it joins the group's history on the group
-	// topic, with every bot mentioned in one event.
-	{Name: "bot-group-message", Command: CommandBotOnGroupMessage, Topic: TopicGroup, Type: "imbridge.bot.group.message.v1",
+	// A bot mention is a group message: it joins the group's messages on the group
+	// message topic, with every bot mentioned in one event.
+	{Name: "bot-group-message", Command: CommandBotOnGroupMessage, Topic: TopicGroupMessage, Type: "imbridge.bot.group.message.v1",
 		Decode: decodeBotOnGroupMessage, Key: "GroupId", Events: "one per callback"},
 }
 

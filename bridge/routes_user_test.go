@@ -12,7 +12,7 @@ func TestUserRoutesKeys(t *testing.T) {
 		{CommandStateChange, `{"CallbackCommand":"State.StateChange","Info":{"Action":"Logout","To_Account":"u1"}}`, TopicState, "u1"},
 		{CommandPortraitSet, `{"CallbackCommand":"Profile.CallbackPortraitSet","Operator_Account":"admin","From_Account":"u1","ProfileItem":[{"Tag":"Tag_Profile_IM_Level","Value":3}]}`, TopicProfile, "u1"},
 		{CommandOfficialAccountInfoChanged, `{"CallbackCommand":"OfficialAccount.CallbackAfterOfficialAccountInfoChanged","Official_Account":"@TOA#oa","Name":""}`, TopicOfficialAccount, "@TOA#oa"},
-		{CommandBotOnGroupMessage, `{"CallbackCommand":"Bot.OnGroupMessage","GroupId":"@TGS#g","AtRobots_Account":["@RBT#1","@RBT#2"],"EventTime":"1670574414123"}`, TopicGroup, "@TGS#g"},
+		{CommandBotOnGroupMessage, `{"CallbackCommand":"Bot.OnGroupMessage","GroupId":"@TGS#g","AtRobots_Account":["@RBT#1","@RBT#2"],"EventTime":"1670574414123"}`, TopicGroupMessage, "@TGS#g"},
 	}
 	for _, tt := range tests {
 		route, ok := routes.Lookup(tt.cmd)

@@ -27,8 +27,9 @@ import (
 // An EventTime below 10^12 (before 2001-09-09 in milliseconds: seconds, or garbage)
 // is not plausible either: clamped as in 1.
 //
-// A subject is what consumers order by: the pair (From_Account, To_Account) of a
-// relationship event, the key of any other. Every event of one subject in one
+// A subject here is the pair (From_Account, To_Account) of a relationship event, the
+// record key of any other: what a consumer compares per (events.SubjectOf: a group and
+// member, a group message, ...) lies within it, so rule 3 holds for that too. Every event of one subject in one
 // callback shares the version. Rule 3 remembers a subject for DefaultRememberFor after
 // its last version (and at most DefaultMaxKeys subjects, the oldest forgotten first); a
 // change of a forgotten subject whose base is older than its last version may get a

@@ -1,6 +1,7 @@
 // Package events is for downstream services that consume imbridge's topics: typed
 // events, Decode to turn a Kafka record (key, value, headers) into one with precise
-// errors, Newer to order one relationship's changes across imbridge replicas, and
+// errors, Newer to order one subject's changes across imbridge replicas (SubjectOf
+// says per what each event type is compared), and
 // Deduper to drop the redeliveries that at-least-once delivery allows.
 // It depends on the standard library only, so consumers can import it with any Kafka
 // client.

@@ -35,8 +35,9 @@ func published(command, body string) [][3]any {
 	return out
 }
 
-// A consumer of imbridge.group keeps each group's members: every event of one group
-// arrives in one partition (key GroupId), and Newer orders them across replicas.
+// A consumer of imbridge.group keeps each group's members: every membership event of
+// one group arrives in one partition (key GroupId), and Newer orders one member's
+// events across replicas (versions compared per group and member).
 func ExampleDecode_groupMembers() {
 	members := map[string]map[string]int64{} // group -> member -> version of the join
 	records := append(
@@ -116,9 +117,9 @@ func ExampleDecode_c2cModified() {
 	// Output: true [{"MsgType":"TIMTextElem","MsgContent":{"Text":"hello"}}]
 }
 
-// A consumer of imbridge.group keeps each group message's latest content: a message is
-// its group, topic and MsgSeq, and its modification has the group's key, so it arrives
-// after the message in the same partition.
+// A consumer of imbridge.group.message keeps each group message's latest content: a
+// message is its group, topic and MsgSeq, and its modification has the group's key, so
+// it arrives after the message in the same partition.
 func ExampleDecode_groupModified() {
 	type message struct {
 		group, topic string

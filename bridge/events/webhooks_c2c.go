@@ -3,7 +3,7 @@ package events
 import "encoding/json"
 
 // Types of the one-to-one message events: their records are keyed by the
-// conversation (ConversationKey).
+// conversation (ConversationKey), a conversation read's by the reader.
 const (
 	TypeC2CMessageSent             = "imbridge.c2c.message.sent.v1"
 	TypeC2CMessageRecalled         = "imbridge.c2c.message.recalled.v1"
@@ -25,8 +25,12 @@ var c2cTypes = map[string]func() webhookEvent{
 }
 
 // ConversationKey is the record key of a one-to-one conversation's events: the two
-// accounts sorted bytewise, as a compact JSON array (["alice","bob"]), the same for
-// both directions.
+// accounts ordered by their UTF-8 bytes, the smaller first, as a compact JSON array
+// (["alice","bob"]), the same for both directions. The strings are escaped as
+// encoding/json escapes them: `"` and `\` with a backslash; \n, \r, \t, \b, \f; other
+// bytes below 0x20 as \u00XX; <, > and & as \u003c, \u003e, \u0026; U+2028 and U+2029
+// as \u2028 and \u2029; every other character as its UTF-8 bytes (README, "The
+// one-to-one key", says it for other languages).
 func ConversationKey(a, b string) string {
 	if b < a {
 		a, b = b, a
@@ -72,7 +76,8 @@ type C2CMessageRecalled struct {
 func (e *C2CMessageRecalled) key() string { return ConversationKey(e.FromAccount, e.ToAccount) }
 
 // C2CConversationRead is a user marking a one-to-one conversation read
-// (C2C.CallbackAfterMsgReport).
+// (C2C.CallbackAfterMsgReport), keyed by the reader (ReportAccount): one user's reads
+// of every conversation are in one partition.
 type C2CConversationRead struct {
 	Envelope
 	ReportAccount string `json:"reportAccount"`
@@ -82,7 +87,7 @@ type C2CConversationRead struct {
 	UnreadMsgNum *int64 `json:"unreadMsgNum,omitempty"`
 }
 
-func (e *C2CConversationRead) key() string { return ConversationKey(e.ReportAccount, e.PeerAccount) }
+func (e *C2CConversationRead) key() string { return e.ReportAccount }
 
 // C2CMessageExtensionChanged is a change of a one-to-one message's key-value
 // extensions (C2C.CallbackAfterC2CMsgExtension): OperateType 1 set, 2 deleted, 3

@@ -61,7 +61,7 @@ func TestDecodeC2C(t *testing.T) {
 		{"c2c-message-recalled", &events.C2CMessageRecalled{FromAccount: "jared", ToAccount: "Jonh", MsgKey: "48374_2837546_1557481126",
 			UnreadMsgNum: i64(7)}, `["Jonh","jared"]`},
 		{"c2c-conversation-read", &events.C2CConversationRead{ReportAccount: "jared", PeerAccount: "Jonh", LastReadTime: i64(1614754606),
-			UnreadMsgNum: i64(7)}, `["Jonh","jared"]`},
+			UnreadMsgNum: i64(7)}, `jared`},
 		{"c2c-message-extension-changed", &events.C2CMessageExtensionChanged{FromAccount: "user1", ToAccount: "user2",
 			MsgKey: "93847636_1287657_1764688415", OperateType: 1,
 			ExtensionList: json.RawMessage(`[{"Key":"k1","Value":"v1","Seq":1},{"Key":"k2","Value":"v2","Seq":1},{"Key":"k3","Value":"v3","Seq":1}]`),
@@ -126,6 +126,53 @@ func TestConversationKeyAgrees(t *testing.T) {
 	for _, p := range [][2]string{{"alice", "bob"}, {"bob", "alice"}, {`x"<&>`, "\u2028"}, {"张三", "Z"}} {
 		if got, want := events.ConversationKey(p[0], p[1]), bridge.ConversationKey(p[0], p[1]); got != want {
 			t.Errorf("%q: events %s, bridge %s", p, got, want)
+		}
+	}
+}
+
+// Every one-to-one route keys its records as ConversationKey computes from the
+// accounts a consumer decodes, in both directions, also for accounts with characters
+// JSON escapes (sent escaped or raw), a non-BMP character sent as a surrogate pair and
+// a control character; and the key is the one the README specifies, byte for byte.
+func TestConversationKeyOfEveryRoute(t *testing.T) {
+	const (
+		rawA = `"x\"\\<y>\u0026\u2028\u00e9\n\b\f\u0001"` // as the body sends it
+		rawB = `"\ud83d\ude00bob"`
+		want = `["x\"\\\u003cy\u003e\u0026\u2028é\n\b\f\u0001","😀bob"]`
+	)
+	for _, route := range bridge.DefaultRoutes {
+		if route.Topic != bridge.TopicC2C || route.Command == bridge.CommandC2CAfterMsgReport {
+			continue // a conversation read is keyed by the reader
+		}
+		from, to := "From_Account", "To_Account"
+		for _, accounts := range [][2]string{{rawA, rawB}, {rawB, rawA}} {
+			var body map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(goldenBody(t, route.Name)), &body); err != nil {
+				t.Fatal(err)
+			}
+			body[from], body[to] = json.RawMessage(accounts[0]), json.RawMessage(accounts[1])
+			b, _ := json.Marshal(body)
+			evs, err := bridge.Map(bridge.Callback{Query: bridge.Query{CallbackCommand: route.Command}, AppID: 1400187352, Body: b}, route)
+			if err != nil {
+				t.Fatalf("route %s: %v", route.Name, err)
+			}
+			key, value, headers := record(t, evs[0])
+			ev, err := events.Decode(key, value, headers)
+			if err != nil {
+				t.Fatalf("route %s: %v", route.Name, err)
+			}
+			var got struct{ A, B string }
+			fields := map[string]*string{"fromAccount": &got.A, "toAccount": &got.B, "reportAccount": &got.A, "peerAccount": &got.B}
+			var payload map[string]any
+			_ = json.Unmarshal(value, &payload)
+			for f, p := range fields {
+				if s, ok := payload[f].(string); ok {
+					*p = s
+				}
+			}
+			if computed := events.ConversationKey(got.A, got.B); string(key) != computed || string(key) != want {
+				t.Errorf("route %s (%T): key %s; ConversationKey(%q, %q) = %s; specified %s", route.Name, ev, key, got.A, got.B, computed, want)
+			}
 		}
 	}
 }
