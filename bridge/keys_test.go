@@ -34,8 +34,10 @@ func TestNoControlCharacterInKeys(t *testing.T) {
 			dirty.Body = []byte(strings.ReplaceAll(string(cb.Body), quoted, quoted[:len(quoted)-1]+bad+`"`))
 			_, err := Map(dirty, route)
 			msg := ErrorMessage(err)
-			if ErrorKind(err) != KindBadRequest || !(strings.Contains(msg, "control character") || strings.Contains(msg, "NUL character")) ||
-				!strings.Contains(msg, route.Key) {
+			// A key from a list's entries (Events[].To_Account) is named with the
+			// entry's index: the first one's was changed.
+			named := strings.Contains(msg, route.Key) || strings.Contains(msg, strings.Replace(route.Key, "[]", "[0]", 1))
+			if ErrorKind(err) != KindBadRequest || !(strings.Contains(msg, "control character") || strings.Contains(msg, "NUL character")) || !named {
 				t.Errorf("%s with %s in its key %s: %v", filepath.Base(in), bad, route.Key, err)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -13,7 +14,9 @@ const MaxAccountBytes = 32
 
 // Map turns a verified callback for route into one event per subject the route's
 // Decoder finds in the body (one per PairList entry for the relationship chain), in
-// the body's order. It checks that the body's CallbackCommand agrees with the query's.
+// the body's order. It checks that the body's CallbackCommand agrees with the query's
+// (where Chat sends one: see QueryOnlyCommands), and for a routed command that a
+// SdkAppId in the body is the verified one.
 // Map is pure: the same callback (query, body, ReceivedAt) always gives the same events.
 //
 // A callback whose events would carry a control
@@ -128,6 +131,50 @@ func eventIDSeed(cb Callback) [sha256.Size]byte {
 	var seed [sha256.Size]byte
 	h.Sum(seed[:0])
 	return seed
+}
+
+// identityDomain separates the seeds of IdentityEventID from eventIDSeed's.
+const identityDomain = "imbridge identity v1"
+
+// IdentityEventID derives the ID of an event from what identifies it rather than from
+// the request that carried it: the SDKAppID, the command and the subject's Identity,
+// length-prefixed, hashed as EventID hashes a callback's seed (index 0). The same
+// entry sent again, in another request at another time, gets the same ID.
+func IdentityEventID(appID uint64, command, identity string) string {
+	h := sha256.New()
+	var n [8]byte
+	for _, part := range [...]string{identityDomain, strconv.FormatUint(appID, 10), command, identity} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write([]byte(part))
+	}
+	var seed [sha256.Size]byte
+	h.Sum(seed[:0])
+	return EventID(seed, 0)
+}
+
+// Identity joins the parts that identify an entry into a Subject's Identity, each
+// length-prefixed so that no two different lists of parts share one; a part that is
+// nil (an absent integer) is written as "".
+func Identity(parts ...any) string {
+	var b []byte
+	for _, p := range parts {
+		var s string
+		switch v := p.(type) {
+		case nil:
+		case string:
+			s = v
+		case int64:
+			s = strconv.FormatInt(v, 10)
+		case uint64:
+			s = strconv.FormatUint(v, 10)
+		default:
+			panic(fmt.Sprintf("bridge.Identity: %T", p)) // a decoder's bug, never the input's
+		}
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(append(b, ':'), s...)
+	}
+	return string(b)
 }
 
 // EventID derives the ID of the index-th event of a callback from the callback's seed:

@@ -19,7 +19,7 @@ func goldenFile(route Route) string {
 }
 
 // eventLists are the lists whose entries become one event each.
-var eventLists = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "GroupMsgReceiptList", "SubscribeAccountList", "FollowList"}
+var eventLists = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "GroupMsgReceiptList", "SubscribeAccountList", "FollowList", "Events"}
 
 // probed adds to a golden body a member no route reads at the top level and in every
 // entry of its lists of objects, and a TopicId to a group body without one (or with
@@ -128,6 +128,10 @@ func TestContentAsSent(t *testing.T) {
 		{"call-started", "UserList", "userList", `[{"User_Account": "<u>", "Status": "Calling", "N": 1.50}]`},
 		{"call-ended", "CallRecord", "callRecord", `{"CallId": "055662e1-bc8a-469c-a334-1126c8c17d58", "CallResult": "<x> & y", "N": 1.50}`},
 		{"call-member-changed", "ChangedUserList", "changedUserList", `[{"User_Account": "u\u00e9", "ActionType": "Accept", "N": 1e2}]`},
+		{"moderation-result", "TextContent", "textContent", `["<b>x</b> & y` + "\u2028" + `", "1.50"]`},
+		{"moderation-result", "CtxcbKeywords", "ctxcbKeywords", `["<b>", "\u00e9"]`},
+		{"moderation-result", "CloudCustomData", "cloudCustomData", `{"k": 1e2, "t": "<&>"}`},
+		{"moderation-result", "ContactItem", "contactItem", `{"ContactType": 1, "To_Account": "Jonh", "N": 1.50}`},
 		// An escaped lone surrogate is valid JSON, though no character: carried as sent.
 		{"group-message-sent", "MsgBody", "msgBody", `[{"MsgType":"TIMTextElem","MsgContent":{"Text":"a\ud800b\udc00"}}]`},
 		{"c2c-message-sent", "CloudCustomData", "cloudCustomData", `"\ud83d alone"`},

@@ -49,7 +49,7 @@ type Route struct {
 // Beyond the relationship chain, a route is a Decoder (one event per subject), its
 // payload, an event and a body schema, and a row in one of the area tables below
 // (routes_<area>.go).
-var DefaultRoutes = slices.Concat(relationshipRoutes, followRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes, officialRoutes, opsRoutes, callRoutes)
+var DefaultRoutes = slices.Concat(relationshipRoutes, followRoutes, c2cRoutes, groupRoutes, groupCommunityRoutes, userRoutes, officialRoutes, opsRoutes, callRoutes, pushRoutes, moderationRoutes)
 
 // KnownCommand reports whether command is one of Chat's documented webhook commands:
 // a route's (switched on or not) or one imbridge has no route for yet. Metrics label
@@ -59,12 +59,9 @@ func KnownCommand(command string) bool { return knownCommands[command] }
 
 // knownCommands are the routes' commands and the documented webhook commands without a
 // route: the official account's messages (their samples are cut off in the stored
-// documentation), and the push results and moderation verdicts, whose bodies carry no
-// top-level CallbackCommand (Push.*: a batch of Events each naming its command;
-// ContentCallback.ResultNotify: the command in the URL only) and have no route yet.
+// documentation).
 var knownCommands = func() map[string]bool {
-	m := map[string]bool{"OfficialAccount.CallbackAfterSendMsg": true, "OfficialAccount.CallbackAfterMsgWithDraw": true,
-		"Push.AllMemberPush": true, "Push.OfflinePush": true, "ContentCallback.ResultNotify": true}
+	m := map[string]bool{"OfficialAccount.CallbackAfterSendMsg": true, "OfficialAccount.CallbackAfterMsgWithDraw": true}
 	for _, r := range DefaultRoutes {
 		m[r.Command] = true
 	}

@@ -27,6 +27,9 @@ import (
 // An EventTime below 10^12 (before 2001-09-09 in milliseconds: seconds, or garbage)
 // is not plausible either: clamped as in 1.
 //
+// The base is each event's: the events of a callback share its EventTime, but a
+// batch's entries carry their own (Push.*, Subject.EventTime).
+//
 // A subject here is the pair (From_Account, To_Account) of a relationship event, the
 // record key of any other: what a consumer compares per (events.SubjectOf: a group and
 // member, a group message, ...) lies within it, so rule 3 holds for that too. Every event of one subject in one
@@ -78,24 +81,25 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 		return
 	}
 	clock := now.UnixMilli()
-	e := &events[0]
 	ref := clock
-	if signed && e.RequestTime > 0 {
-		ref = e.RequestTime * 1000
-	}
-	base, clamped, fromClock := max(clock, ref), false, true
-	if e.EventTime > 0 {
-		if e.EventTime >= minEventTime && e.EventTime <= ref+v.maxSkew.Milliseconds() {
-			base, fromClock = e.EventTime, false
-		} else {
-			clamped = true
-		}
+	if signed && events[0].RequestTime > 0 {
+		ref = events[0].RequestTime * 1000
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.prune(now)
 	given := map[string]int64{}
 	for i := range events {
+		// Each event's own EventTime: the same for every event of a callback but a
+		// batch's, whose entries carry their own (Subject.EventTime).
+		base, clamped, fromClock := max(clock, ref), false, true
+		if et := events[i].EventTime; et > 0 {
+			if et >= minEventTime && et <= ref+v.maxSkew.Milliseconds() {
+				base, fromClock = et, false
+			} else {
+				clamped = true
+			}
+		}
 		key := events[i].subject()
 		ver, ok := given[key]
 		if !ok {

@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"time"
+
+	"github.com/imbridge/imbridge/bridge/internal/strictjson"
 )
 
 // Subject is what one event of a route says beyond the envelope every event has
@@ -25,6 +29,14 @@ type Subject struct {
 	// Order, when set, is what consumers order the subject's changes by instead of
 	// Key (see Versioner): a relationship's two accounts.
 	Order string
+	// EventTime, when not 0, is this subject's own EventTime (Unix milliseconds),
+	// instead of the callback's: an entry of a batch that carries its own time (Push.*).
+	EventTime int64
+	// Identity, when not "", is what the event's ID is derived from (with the SDKAppID
+	// and the command: see IdentityEventID) instead of the callback's bytes and the
+	// event's place in it: an entry Chat may send again in another request (Push.*,
+	// retried after a delay), whose ID must then be the same. Make it with Identity.
+	Identity string
 }
 
 // Decoder reads the body of one command into its subjects (one event each, in order)
@@ -43,6 +55,11 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	top := body.Top()
 	if err := checkCommand(top, cb.Query.CallbackCommand, route); err != nil {
 		return nil, err
+	}
+	if route.Command != "" { // the unrouted route keeps what it cannot judge
+		if err := checkBodyAppID(top, cb.AppID); err != nil {
+			return nil, err
+		}
 	}
 	maxEvents := cb.MaxPairs
 	if maxEvents <= 0 {
@@ -68,10 +85,15 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if err := body.Err(); err != nil {
 		return nil, err
 	}
-	if route.Key == KeySDKAppID {
+	switch {
+	case route.Key == KeySDKAppID:
 		for i := range subjects {
 			subjects[i].Key = strconv.FormatUint(cb.AppID, 10)
 		}
+	case route.Command == "" && len(subjects) == 1:
+		// The command (the body's equals it when sent; a query-only command's body
+		// has none).
+		subjects[0].Key = cb.Query.CallbackCommand
 	}
 	// What the route did not read goes with every event, as sent (the unrouted
 	// route carries the whole body): joined once the budget, which counts it, holds.
@@ -99,6 +121,12 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	for i, s := range subjects {
 		e := common
 		e.ID = EventID(seed, i)
+		if s.Identity != "" {
+			e.ID = IdentityEventID(cb.AppID, cb.Query.CallbackCommand, s.Identity)
+		}
+		if s.EventTime > 0 {
+			e.EventTime, e.Time = s.EventTime, time.UnixMilli(s.EventTime).UTC()
+		}
 		e.Subject = s
 		events[i] = e
 	}
@@ -109,7 +137,7 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 // longer than Callback.MaxPairs is refused before it is read. (To_Account is a list in
 // Follow.CallbackAfterFollowDelete only; a string, elsewhere, has no length.)
 var listMembers = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "TopicIdList", "GroupMsgReceiptList",
-	"SubscribeAccountList", "FollowList", "To_Account"}
+	"SubscribeAccountList", "FollowList", "To_Account", "Events"}
 
 // SharedMembers are the top-level members of webhook bodies that a callback listing
 // several subjects (members, messages, receipts) copies into each of its events; each
@@ -119,11 +147,23 @@ var SharedMembers = []string{"GroupId", "TopicId", "Type", "JoinType", "ExitType
 // MaxSharedMemberBytes bounds each of SharedMembers.
 const MaxSharedMemberBytes = 128
 
+// QueryOnlyCommands are the commands whose bodies Chat documents without a top-level
+// CallbackCommand: the push results (Push.*: a batch of Events, each naming its
+// command) and the moderation verdicts (the command in the URL only). Such a body is
+// matched by the query's command; one that has a CallbackCommand must still agree.
+var QueryOnlyCommands = []string{CommandAllMemberPush, CommandOfflinePush, CommandModerationResult}
+
 // checkCommand checks the body's CallbackCommand against the query's and, for a route
-// of its own, the route's command.
+// of its own, the route's command. Only a body of QueryOnlyCommands may leave it out.
 func checkCommand(top Object, query string, route Route) error {
 	if !top.Has("CallbackCommand") {
-		return Errorf(KindBadRequest, "CallbackCommand is missing from the body")
+		if !slices.Contains(QueryOnlyCommands, query) {
+			return Errorf(KindBadRequest, "CallbackCommand is missing from the body")
+		}
+		if route.Command != "" && query != route.Command {
+			return Errorf(KindBadRequest, "CallbackCommand %q is not %s", truncate(query, 64), route.Command)
+		}
+		return nil
 	}
 	body := top.Str("CallbackCommand")
 	if err := top.b.Err(); err != nil {
@@ -135,6 +175,25 @@ func checkCommand(top Object, query string, route Route) error {
 	}
 	if route.Command != "" && body != route.Command {
 		return Errorf(KindBadRequest, "CallbackCommand %q is not %s", truncate(body, 64), route.Command)
+	}
+	return nil
+}
+
+// checkBodyAppID checks a body's own SdkAppId (ContentCallback.ResultNotify sends one)
+// against the verified query's: a body that names another app is not this app's
+// callback. It marks nothing read: a route that does not read it carries it under
+// extra.
+func checkBodyAppID(top Object, appID uint64) error {
+	v := top.v.Get("SdkAppId")
+	if k := v.Kind(); k == strictjson.Absent || k == strictjson.Null {
+		return nil
+	}
+	neg, id, ok := exactInteger(integerToken(v))
+	if !ok || (neg && id != 0) {
+		return Errorf(KindBadRequest, "SdkAppId must be a non-negative integer")
+	}
+	if id != appID {
+		return Errorf(KindBadRequest, "SdkAppId in the body (%d) differs from the query's SdkAppid (%d)", id, appID)
 	}
 	return nil
 }

@@ -31,10 +31,14 @@
 //     ops-api-rate-alarm), <route>-callback.schema.json and <route>-event.schema.json;
 //   - for the Call product's routes (call-started, call-ended, call-member-changed),
 //     <route>-callback.schema.json and <route>-event.schema.json, named the same way;
+//   - for the push results (push-all-member, push-offline) and the moderation verdicts
+//     (moderation-result), whose bodies have no top-level CallbackCommand,
+//     <route>-callback.schema.json and <route>-event.schema.json;
 //   - unrouted-event.schema.json: the value of imbridge.unrouted.v1, a callback without
 //     a route published whole when IMBRIDGE_TOPIC_UNROUTED is set;
 //   - openapi.yaml: the HTTP endpoints (OpenAPI 3.1); the callback's request body is one
-//     of the callback schemas, chosen by CallbackCommand;
+//     of the callback schemas, chosen by CallbackCommand (by the query's for a body
+//     without one: the push results and moderation verdicts);
 //   - asyncapi.yaml: the topics, keys, headers and payloads (AsyncAPI 3.0).
 package schema
 

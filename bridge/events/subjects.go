@@ -49,6 +49,10 @@ var (
 		Note: "topicId absent outside community topics, which number their messages apart"}
 	official = Subject{Name: "official account", Fields: []string{"officialAccount"}}
 	call     = Subject{Name: "call", Fields: []string{"callId"}}
+	push     = Subject{Name: "push recipient", Fields: []string{"toAccount"},
+		Note: "every stage of every push to the recipient; taskId, or pushId or msgKey, says which push"}
+	moderated = Subject{Name: "moderated conversation", Fields: []string{"fromAccount", "toAccount"},
+		Note: "the record key as the scene names it: the two accounts' conversation for C2C scenes, toGroupId for group scenes, else fromAccount"}
 )
 
 // subjects maps every event type imbridge publishes to its Subject.
@@ -111,6 +115,10 @@ var subjects = map[string]Subject{
 	TypeCallStarted:       call,
 	TypeCallMemberChanged: call,
 	TypeCallEnded:         call,
+
+	TypePushAllMember:    push,
+	TypePushOffline:      push,
+	TypeModerationResult: moderated,
 
 	TypeUnrouted: {Name: "command", Fields: []string{"callbackCommand"}},
 }

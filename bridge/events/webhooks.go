@@ -51,7 +51,7 @@ func (e *Unrouted) key() string { return e.CallbackCommand }
 // area's file adds its own table.
 var webhookTypes = []map[string]func() webhookEvent{
 	{TypeUnrouted: func() webhookEvent { return &Unrouted{} }},
-	c2cTypes, groupTypes, communityTypes, userTypes, officialTypes, opsTypes, callTypes,
+	c2cTypes, groupTypes, communityTypes, userTypes, officialTypes, opsTypes, callTypes, pushTypes, moderationTypes,
 }
 
 func newWebhookEvent(typ string) (webhookEvent, bool) {

@@ -30,7 +30,7 @@ func TestHelpListsRoutes(t *testing.T) {
 	if !slices.Equal(listed, want) {
 		t.Fatalf("--help lists %q, want %q:\n%s", listed, want, help)
 	}
-	if n := len(regexp.MustCompile(`\b(Sns|C2C|Group|State|Profile|OfficialAccount|Bot|Alert|Follow|Call)\.\w+`).FindAllString(help, -1)); n != len(want) {
+	if n := len(regexp.MustCompile(`\b(Sns|C2C|Group|State|Profile|OfficialAccount|Bot|Alert|Follow|Call|Push|ContentCallback)\.\w+`).FindAllString(help, -1)); n != len(want) {
 		t.Fatalf("--help names %d commands, want the %d routes:\n%s", n, len(want), help)
 	}
 }

@@ -27,17 +27,17 @@ func usage() string {
 	b.WriteString(`Usage: imbridge COMMAND [flags]
 
 imbridge receives Tencent Cloud Chat's notification webhooks (and the Call product's,
-which use Chat's protocol), verifies them and publishes them to Kafka: one event per pair, member, message or callback (the README's
-route table says which). The callbacks it routes, with their default topics and event
-types:
+which use Chat's protocol), verifies them and publishes them to Kafka: one event per
+pair, member, message, push result or callback (the README's route table says which).
+The callbacks it routes, with their default topics and event types:
 
 `)
-	width := 0
+	width, topicWidth := 0, 0
 	for _, r := range bridge.DefaultRoutes {
-		width = max(width, len(r.Command))
+		width, topicWidth = max(width, len(r.Command)), max(topicWidth, len(r.Topic))
 	}
 	for _, r := range bridge.DefaultRoutes {
-		fmt.Fprintf(&b, "  %-*s %-18s %s\n", width, r.Command, r.Topic, r.Type)
+		fmt.Fprintf(&b, "  %-*s %-*s %s\n", width, r.Command, topicWidth, r.Topic, r.Type)
 	}
 	b.WriteString(`
 Any other command is answered OK and published to imbridge.unrouted as sent

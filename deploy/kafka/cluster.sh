@@ -40,7 +40,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
 base=${KAFKA_CLUSTER_PORT:-19500}
 dir=${KAFKA_CLUSTER_DIR:-${TMPDIR:-/tmp}/imbridge-kafka-cluster-$base}
-topics=${KAFKA_CLUSTER_TOPICS-imbridge.blocklist:6 imbridge.c2c:6 imbridge.call:6 imbridge.follow:6 imbridge.friend:6 imbridge.group:6 imbridge.group.message:6 imbridge.official:6 imbridge.ops:6 imbridge.profile:6 imbridge.quarantine:6:max.message.bytes=2097152 imbridge.state:6 imbridge.unrouted:6}
+topics=${KAFKA_CLUSTER_TOPICS-imbridge.blocklist:6 imbridge.c2c:6 imbridge.call:6 imbridge.follow:6 imbridge.friend:6 imbridge.group:6 imbridge.group.message:6 imbridge.moderation:6 imbridge.official:6 imbridge.ops:6 imbridge.profile:6 imbridge.push:6 imbridge.quarantine:6:max.message.bytes=2097152 imbridge.state:6 imbridge.unrouted:6}
 heap=${KAFKA_CLUSTER_HEAP:-384m}
 wait_s=${KAFKA_CLUSTER_WAIT:-120}
 nodes=(1 2 3)

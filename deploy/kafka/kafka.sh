@@ -71,7 +71,7 @@ fi
 [[ $dir != *,* ]] || die "KAFKA_LOCAL_DIR=$dir: a folder without a comma, please (Kafka's log.dirs is a list)"
 cache=${KAFKA_LOCAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imbridge}
 libs=$cache/kafka-$version/libs
-topics=${KAFKA_LOCAL_TOPICS-imbridge.blocklist:6 imbridge.c2c:6 imbridge.call:6 imbridge.follow:6 imbridge.friend:6 imbridge.group:6 imbridge.group.message:6 imbridge.official:6 imbridge.ops:6 imbridge.profile:6 imbridge.quarantine:6:max.message.bytes=2097152 imbridge.state:6 imbridge.unrouted:6}
+topics=${KAFKA_LOCAL_TOPICS-imbridge.blocklist:6 imbridge.c2c:6 imbridge.call:6 imbridge.follow:6 imbridge.friend:6 imbridge.group:6 imbridge.group.message:6 imbridge.moderation:6 imbridge.official:6 imbridge.ops:6 imbridge.profile:6 imbridge.push:6 imbridge.quarantine:6:max.message.bytes=2097152 imbridge.state:6 imbridge.unrouted:6}
 heap=${KAFKA_LOCAL_HEAP:-768m}
 wait_s=${KAFKA_LOCAL_WAIT:-90}
 bootstrap=127.0.0.1:$port

@@ -2,8 +2,10 @@
 
 Chat signs each callback; schemathesis cannot know the token. Before each call these
 hooks put this app's SdkAppid, a fresh RequestTime and its Sign into the query, and
-copy the body's CallbackCommand into the query, so that generated bodies get past the
-signature check and exercise routing, decoding and delivery.
+copy the body's CallbackCommand into the query (for the bodies Chat sends without one:
+the first push results entry's, or the moderation verdict's command for a body with a
+Scene), so that generated bodies get past the signature check and exercise routing,
+decoding and delivery.
 """
 import hashlib
 import os
@@ -24,6 +26,12 @@ def before_call(ctx, case, kwargs):
     request_time = str(int(time.time()))
     query["RequestTime"] = request_time
     query["Sign"] = hashlib.sha256((TOKEN + request_time).encode()).hexdigest()
-    if isinstance(case.body, dict) and isinstance(case.body.get("CallbackCommand"), str):
-        query["CallbackCommand"] = case.body["CallbackCommand"]
+    body = case.body if isinstance(case.body, dict) else {}
+    events = body.get("Events")
+    if isinstance(body.get("CallbackCommand"), str):
+        query["CallbackCommand"] = body["CallbackCommand"]
+    elif isinstance(events, list) and events and isinstance(events[0], dict) and isinstance(events[0].get("CallbackCommand"), str):
+        query["CallbackCommand"] = events[0]["CallbackCommand"]
+    elif "Scene" in body:
+        query["CallbackCommand"] = "ContentCallback.ResultNotify"
     case.query = query
