@@ -64,7 +64,7 @@ var groupCommunityRoutes = []Route{
 func decodeAfterCreateTopic(o Object) ([]Subject, int64) {
 	groupID, topicID := o.ID("GroupId"), o.ID("TopicId")
 	return one(groupID, Fields("groupId", groupID, "topicId", topicID, "groupType", o.Str("Type"),
-		"operatorAccount", o.Account("Operator_Account"), "ownerAccount", o.Account("Owner_Account"), "name", o.Str("Name"),
+		"operatorAccount", o.Account("Operator_Account"), "ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
 		"userDefinedDataList", o.Array("UserDefinedDataList"))), o.EventTime()
 }
 

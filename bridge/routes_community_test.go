@@ -3,6 +3,7 @@ package bridge
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // The community decoders refuse what Chat does not send, each error naming the field.
@@ -72,5 +73,15 @@ func TestCommunityDecodersExactCommand(t *testing.T) {
 		if ErrorKind(err) != KindBadRequest || err.Error() != tt.want {
 			t.Errorf("%s: %v, want %q", tt.give, err, tt.want)
 		}
+	}
+}
+
+// A community topic's name is carried as sent, as every other name: no HTML escaping.
+func TestTopicCreatedNameAsSent(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandAfterCreateTopic)
+	body := `{"CallbackCommand":"Group.CallbackAfterCreateTopic","GroupId":"g","TopicId":"t","Name":"A & <B> \u00e9"}`
+	events := mapped(t, Callback{Query: Query{CallbackCommand: CommandAfterCreateTopic}, AppID: 1, Body: []byte(body), ReceivedAt: time.Unix(1669872112, 0)}, route)
+	if value := string(Records(events)[0].Value); !strings.Contains(value, `"name":"A & <B> \u00e9"`) {
+		t.Fatalf("value %s", value)
 	}
 }

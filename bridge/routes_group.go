@@ -171,15 +171,16 @@ func decodeGroupFull(o Object) ([]Subject, int64) {
 }
 
 // decodeGroupMemberChanged reads Group.CallbackAfterMemberFieldChanged: the member
-// (Member_Account, which one copy of the documentation names Modified_Account; either
-// is read, Member_Account winning), its role after the change (Admin, Member) and its
-// name card after it, as sent (possibly "").
+// (Member_Account, which one copy of the documentation names Modified_Account: that is
+// read only without a Member_Account, so that a body with both carries
+// Modified_Account under extra, as sent), its role after the change (Admin, Member) and
+// its name card after it, as sent (possibly "").
 func decodeGroupMemberChanged(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
 	operator := o.Account("Operator_Account")
-	member, modified := o.Account("Member_Account"), o.Account("Modified_Account")
+	member := o.Account("Member_Account")
 	if member == "" {
-		member = modified
+		member = o.Account("Modified_Account")
 	}
 	if member == "" {
 		o.Fail("Member_Account", "is missing")

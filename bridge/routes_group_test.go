@@ -3,6 +3,7 @@ package bridge
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // The group decoders refuse, naming the field, what Chat's documentation does not
@@ -75,6 +76,25 @@ func TestGroupMessageModifiedKeyedByGroup(t *testing.T) {
 		events, err := Map(Callback{Query: Query{CallbackCommand: CommandGroupMessageModified}, AppID: 1, Body: []byte(body)}, route)
 		if err != nil || len(events) != 1 || events[0].Topic != TopicGroupMessage || events[0].Subject.Key != "@TGS#_g" || string(events[0].Subject.Fields) != fields {
 			t.Fatalf("%s: Map = %+v, %v; want the fields %s", body, events, err, fields)
+		}
+	}
+}
+
+// A member-field change naming the member twice, as Member_Account and as
+// Modified_Account, publishes Member_Account and carries Modified_Account as sent under
+// extra; with Modified_Account alone, that is the member.
+func TestGroupMemberChangedBothAccounts(t *testing.T) {
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandGroupMemberChanged)
+	for body, want := range map[string][]string{
+		`{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Member_Account":"m1","Modified_Account":"m2"}`: {`"memberAccount":"m1"`, `"extra":{"Modified_Account":"m2"}`},
+		`{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Modified_Account":"m2"}`:                       {`"memberAccount":"m2"`},
+	} {
+		events := mapped(t, Callback{Query: Query{CallbackCommand: CommandGroupMemberChanged}, AppID: 1, Body: []byte(body), ReceivedAt: time.Unix(1669872112, 0)}, route)
+		value := string(Records(events)[0].Value)
+		for _, w := range want {
+			if !strings.Contains(value, w) {
+				t.Errorf("%s: value %s lacks %s", body, value, w)
+			}
 		}
 	}
 }

@@ -34,21 +34,23 @@ var pushRoutes = []Route{
 
 // decodeAllMemberPush reads Push.AllMemberPush: one subject per Events entry, keyed by
 // its recipient (To_Account, required), naming its push task (TaskId, required). The
-// event's ID is derived from the task, the recipient and what the entry reports
-// (EventType, PushPlatform, PushStage, EventTime), all of which a retried batch
-// repeats, and not from the request.
+// event's ID is derived from everything the entry reports (pushIdentity), all of which
+// a retried batch repeats, and not from the request.
 func decodeAllMemberPush(o Object) ([]Subject, int64) {
 	var subjects []Subject
+	twins := map[string]int{}
 	for _, e := range o.Elements("Events", true) {
 		entry := e.Object()
 		pushEntryCommand(entry, CommandAllMemberPush)
 		taskID, to := entry.ID("TaskId"), entry.RequiredAccount("To_Account")
 		eventType, platform, stage, at := entry.Int("EventType"), entry.Int("PushPlatform"), entry.Int("PushStage"), pushEventTime(entry)
+		taskTime, errCode, errInfo := entry.Int("TaskTime"), entry.Int("ErrCode"), entry.Str("ErrInfo")
+		extra := entry.Extra()
 		subjects = append(subjects, Subject{Key: to, EventTime: at,
-			Identity: Identity(taskID, to, eventType, platform, stage, at),
+			Identity: pushIdentity(twins, taskID, to, eventType, platform, stage, at, taskTime, errCode, errInfo, string(extra)),
 			Fields: Fields("toAccount", to, "taskId", taskID, "eventType", eventType,
-				"taskTime", entry.Int("TaskTime"), "pushPlatform", platform, "pushStage", stage,
-				"errCode", entry.Int("ErrCode"), "errInfo", entry.Str("ErrInfo"), "entryExtra", entry.Extra())})
+				"taskTime", taskTime, "pushPlatform", platform, "pushStage", stage,
+				"errCode", errCode, "errInfo", errInfo, "entryExtra", extra)})
 	}
 	return subjects, o.EventTime()
 }
@@ -56,11 +58,11 @@ func decodeAllMemberPush(o Object) ([]Subject, int64) {
 // decodeOfflinePush reads Push.OfflinePush: one subject per Events entry, keyed by its
 // recipient (To_Account, required), naming the message pushed (MsgKey for a one-to-one
 // message, GroupID (so spelled) and MsgSeq for a group's) and the push (PushID). An
-// entry must name its push or its message. The event's ID is derived from PushID, or
-// the message when Chat sends no PushID, the sender, the recipient and what the entry
-// reports (EventType, PushPlatform, PushStage, EventTime).
+// entry must name its push or its message. The event's ID is derived from everything
+// the entry reports (pushIdentity).
 func decodeOfflinePush(o Object) ([]Subject, int64) {
 	var subjects []Subject
+	twins := map[string]int{}
 	for _, e := range o.Elements("Events", true) {
 		entry := e.Object()
 		pushEntryCommand(entry, CommandOfflinePush)
@@ -71,19 +73,34 @@ func decodeOfflinePush(o Object) ([]Subject, int64) {
 		}
 		msgSeq := entry.Uint("MsgSeq", math.MaxUint64)
 		eventType, platform, stage, at := entry.Int("EventType"), entry.Int("PushPlatform"), entry.Int("PushStage"), pushEventTime(entry)
-		var identity string
-		if pushID != "" {
-			identity = Identity("PushID", pushID, from, to, eventType, platform, stage, at)
-		} else {
-			identity = Identity("Msg", msgKey, groupID, msgSeq, from, to, eventType, platform, stage, at)
-		}
-		subjects = append(subjects, Subject{Key: to, EventTime: at, Identity: identity,
+		msgRandom, msgTime := entry.Uint("MsgRandom", math.MaxUint32), entry.Int("MsgTime")
+		errCode, errInfo := entry.Int("ErrCode"), entry.Str("ErrInfo")
+		extra := entry.Extra()
+		subjects = append(subjects, Subject{Key: to, EventTime: at,
+			Identity: pushIdentity(twins, pushID, msgKey, groupID, msgSeq, from, to, eventType, platform, stage, at,
+				msgRandom, msgTime, errCode, errInfo, string(extra)),
 			Fields: Fields("fromAccount", from, "toAccount", to, "eventType", eventType,
 				"pushPlatform", platform, "pushStage", stage, "msgKey", msgKey, "groupId", groupID, "msgSeq", msgSeq,
-				"msgRandom", entry.Uint("MsgRandom", math.MaxUint32), "msgTime", entry.Int("MsgTime"), "pushId", pushID,
-				"errCode", entry.Int("ErrCode"), "errInfo", entry.Str("ErrInfo"), "entryExtra", entry.Extra())})
+				"msgRandom", msgRandom, "msgTime", msgTime, "pushId", pushID,
+				"errCode", errCode, "errInfo", errInfo, "entryExtra", extra)})
 	}
 	return subjects, o.EventTime()
+}
+
+// pushIdentity is the Identity of a push entry: every member it reports (parts, its
+// members nobody reads as sent among them), so that two entries that differ in
+// anything (a second device's failure beside a success) get different IDs, and the
+// same batch retried gets the same ones. Twins, entries identical in every member,
+// are told apart by their order among themselves (twins counts them), which a retry
+// repeats too.
+func pushIdentity(twins map[string]int, parts ...any) string {
+	id := Identity(parts...)
+	n := twins[id]
+	twins[id]++
+	if n > 0 {
+		id = Identity(id, int64(n))
+	}
+	return id
 }
 
 // pushEntryCommand reads an Events entry's CallbackCommand, which Chat always sends and

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,10 +108,37 @@ func TestPushRetriesKeepEventIDs(t *testing.T) {
 	}
 	for _, change := range [][2]string{{`"TaskId":"t"`, `"TaskId":"t2"`}, {`"To_Account":"u"`, `"To_Account":"v"`},
 		{`"PushStage":1`, `"PushStage":2`}, {`"PushPlatform":1`, `"PushPlatform":2`}, {`"EventType":1`, `"EventType":2`},
-		{`"EventTime":1557481128`, `"EventTime":1557481129`}} {
+		{`"EventTime":1557481128`, `"EventTime":1557481129`}, {`"ErrCode":0`, `"ErrCode":70001,"ErrInfo":"token invalid"`},
+		{`"TaskTime":1557481127`, `"TaskTime":1557481126`}, {`"ErrCode":0`, `"ErrCode":0,"Device":"b"`}} {
 		if got := one(CommandAllMemberPush, strings.Replace(entry, change[0], change[1], 1)); got == base || seen[got] {
 			t.Errorf("%s: the ID of another event", change[1])
 		}
+	}
+
+	// One batch: a success and a failure of the same push to the same recipient (two
+	// devices) are two events, and so are twins, identical entries; the batch retried
+	// repeats every ID.
+	batch := func(ws string) []byte {
+		e := `{"CallbackCommand":"` + CommandAllMemberPush + `",` + entry + `}`
+		failed := strings.Replace(e, `"ErrCode":0`, `"ErrCode":70001,"ErrInfo":"token invalid"`, 1)
+		return []byte(`{"Events":[` + e + `,` + ws + failed + `,` + ws + e + `]}`)
+	}
+	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandAllMemberPush)
+	mapIDs := func(requestTime string, body []byte) []string {
+		events, err := Map(Callback{Query: Query{CallbackCommand: CommandAllMemberPush, RequestTime: requestTime}, AppID: 1400187352, Body: body,
+			ReceivedAt: time.Unix(1669872112, 0)}, route)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range events {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	b1, b2 := mapIDs("1669872112", batch("")), mapIDs("1669872175", batch("\n "))
+	if len(b1) != 3 || b1[0] == b1[1] || b1[0] == b1[2] || b1[1] == b1[2] || !slices.Equal(b1, b2) {
+		t.Fatalf("a success, a failure and a twin: IDs %v, retried %v; want three distinct IDs, the same again", b1, b2)
 	}
 
 	// Push.OfflinePush: from PushID, or from the message without one.
@@ -136,7 +164,10 @@ func TestPushEventTimes(t *testing.T) {
 	events, err := Map(Callback{Query: Query{CallbackCommand: CommandAllMemberPush, RequestTime: "1669872112"}, AppID: 1,
 		Body: []byte(`{"Events":[{"CallbackCommand":"Push.AllMemberPush","TaskId":"t","To_Account":"a","EventTime":1557481128},` +
 			`{"CallbackCommand":"Push.AllMemberPush","TaskId":"t","To_Account":"b","EventTime":"1557481130"},` +
-			`{"CallbackCommand":"Push.AllMemberPush","TaskId":"t","To_Account":"c"}]}`), ReceivedAt: time.Unix(1669872113, 0)}, route)
+			`{"CallbackCommand":"Push.AllMemberPush","TaskId":"t","To_Account":"c"},` +
+			// One recipient's later and earlier reports in one batch: each its own version.
+			`{"CallbackCommand":"Push.AllMemberPush","TaskId":"t","To_Account":"a","EventTime":1557481150},` +
+			`{"CallbackCommand":"Push.AllMemberPush","TaskId":"t","To_Account":"a","EventTime":1557481100}]}`), ReceivedAt: time.Unix(1669872113, 0)}, route)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +185,8 @@ func TestPushEventTimes(t *testing.T) {
 		{1557481128000, 1557481128000, time.UnixMilli(1557481128000).UTC()},
 		{1557481130000, 1557481130000, time.UnixMilli(1557481130000).UTC()},
 		{0, 1669872113000, time.Unix(1669872113, 0).UTC()}, // none: the request's time, and the clock
+		{1557481150000, 1557481150000, time.UnixMilli(1557481150000).UTC()},
+		{1557481100000, 1557481100000, time.UnixMilli(1557481100000).UTC()}, // Chat's own times order them
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("(-want +got):\n%s", d)

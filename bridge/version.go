@@ -33,7 +33,8 @@ import (
 // A subject here is the pair (From_Account, To_Account) of a relationship event, the
 // record key of any other: what a consumer compares per (events.SubjectOf: a group and
 // member, a group message, ...) lies within it, so rule 3 holds for that too. Every event of one subject in one
-// callback shares the version. Rule 3 remembers a subject for DefaultRememberFor after
+// callback with one base shares the version (a batch's entries of one subject reported at
+// different times get their own, in the batch's order). Rule 3 remembers a subject for DefaultRememberFor after
 // its last version (and at most DefaultMaxKeys subjects, the oldest forgotten first); a
 // change of a forgotten subject whose base is older than its last version may get a
 // lower one. A Versioner is safe for concurrent use; the zero value
@@ -88,7 +89,13 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.prune(now)
-	given := map[string]int64{}
+	// Events of one subject with one base share a version: every event of a callback,
+	// and of a batch the entries of one subject reported at one time.
+	type subjectBase struct {
+		subject string
+		base    int64
+	}
+	given := map[subjectBase]int64{}
 	for i := range events {
 		// Each event's own EventTime: the same for every event of a callback but a
 		// batch's, whose entries carry their own (Subject.EventTime).
@@ -101,7 +108,7 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 			}
 		}
 		key := events[i].subject()
-		ver, ok := given[key]
+		ver, ok := given[subjectBase{key, base}]
 		if !ok {
 			// Rule 3 where a clock is involved: Chat's EventTimes alone order a
 			// subject as Chat made its changes, also when they arrive out of order.
@@ -110,7 +117,7 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 			if fromClock || prev.clock {
 				ver = max(base, prev.v)
 			}
-			given[key] = ver
+			given[subjectBase{key, base}] = ver
 			v.last[key] = lastVersion{v: max(prev.v, ver), clock: fromClock || (prev.clock && prev.v > ver)}
 		}
 		events[i].VersionMs = ver

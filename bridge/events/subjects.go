@@ -17,6 +17,9 @@ type Subject struct {
 	// Note says what else a consumer must know to compare (a member that may be
 	// absent, a pair taken in either order); empty when nothing.
 	Note string
+	// Optional are the members of Fields that an event may lack: a consumer compares
+	// with them absent (topicId outside community topics is one, unlisted).
+	Optional []string
 }
 
 // String is how the event schemas and schema/asyncapi.yaml name the subject:
@@ -51,8 +54,9 @@ var (
 	call     = Subject{Name: "call", Fields: []string{"callId"}}
 	push     = Subject{Name: "push recipient", Fields: []string{"toAccount"},
 		Note: "every stage of every push to the recipient; taskId, or pushId or msgKey, says which push"}
-	moderated = Subject{Name: "moderated conversation", Fields: []string{"fromAccount", "toAccount"},
-		Note: "the record key as the scene names it: the two accounts' conversation for C2C scenes, toGroupId for group scenes, else fromAccount"}
+	moderated = Subject{Name: "moderated subject", Fields: []string{"fromAccount", "toAccount", "toGroupId"},
+		Note:     "the members the scene names: toAccount in C2C scenes, toGroupId in group scenes; the record key is their conversation, the group, else fromAccount",
+		Optional: []string{"toAccount", "toGroupId"}}
 )
 
 // subjects maps every event type imbridge publishes to its Subject.
