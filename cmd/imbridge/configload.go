@@ -86,9 +86,15 @@ flag wins over the variable.
 	default:
 		fmt.Fprint(out, `Usage: imbridge serve [flags]
 
-Runs the callback endpoint for Tencent Cloud Chat's relationship-chain callbacks and
-publishes one Kafka event per From/To pair. Every flag can also be set by the
-environment variable named beside it; a flag wins over the variable.
+Runs the callback endpoint for Tencent Cloud Chat's after-event webhooks (and the Call
+product's): it verifies each callback (SDKAppID, token signature, shape), keeps its
+events (spooled to disk, or acknowledged by Kafka in sync mode), answers Chat OK, and
+publishes the events to Kafka, one topic per area: every route is listed by
+imbridge --help, with its topic and event type. A command without a route goes whole
+to the unrouted topic, a callback that cannot be mapped to the quarantine topic.
+Before-callbacks do not belong on this URL: Chat reads OK as "allow".
+Every flag can also be set by the environment variable named beside it; a flag wins
+over the variable.
 
 `)
 	}

@@ -1,5 +1,5 @@
 // Command imbridge is the Tencent Cloud Chat callback bridge: `imbridge serve` answers
-// Chat's relationship-chain callbacks and publishes one Kafka event per pair.
+// Chat's after-event webhooks and publishes their events to Kafka (bridge.DefaultRoutes).
 // This package only wires: configuration, logger, Kafka publisher, delivery, HTTP
 // servers, signals and the shutdown order.
 package main
@@ -43,7 +43,8 @@ types:
 Any other command is answered OK and published to imbridge.unrouted as sent
 (IMBRIDGE_TOPIC_UNROUTED). An authenticated callback that cannot be mapped is answered OK
 and kept whole, with the reason, on imbridge.quarantine (IMBRIDGE_TOPIC_QUARANTINE): Chat
-never sends a callback again.
+never sends a callback again. Keep Chat's before-callbacks off imbridge's URL: Chat
+reads OK as "allow" (imbridge counts them as command "before" and warns in the log).
 
 Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
