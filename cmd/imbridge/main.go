@@ -50,6 +50,8 @@ Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
   check     validate the settings (the same as serve's) and check Kafka and every topic
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
+  sample    print a route's documented sample body, or sign and post it with --post
+            URL (imbridge sample --help)
   spool     imbridge spool status DIR says what a spool holds, live or not; imbridge
             spool drain DIR forwards a stopped replica's backlog to Kafka and exits when
             it is empty (imbridge spool --help)
@@ -76,6 +78,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return sign(args[1:], lookup, stdout, stderr)
 	case "check":
 		return check(args[1:], lookup, stdout, stderr)
+	case "sample":
+		return sample(args[1:], lookup, stdout, stderr)
 	case "probe":
 		return probe(args[1:], stdout, stderr)
 	case "spool":
