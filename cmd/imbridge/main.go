@@ -48,7 +48,8 @@ reads OK as "allow" (imbridge counts them as command "before" and warns in the l
 
 Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
-  check     validate the settings (the same as serve's) and check Kafka and every topic
+  check     check Kafka as serve would use it (serve's settings of brokers, security and
+            topics alone): the brokers answer, every topic exists and takes acks=all
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
   sample    print a route's documented sample body, or sign and post it with --post
             URL (imbridge sample --help)
