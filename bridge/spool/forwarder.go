@@ -33,6 +33,7 @@ type Forwarder struct {
 
 	mu           sync.Mutex
 	failingSince time.Time // zero while publishing works
+	unreachable  bool      // a failure since then was Kafka's, not one record's
 	lastErr      error
 	stuck        error // an event that failed permanently with no dead-letter topic
 	readErr      error // the spool read that failed, until a read succeeds

@@ -4,10 +4,13 @@ package spool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
 )
 
 // succeeded records n events acknowledged by Kafka, on the dead-letter topic or not.
@@ -23,12 +26,12 @@ func (f *Forwarder) succeeded(n int, deadLettered bool) {
 	} else {
 		f.published += int64(n)
 	}
-	since := f.failingSince
-	f.failingSince = time.Time{}
+	since, outage := f.failingSince, f.unreachable
+	f.failingSince, f.unreachable = time.Time{}, false
 	f.lastErr = nil
 	f.stuck = nil
 	f.mu.Unlock()
-	if !since.IsZero() {
+	if outage {
 		f.recovered(since)
 	}
 }
@@ -74,6 +77,9 @@ func (f *Forwarder) failed(err, stuck error) {
 	if f.failingSince.IsZero() {
 		f.failingSince = f.cfg.Now()
 	}
+	// A record Kafka refuses for good (a missing topic, one too large) is not an
+	// outage: publishing it again says nothing of Kafka being back.
+	f.unreachable = f.unreachable || !errors.Is(err, bridge.ErrPermanent)
 	f.lastErr = err
 	if stuck != nil {
 		f.stuck = stuck
@@ -95,20 +101,20 @@ func (f *Forwarder) checkKafka(ctx context.Context) {
 		return
 	}
 	f.mu.Lock()
-	since := f.failingSince
+	since, outage := f.failingSince, f.unreachable
 	if err == nil {
-		f.failingSince, f.lastErr = time.Time{}, nil
+		f.failingSince, f.lastErr, f.unreachable = time.Time{}, nil, false
 	} else {
 		if since.IsZero() {
 			f.failingSince = f.cfg.Now()
 		}
-		f.lastErr = err
+		f.lastErr, f.unreachable = err, true
 	}
 	f.mu.Unlock()
 	switch {
 	case err != nil:
 		f.fold.Log(zap.WarnLevel, "kafka does not answer; the spool keeps the callbacks", err.Error())
-	case !since.IsZero():
+	case outage:
 		f.recovered(since)
 	}
 }
