@@ -11,12 +11,7 @@ import (
 )
 
 // goldenFile is the golden callback of a route under testdata/map.
-func goldenFile(route Route) string {
-	if route.Command == CommandBlackListDelete {
-		return "testdata/map/seed.input.json" // the specification's sample
-	}
-	return "testdata/map/" + route.Name + ".input.json"
-}
+func goldenFile(route Route) string { return SampleFile(route) }
 
 // eventLists are the lists whose entries become one event each.
 var eventLists = []string{"PairList", "NewMemberList", "ExitMemberList", "MemberList", "MsgSeqList", "GroupMsgReceiptList", "SubscribeAccountList", "FollowList", "Events"}

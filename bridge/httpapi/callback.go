@@ -25,6 +25,7 @@ type callbackHandler struct {
 	cfg      Config
 	deps     Deps
 	unrouted *sampler
+	before   *sampler // before-callbacks, warned about once per interval
 	buffers  *bodyBuffers
 	replays  *bridge.ReplayCache // nil: the replay filter is off
 	versions *bridge.Versioner
@@ -53,19 +54,23 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if err != nil {
 		return bridge.Errorf(bridge.KindBadRequest, "query string is malformed: %.120s", err)
 	}
+	// The log line names the command also when the query or the signature is refused
+	// (a wrong token is then easier to tell from a wrong URL); at most 64 bytes of it.
+	if cmd := values.Get(bridge.ParamCallbackCommand); cmd != "" {
+		c.Set(ctxCommand, truncateCommand(cmd))
+	}
 	q, err := bridge.ParseQuery(values)
 	if err != nil {
 		return err
 	}
-	// The log line names the command also when verification refuses the callback (a
-	// wrong token is then easier to tell from a wrong URL); at most 64 bytes of it.
-	if q.CallbackCommand != "" {
-		c.Set(ctxCommand, truncateCommand(q.CallbackCommand))
-	}
 	// Metrics label: only commands of the routing table, so clients cannot add series.
 	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
-	if bridge.KnownCommand(q.CallbackCommand) { // switched on or off, routed or unrouted
+	before := bridge.BeforeCallback(q.CallbackCommand)
+	switch {
+	case bridge.KnownCommand(q.CallbackCommand): // switched on or off, routed or unrouted
 		c.Set(ctxCommandLabel, q.CallbackCommand)
+	case before:
+		c.Set(ctxCommandLabel, labelBefore)
 	}
 	now := h.deps.Now()
 	appID, err := h.deps.Verifier.Verify(q.SDKAppID, q.Sign, q.RequestTime, now)
@@ -82,6 +87,12 @@ func (h *callbackHandler) serve(c echo.Context) error {
 			h.deps.Observer.SignatureFailure(reason)
 		}
 		return err
+	}
+	if before {
+		if n := h.before.tick(); n > 0 {
+			h.deps.Log.Warn("a before-callback was answered OK, which Chat reads as allow: switch it off in Chat's console or give it another URL",
+				zap.String("command", truncateCommand(q.CallbackCommand)), zap.Int64("count", n))
+		}
 	}
 	// From here on the callback is authenticated: Chat never sends it again, so what
 	// cannot be mapped is kept in quarantine (when on) rather than refused. Only a body
@@ -160,6 +171,10 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	c.Set(ctxOutcome, "ok")
 	return writeOK(c)
 }
+
+// labelBefore is the metrics' command label of every before-callback (Chat's commands
+// with "Before" in the name): imbridge answers them OK, which Chat reads as "allow".
+const labelBefore = "before"
 
 // truncateCommand keeps at most 64 bytes of a command for the log.
 func truncateCommand(s string) string {

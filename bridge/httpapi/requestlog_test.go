@@ -55,6 +55,9 @@ func TestRequestLog(t *testing.T) {
 		}, zap.InfoLevel,
 			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(401), "command": del, "outcome": "unauthorized",
 				"err": "Sign does not match: check the callback token"}},
+		{"a parameter twice", nil, func() *http.Request { return post("/callback?"+signedQuery(del)+"&RequestTime=1", seedBody) }, zap.InfoLevel,
+			map[string]any{"method": "POST", "path": "/callback", "client": "192.0.2.1", "status": int64(400), "command": del, "outcome": "bad_request",
+				"err": "query parameter RequestTime appears 2 times; it must appear once"}},
 		{"not our SdkAppid", nil, func() *http.Request {
 			return post("/callback?"+strings.Replace(signedQuery(del), testAppID, "1400000001", 1), seedBody)
 		}, zap.InfoLevel,
@@ -110,5 +113,49 @@ func TestAdminRequestLog(t *testing.T) {
 	want := []string{"debug /healthz other 192.0.2.1", "info /nothing not_found 192.0.2.1"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("admin request lines (-want +got):\n%s", d)
+	}
+}
+
+// countingObserver records the command label and outcome of every callback.
+type countingObserver struct{ got []string }
+
+func (o *countingObserver) Callback(command, outcome string, _ time.Duration) {
+	o.got = append(o.got, command+" "+outcome)
+}
+func (o *countingObserver) SignatureFailure(string)       {}
+func (o *countingObserver) RequestTimeSkew(time.Duration) {}
+func (o *countingObserver) Quarantined(string)            {}
+
+// A before-callback sent to imbridge is answered OK, which Chat reads as "allow": it is
+// counted under the command label "before" (not lost among "other") and a WARN says
+// so, once per minute with the count, so that an operator finds it in the log.
+func TestBeforeCallbackIsWarnedAbout(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	obs := &countingObserver{}
+	h := NewCallbackServer(Config{BodyLimit: 4096, MaxPairs: 10}, Deps{
+		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: &recorder{}, Log: zap.New(core), Observer: obs,
+		Now: func() time.Time { return testNow },
+	})
+	for _, cmd := range []string{"C2C.CallbackBeforeSendMsg", "Group.CallbackBeforeSendMsg", "Sns.CallbackPrevFriendAdd"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, post("/callback?"+signedQuery(cmd), `{"CallbackCommand":"`+cmd+`"}`))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d, want 200", cmd, rec.Code)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, post("/callback?"+signedQuery("Some.Other"), `{"CallbackCommand":"Some.Other"}`))
+	want := []string{"before unrouted", "before unrouted", "before unrouted", "other unrouted"}
+	if d := cmp.Diff(want, obs.got); d != "" {
+		t.Errorf("metrics (-want +got):\n%s", d)
+	}
+	warns := logs.FilterLevelExact(zap.WarnLevel).All()
+	if len(warns) != 1 {
+		t.Fatalf("%d WARN lines, want 1 for the first before-callback of the minute: %v", len(warns), warns)
+	}
+	if got := warns[0].ContextMap(); got["command"] != "C2C.CallbackBeforeSendMsg" || got["count"] != int64(1) ||
+		!strings.Contains(warns[0].Message, "reads as allow") {
+		t.Errorf("WARN line %q %v", warns[0].Message, got)
 	}
 }

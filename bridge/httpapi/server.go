@@ -120,7 +120,7 @@ type Deps struct {
 }
 
 // Observer receives what the callback endpoint measures; metrics.Metrics implements
-// it. command is a routed command or "other"; outcome and reason come from fixed sets.
+// it. command is a documented command, "before" (any before-callback) or "other"; outcome and reason come from fixed sets.
 type Observer interface {
 	Callback(command, outcome string, took time.Duration)
 	SignatureFailure(reason string)
@@ -148,7 +148,7 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
 	}
-	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second),
+	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second), before: newSampler(time.Minute),
 		buffers:  newBodyBuffers(cfg.BodyLimit, cfg.MaxInFlightBytes),
 		versions: bridge.NewVersioner(d.Verifier.MaxSkew)}
 	if cfg.ReplayWindow > 0 {

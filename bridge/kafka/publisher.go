@@ -163,7 +163,6 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		SASL:        mech,
 	}
 	addr := kafkago.TCP(cfg.Brokers...)
-	sugar := log.Sugar()
 	w := &kafkago.Writer{
 		Addr: addr,
 		// Murmur2 over the key is what the Java client's default partitioner does, so
@@ -178,9 +177,7 @@ func New(cfg Config, log *zap.Logger) (*Publisher, error) {
 		RequiredAcks:           kafkago.RequireAll,
 		AllowAutoTopicCreation: false,
 		Transport:              transport,
-		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
-			sugar.Warnw("kafka writer", "err", fmt.Sprintf(msg, args...))
-		}),
+		ErrorLogger:            FoldedLogger(log, "kafka writer"),
 	}
 	return &Publisher{
 		w:          w,

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/internal/logfold"
 )
 
 // Forwarder drains a Spool into Kafka: it reads records in order, publishes their
@@ -19,6 +20,12 @@ type Forwarder struct {
 	pub   bridge.Publisher
 	cfg   ForwarderConfig
 	log   *zap.Logger
+	fold  *logfold.Folder // the retry lines: one per cause per RetryLogInterval
+
+	// Kept by Run's goroutine alone: the backlog being published since Kafka came back.
+	draining       bool
+	drainStart     time.Time
+	drainPublished int64 // published when the drain started
 
 	// reading position: an entry whose records are partly in earlier windows
 	cur    *Entry
@@ -26,6 +33,7 @@ type Forwarder struct {
 
 	mu           sync.Mutex
 	failingSince time.Time // zero while publishing works
+	unreachable  bool      // a failure since then was Kafka's, not one record's
 	lastErr      error
 	stuck        error // an event that failed permanently with no dead-letter topic
 	readErr      error // the spool read that failed, until a read succeeds
@@ -36,8 +44,13 @@ type Forwarder struct {
 // NewForwarder returns a Forwarder from s to pub. Start it with Run.
 func NewForwarder(s *Spool, pub bridge.Publisher, cfg ForwarderConfig, log *zap.Logger) *Forwarder {
 	cfg.setDefaults()
-	return &Forwarder{spool: s, pub: pub, cfg: cfg, log: log}
+	return &Forwarder{spool: s, pub: pub, cfg: cfg, log: log, fold: logfold.New(log, RetryLogInterval, cfg.Now)}
 }
+
+// RetryLogInterval is how often the forwarder's retry lines of one cause (an error
+// text, with the broker's address) are written while Kafka fails: the first at once,
+// then one per interval with the count of retries ("repeated").
+const RetryLogInterval = time.Minute
 
 // idleTick is how often an idle forwarder saves the cursor and checks Kafka.
 const idleTick = 2 * time.Second
@@ -67,6 +80,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		backoff = f.cfg.BackoffMin
 		if len(records) == 0 && len(done) == 0 { // idle
 			f.checkKafka(ctx)
+			f.checkDrained()
 			f.flush()
 			lastFlush = time.Now()
 			continue
@@ -77,6 +91,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		for _, rec := range done {
 			f.spool.Ack(rec)
 		}
+		f.checkDrained()
 		if time.Since(lastFlush) > 200*time.Millisecond {
 			f.flush()
 			lastFlush = time.Now()

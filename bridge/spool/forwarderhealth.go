@@ -4,8 +4,13 @@ package spool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/imbridge/imbridge/bridge"
 )
 
 // succeeded records n events acknowledged by Kafka, on the dead-letter topic or not.
@@ -16,15 +21,54 @@ func (f *Forwarder) succeeded(n int, deadLettered bool) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if deadLettered {
 		f.deadLettered += int64(n)
 	} else {
 		f.published += int64(n)
 	}
-	f.failingSince = time.Time{}
+	since, outage := f.failingSince, f.unreachable
+	f.failingSince, f.unreachable = time.Time{}, false
 	f.lastErr = nil
 	f.stuck = nil
+	f.mu.Unlock()
+	if outage {
+		f.recovered(since)
+	}
+}
+
+// recovered writes the one line that says Kafka takes records again after failing
+// since since, with the backlog left, and starts watching the backlog drain.
+func (f *Forwarder) recovered(since time.Time) {
+	f.fold.Reset() // a new outage is reported when it starts
+	st := f.spool.Stats()
+	now := f.cfg.Now()
+	f.log.Info("kafka is reachable again", zap.Duration("failing_for", now.Sub(since)),
+		zap.Int64("backlog_callbacks", st.Entries), zap.Int64("backlog_events", st.Records))
+	if st.Entries > 0 && !f.draining {
+		published, _ := f.Counts()
+		f.draining, f.drainStart, f.drainPublished = true, now, published
+	}
+}
+
+// drainedAge is how old the oldest unpublished callback may be for the backlog to
+// count as drained: live traffic keeps a few in the spool.
+const drainedAge = time.Second
+
+// checkDrained writes one line once the backlog of an outage is published: the
+// spool empty, or its oldest callback younger than drainedAge.
+func (f *Forwarder) checkDrained() {
+	if !f.draining {
+		return
+	}
+	st := f.spool.Stats()
+	now := f.cfg.Now()
+	if !st.Oldest.IsZero() && now.Sub(st.Oldest) >= drainedAge {
+		return
+	}
+	published, _ := f.Counts()
+	f.draining = false
+	f.log.Info("spool backlog drained", zap.Duration("took", now.Sub(f.drainStart)),
+		zap.Int64("published", published-f.drainPublished), zap.Int64("pending_callbacks", st.Entries))
 }
 
 func (f *Forwarder) failed(err, stuck error) {
@@ -33,6 +77,9 @@ func (f *Forwarder) failed(err, stuck error) {
 	if f.failingSince.IsZero() {
 		f.failingSince = f.cfg.Now()
 	}
+	// A record Kafka refuses for good (a missing topic, one too large) is not an
+	// outage: publishing it again says nothing of Kafka being back.
+	f.unreachable = f.unreachable || !errors.Is(err, bridge.ErrPermanent)
 	f.lastErr = err
 	if stuck != nil {
 		f.stuck = stuck
@@ -54,15 +101,22 @@ func (f *Forwarder) checkKafka(ctx context.Context) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	since, outage := f.failingSince, f.unreachable
 	if err == nil {
-		f.failingSince, f.lastErr = time.Time{}, nil
-		return
+		f.failingSince, f.lastErr, f.unreachable = time.Time{}, nil, false
+	} else {
+		if since.IsZero() {
+			f.failingSince = f.cfg.Now()
+		}
+		f.lastErr, f.unreachable = err, true
 	}
-	if f.failingSince.IsZero() {
-		f.failingSince = f.cfg.Now()
+	f.mu.Unlock()
+	switch {
+	case err != nil:
+		f.fold.Log(zap.WarnLevel, "kafka does not answer; the spool keeps the callbacks", err.Error())
+	case outage:
+		f.recovered(since)
 	}
-	f.lastErr = err
 }
 
 // Health returns nil while the forwarder makes progress, or why not: an event stuck

@@ -59,8 +59,8 @@ func (f *Forwarder) publish(ctx context.Context, records []bridge.Record) bool {
 			return true
 		}
 		f.failed(firstErr, nil)
-		f.log.Warn("publishing to kafka failed; retrying", zap.Int("records", len(retry)),
-			zap.Duration("backoff", backoff), zap.Error(firstErr))
+		f.fold.Log(zap.WarnLevel, "publishing to kafka failed; retrying, the spool keeps the events", firstErr.Error(),
+			zap.Int("records", len(retry)), zap.Duration("backoff", backoff))
 		if !sleep(ctx, backoff) {
 			return false
 		}
@@ -110,8 +110,8 @@ func (f *Forwarder) publishOne(ctx context.Context, r bridge.Record, dead bool) 
 			}
 		}
 		f.failed(err, stuck)
-		f.log.Warn("publishing a record to kafka failed; retrying", zap.String("event_id", id),
-			zap.String("topic", r.Topic), zap.Duration("backoff", backoff), zap.Error(err))
+		f.fold.Log(zap.WarnLevel, "publishing a record to kafka failed; retrying, the spool keeps it", err.Error(),
+			zap.String("event_id", id), zap.String("topic", r.Topic), zap.Duration("backoff", backoff))
 		if !sleep(ctx, backoff) {
 			return false
 		}

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,23 +21,58 @@ import (
 // reason of at most bridge.MaxReasonBytes), and Kafka's batch overhead, rounded up.
 func quarantineRoom(bodyLimit int64) int64 { return bodyLimit + 4096 }
 
-// check validates the configuration and checks Kafka as serve would use it: one line
-// per check, "ok", "WARN" (passed, needs attention: an under-replicated topic) or
+// checkSettings are the settings imbridge check reads: the brokers, their security,
+// the routes and topics, and the body limit that the quarantine topic must hold.
+func checkSettings() []setting {
+	var out []setting
+	for _, s := range settings {
+		switch {
+		case s.env == "IMBRIDGE_KAFKA_BROKERS", strings.HasPrefix(s.env, "IMBRIDGE_KAFKA_TLS"), strings.HasPrefix(s.env, "IMBRIDGE_KAFKA_SASL"),
+			s.env == "IMBRIDGE_ROUTES", strings.HasPrefix(s.env, "IMBRIDGE_TOPIC_"), s.env == "IMBRIDGE_DLQ_TOPIC", s.env == "IMBRIDGE_BODY_LIMIT":
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// check checks Kafka as serve would use it, from checkSettings alone: every problem of
+// those settings, then (when the brokers are known) the brokers and every topic. One
+// line per check, "ok", "WARN" (passed, needs attention: an under-replicated topic) or
 // "FAIL", and exit status 1 when any failed.
 func check(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
-	cfg, err := loadConfigFor("check", args, lookup, stdout)
+	cfg, errs, err := parseSettings("check", checkSettings(), args, lookup, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stdout, "FAIL configuration: %v\n", err)
+		fmt.Fprintf(stderr, "imbridge check: %v\n\nUsage: imbridge check [flags] (imbridge check --help)\n", err)
+		return 2
+	}
+	for _, p := range cfg.kafkaProblems() {
+		if p.Error() == errNoBrokers && slices.ContainsFunc(errs, func(e error) bool { return strings.HasPrefix(e.Error(), "IMBRIDGE_KAFKA_BROKERS=") }) {
+			continue // said already: the value could not be read
+		}
+		errs = append(errs, p)
+	}
+	for _, e := range errs {
+		fmt.Fprintf(stdout, "FAIL configuration: %v\n", e)
+	}
+	if len(errs) == 0 {
+		fmt.Fprintln(stdout, "ok   configuration: brokers, security and topics")
+	}
+	if len(cfg.KafkaBrokers) == 0 {
 		return 1
 	}
-	fmt.Fprintln(stdout, "ok   configuration is valid")
+	if slices.ContainsFunc(errs, func(e error) bool {
+		return strings.HasPrefix(e.Error(), "IMBRIDGE_KAFKA_TLS") || strings.HasPrefix(e.Error(), "IMBRIDGE_KAFKA_SASL")
+	}) {
+		fmt.Fprintln(stdout, "FAIL kafka: not tried with the security settings above; mend them first")
+		return 1
+	}
+	failed := len(errs) > 0
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	results := kafka.Check(ctx, kafka.Config{Brokers: cfg.KafkaBrokers, Topics: cfg.topics(), Security: cfg.Kafka}, zap.NewNop())
-	failed := false
 	for _, r := range results {
 		if r.Err != nil {
 			failed = true

@@ -201,7 +201,7 @@ func (c *Config) Validate() error {
 	case c.SDKAppID == 0:
 		return errors.New("IMBRIDGE_SDKAPPID is required: set it to the SDKAppID shown in Chat's console")
 	case len(c.KafkaBrokers) == 0:
-		return errors.New("IMBRIDGE_KAFKA_BROKERS is required: set it to the bootstrap brokers as host:port pairs separated by commas")
+		return errors.New(errNoBrokers)
 	case len(c.CallbackTokens) == 0 && !c.AllowUnsigned:
 		return errors.New("no callback token: set IMBRIDGE_CALLBACK_TOKEN (or IMBRIDGE_CALLBACK_TOKEN_FILE) to the token " +
 			"of callback authentication in Chat's console, or set IMBRIDGE_ALLOW_UNSIGNED=true to accept unsigned callbacks, " +
@@ -218,21 +218,39 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("IMBRIDGE_CALLBACK_PATH=%q: expected a path starting with /", c.CallbackPath)
 	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
 		return errors.New("IMBRIDGE_TLS_CERT_FILE and IMBRIDGE_TLS_KEY_FILE go together: set both to serve HTTPS, or neither")
-	case c.Kafka.SASLMechanism != "" && (c.Kafka.Username == "" || c.Kafka.Password == ""):
-		return fmt.Errorf("IMBRIDGE_KAFKA_SASL_MECHANISM=%s needs IMBRIDGE_KAFKA_SASL_USERNAME and IMBRIDGE_KAFKA_SASL_PASSWORD (or _FILE)", c.Kafka.SASLMechanism)
-	case errors.Is(c.Kafka.Validate(), kafka.ErrPlainWithoutTLS):
-		return errors.New("IMBRIDGE_KAFKA_SASL_MECHANISM=PLAIN without TLS would send the Kafka password in clear text: turn on IMBRIDGE_KAFKA_TLS, " +
-			"use SCRAM-SHA-512, or set IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS=true for brokers on a network nobody else can read")
-	case (c.Kafka.CertFile == "") != (c.Kafka.KeyFile == ""):
-		return errors.New("IMBRIDGE_KAFKA_TLS_CERT_FILE and IMBRIDGE_KAFKA_TLS_KEY_FILE go together")
-	case c.DLQTopic != "" && slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Topic == c.DLQTopic }):
-		return fmt.Errorf("IMBRIDGE_DLQ_TOPIC=%q: expected a topic other than the events' own", c.DLQTopic)
-	case c.UnroutedTopic != "" && slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Command != "" && r.Topic == c.UnroutedTopic }):
-		return fmt.Errorf("IMBRIDGE_TOPIC_UNROUTED=%q: expected a topic of its own, not a route's: its consumers would read callbacks as events", c.UnroutedTopic)
-	case c.QuarantineTopic != "" && (c.QuarantineTopic == c.DLQTopic || slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Topic == c.QuarantineTopic })):
-		return fmt.Errorf("IMBRIDGE_TOPIC_QUARANTINE=%q: expected a topic of its own, not a route's, the unrouted or the DLQ topic: its records are raw bodies, not events", c.QuarantineTopic)
 	case c.SyncTimeout >= 2*time.Second:
 		return fmt.Errorf("IMBRIDGE_SYNC_TIMEOUT=%s: expected less than 2s, the time Chat waits for an answer", c.SyncTimeout)
 	}
+	if errs := c.kafkaProblems(); len(errs) > 0 {
+		return errs[0]
+	}
 	return nil
+}
+
+// errNoBrokers says that IMBRIDGE_KAFKA_BROKERS is missing.
+const errNoBrokers = "IMBRIDGE_KAFKA_BROKERS is required: set it to the bootstrap brokers as host:port pairs separated by commas"
+
+// kafkaProblems returns every problem of the settings that say how to reach Kafka and
+// where to publish (the brokers, security and topics), the ones imbridge check takes.
+func (c *Config) kafkaProblems() []error {
+	var errs []error
+	add := func(ok bool, err error) {
+		if !ok {
+			errs = append(errs, err)
+		}
+	}
+	add(len(c.KafkaBrokers) > 0, errors.New(errNoBrokers))
+	add(c.Kafka.SASLMechanism == "" || (c.Kafka.Username != "" && c.Kafka.Password != ""),
+		fmt.Errorf("IMBRIDGE_KAFKA_SASL_MECHANISM=%s needs IMBRIDGE_KAFKA_SASL_USERNAME and IMBRIDGE_KAFKA_SASL_PASSWORD (or _FILE)", c.Kafka.SASLMechanism))
+	add(!errors.Is(c.Kafka.Validate(), kafka.ErrPlainWithoutTLS),
+		errors.New("IMBRIDGE_KAFKA_SASL_MECHANISM=PLAIN without TLS would send the Kafka password in clear text: turn on IMBRIDGE_KAFKA_TLS, "+
+			"use SCRAM-SHA-512, or set IMBRIDGE_KAFKA_SASL_PLAIN_WITHOUT_TLS=true for brokers on a network nobody else can read"))
+	add((c.Kafka.CertFile == "") == (c.Kafka.KeyFile == ""), errors.New("IMBRIDGE_KAFKA_TLS_CERT_FILE and IMBRIDGE_KAFKA_TLS_KEY_FILE go together"))
+	add(c.DLQTopic == "" || !slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Topic == c.DLQTopic }),
+		fmt.Errorf("IMBRIDGE_DLQ_TOPIC=%q: expected a topic other than the events' own", c.DLQTopic))
+	add(c.UnroutedTopic == "" || !slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Command != "" && r.Topic == c.UnroutedTopic }),
+		fmt.Errorf("IMBRIDGE_TOPIC_UNROUTED=%q: expected a topic of its own, not a route's: its consumers would read callbacks as events", c.UnroutedTopic))
+	add(c.QuarantineTopic == "" || (c.QuarantineTopic != c.DLQTopic && !slices.ContainsFunc(c.routes(), func(r bridge.Route) bool { return r.Topic == c.QuarantineTopic })),
+		fmt.Errorf("IMBRIDGE_TOPIC_QUARANTINE=%q: expected a topic of its own, not a route's, the unrouted or the DLQ topic: its records are raw bodies, not events", c.QuarantineTopic))
+	return errs
 }

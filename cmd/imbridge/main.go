@@ -1,5 +1,5 @@
 // Command imbridge is the Tencent Cloud Chat callback bridge: `imbridge serve` answers
-// Chat's relationship-chain callbacks and publishes one Kafka event per pair.
+// Chat's after-event webhooks and publishes their events to Kafka (bridge.DefaultRoutes).
 // This package only wires: configuration, logger, Kafka publisher, delivery, HTTP
 // servers, signals and the shutdown order.
 package main
@@ -43,12 +43,16 @@ The callbacks it routes, with their default topics and event types:
 Any other command is answered OK and published to imbridge.unrouted as sent
 (IMBRIDGE_TOPIC_UNROUTED). An authenticated callback that cannot be mapped is answered OK
 and kept whole, with the reason, on imbridge.quarantine (IMBRIDGE_TOPIC_QUARANTINE): Chat
-never sends a callback again.
+never sends a callback again. Keep Chat's before-callbacks off imbridge's URL: Chat
+reads OK as "allow" (imbridge counts them as command "before" and warns in the log).
 
 Commands:
   serve     run the bridge (imbridge serve --help lists every setting)
-  check     validate the settings (the same as serve's) and check Kafka and every topic
+  check     check Kafka as serve would use it (serve's settings of brokers, security and
+            topics alone): the brokers answer, every topic exists and takes acks=all
   sign      add Sign and RequestTime to a callback URL (imbridge sign --help)
+  sample    print a route's documented sample body, or sign and post it with --post
+            URL (imbridge sample --help)
   spool     imbridge spool status DIR says what a spool holds, live or not; imbridge
             spool drain DIR forwards a stopped replica's backlog to Kafka and exits when
             it is empty (imbridge spool --help)
@@ -75,6 +79,8 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		return sign(args[1:], lookup, stdout, stderr)
 	case "check":
 		return check(args[1:], lookup, stdout, stderr)
+	case "sample":
+		return sample(args[1:], lookup, stdout, stderr)
 	case "probe":
 		return probe(args[1:], stdout, stderr)
 	case "spool":

@@ -160,7 +160,8 @@ func TestCallbackTLSAndReload(t *testing.T) {
 func runCheck(t *testing.T, env ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(binary(t), "check")
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "IMBRIDGE_SDKAPPID=" + e2eAppID, "IMBRIDGE_CALLBACK_TOKEN=" + e2eToken,
+	// No SDKAppID, token or spool: check needs none of serve's other settings.
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"),
 		"IMBRIDGE_ROUTES=blocklist-delete", "IMBRIDGE_TOPIC_UNROUTED=off", "IMBRIDGE_TOPIC_QUARANTINE=off"}, env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -179,7 +180,7 @@ func TestCheckCommand(t *testing.T) {
 	topic := kafkatest.CreateTopic(t, brokers, "check", 2)
 	dlq := kafkatest.CreateTopic(t, brokers, "checkdlq", 1)
 	code, out := runCheck(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic, "IMBRIDGE_DLQ_TOPIC="+dlq)
-	want := regexp.MustCompile(`^ok   configuration is valid
+	want := regexp.MustCompile(`^ok   configuration: brokers, security and topics
 ok   kafka [0-9.:,]+: connected; 1 broker\(s\), controller \d+
 ok   topic ` + regexp.QuoteMeta(topic) + `: exists, 2 partition\(s\), all with a leader and at least min.insync.replicas=1 in-sync replicas: writable; max.message.bytes=1048588 \(larger events are refused with 413\)
 ok   topic ` + regexp.QuoteMeta(dlq) + `: exists, 1 partition\(s\), all with a leader and at least min.insync.replicas=1 in-sync replicas: writable; max.message.bytes=1048588 \(larger events are refused with 413\)
@@ -210,8 +211,33 @@ $`)
 	if code != 1 || !strings.Contains(out, "FAIL kafka 127.0.0.1:1: ") || !strings.Contains(out, "connection refused") {
 		t.Fatalf("broker down: exit %d, output:\n%s", code, out)
 	}
-	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS=k:1", "IMBRIDGE_LOG_LEVEL=loud")
-	if code != 1 || out != "FAIL configuration: IMBRIDGE_LOG_LEVEL=\"loud\": expected one of debug, info, warn, error\n" {
-		t.Fatalf("bad config: exit %d, output:\n%s", code, out)
+
+	// serve's other settings are not read, even when wrong.
+	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE="+topic,
+		"IMBRIDGE_LOG_LEVEL=loud", "IMBRIDGE_SDKAPPID=x", "IMBRIDGE_SYNC_TIMEOUT=5s", "IMBRIDGE_CALLBACK_TOKEN=dev-token")
+	if code != 0 || !strings.HasPrefix(out, "ok   configuration: brokers, security and topics\n") {
+		t.Fatalf("serve's other settings: exit %d, output:\n%s", code, out)
+	}
+	// Every problem in one report: each setting that cannot be read or does not fit,
+	// then Kafka, tried with the brokers given.
+	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1", "IMBRIDGE_BODY_LIMIT=big", "IMBRIDGE_DLQ_TOPIC=imbridge.blocklist",
+		"IMBRIDGE_TOPIC_UNROUTED=imbridge.blocklist", "IMBRIDGE_KAFKA_TLS_CERT_FILE=/nonexistent/cert.pem")
+	wantLines := []string{
+		`FAIL configuration: IMBRIDGE_BODY_LIMIT="big": expected a number of bytes, at least 1024`,
+		`FAIL configuration: IMBRIDGE_KAFKA_TLS_CERT_FILE and IMBRIDGE_KAFKA_TLS_KEY_FILE go together`,
+		`FAIL configuration: IMBRIDGE_DLQ_TOPIC="imbridge.blocklist": expected a topic other than the events' own`,
+		`FAIL configuration: IMBRIDGE_TOPIC_UNROUTED="imbridge.blocklist": expected a topic of its own, not a route's: its consumers would read callbacks as events`,
+		`FAIL kafka: not tried with the security settings above; mend them first`,
+	}
+	if code != 1 || out != strings.Join(wantLines, "\n")+"\n" {
+		t.Fatalf("several problems: exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(wantLines, "\n"))
+	}
+	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1", "IMBRIDGE_BODY_LIMIT=big")
+	if code != 1 || !strings.HasPrefix(out, "FAIL configuration: IMBRIDGE_BODY_LIMIT=\"big\": expected a number of bytes, at least 1024\nFAIL kafka 127.0.0.1:1: ") {
+		t.Fatalf("a bad setting and a broker down: exit %d, output:\n%s", code, out)
+	}
+	code, out = runCheck(t)
+	if code != 1 || out != "FAIL configuration: "+errNoBrokers+"\n" {
+		t.Fatalf("no brokers: exit %d, output:\n%s", code, out)
 	}
 }

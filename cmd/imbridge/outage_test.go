@@ -319,6 +319,8 @@ func TestKafkaOutageDrain(t *testing.T) {
 		percentile(lat, 0.5).Round(10*time.Microsecond), percentile(lat, 0.99).Round(10*time.Microsecond),
 		percentile(outageLat, 0.5).Round(10*time.Microsecond), percentile(outageLat, 0.99).Round(10*time.Microsecond))
 
+	checkOutageLines(t, p.log.String(), stopAt)
+
 	if minBacklog := int64(outageRate * l.pairs * 50); from.records < minBacklog {
 		t.Fatalf("%d records waited for the broker, want at least %d (50s of traffic)", from.records, minBacklog)
 	}
@@ -328,5 +330,61 @@ func TestKafkaOutageDrain(t *testing.T) {
 	// Compressed on disk: uncompressed, a callback of these takes about 1,600 bytes.
 	if perCallback := float64(peak.bytes) / float64(peak.entries); perCallback > 1000 {
 		t.Fatalf("%.0f bytes on disk per callback: the spool does not compress", perCallback)
+	}
+}
+
+// checkOutageLines holds the log of an outage that began at stopped to what an
+// operator can follow: a "listening on" line per listener; while Kafka is away, the
+// WARN lines of each cause (message and error text) at most once per minute, with the
+// count they stand for, where kafka-go alone wrote 42 a minute; one line when Kafka is
+// reachable again and one when the backlog is drained, in that order.
+func checkOutageLines(t *testing.T, log string, stopped time.Time) {
+	t.Helper()
+	type line struct {
+		Level, Msg, Err, Error, Listener string
+		TS                               time.Time
+		Repeated                         int64
+	}
+	var lines []line
+	for _, raw := range strings.Split(log, "\n") {
+		var l line
+		if json.Unmarshal([]byte(raw), &l) == nil && l.Msg != "" {
+			lines = append(lines, l)
+		}
+	}
+	listening := map[string]int{}
+	causes := map[string]int{}     // message and error text -> lines during the outage
+	repeated := map[string]int64{} // -> lines they stand for
+	var back, drained []time.Time
+	for _, l := range lines {
+		switch {
+		case l.Msg == "listening on":
+			listening[l.Listener]++
+		case l.Msg == "kafka is reachable again":
+			back = append(back, l.TS)
+		case l.Msg == "spool backlog drained":
+			drained = append(drained, l.TS)
+		case l.Level == "warn" && !l.TS.Before(stopped) && (len(back) == 0):
+			cause := l.Msg + ": " + l.Err + l.Error
+			causes[cause]++
+			repeated[cause] += l.Repeated
+		}
+	}
+	if want := map[string]int{"callback": 1, "admin": 1}; !maps.Equal(listening, want) {
+		t.Errorf("listening on lines %v, want %v", listening, want)
+	}
+	total := 0
+	for cause, n := range causes {
+		total += n
+		t.Logf("during the outage: %d line(s) of %q, standing for %d", n, cause, repeated[cause])
+		if n > 1+int(outageDuration/time.Minute) {
+			t.Errorf("%d lines of %q during a %s outage, want at most one per minute", n, cause, outageDuration)
+		}
+	}
+	if total == 0 {
+		t.Error("no WARN line says that Kafka fails")
+	}
+	if len(back) != 1 || len(drained) != 1 || drained[0].Before(back[0]) {
+		t.Errorf("%d lines say Kafka is reachable again (%v) and %d that the backlog is drained (%v), want one each, in that order", len(back), back, len(drained), drained)
 	}
 }

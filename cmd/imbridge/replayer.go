@@ -41,9 +41,10 @@ type replayer struct {
 	log      *zap.Logger
 	now      func() time.Time
 
-	dialer *kafkago.Dialer
-	client *kafkago.Client
-	pub    *kafka.Publisher
+	dialer    *kafkago.Dialer
+	client    *kafkago.Client
+	readerLog kafkago.Logger // the readers' errors, one line per cause per interval
+	pub       *kafka.Publisher
 
 	began time.Time
 	total int64 // records to read, known once the partitions' offsets are
@@ -90,6 +91,7 @@ func (r *replayer) run(ctx context.Context) error {
 	}
 	transport := &kafkago.Transport{ClientID: r.clientID(), DialTimeout: 10 * time.Second, TLS: r.dialer.TLS, SASL: r.dialer.SASLMechanism}
 	defer transport.CloseIdleConnections()
+	r.readerLog = kafka.FoldedLogger(r.log.With(zap.String("topic", r.topic)), "kafka reader")
 	r.client = &kafkago.Client{Addr: kafkago.TCP(r.cfg.KafkaBrokers...), Timeout: r.timeout, Transport: transport}
 	spans, err := r.plan(ctx)
 	if err != nil {

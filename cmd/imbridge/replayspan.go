@@ -10,7 +10,6 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-	"go.uber.org/zap"
 
 	"github.com/imbridge/imbridge/bridge"
 )
@@ -67,9 +66,7 @@ func (r *replayer) replaySpan(ctx context.Context, s span) error {
 	}
 	reader := kafkago.NewReader(kafkago.ReaderConfig{Brokers: r.cfg.KafkaBrokers, Topic: r.topic, Partition: s.partition,
 		Dialer: r.dialer, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 200 * time.Millisecond,
-		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
-			r.log.Warn("kafka reader", zap.String("topic", r.topic), zap.Int("partition", s.partition), zap.String("err", fmt.Sprintf(msg, args...)))
-		})})
+		ErrorLogger: r.readerLog})
 	defer reader.Close()
 	if err := reader.SetOffset(s.from); err != nil {
 		return err

@@ -100,6 +100,14 @@ func (s *service) startServers(ctx context.Context) (errc <-chan error, stopRelo
 	errs := make(chan error, 2)
 	go func() { errs <- serveHTTP(s.callbackSrv, s.callbackLn, "callback") }()
 	go func() { errs <- serveHTTP(s.adminSrv, s.adminLn, "admin") }()
+	scheme := "http"
+	if s.certs != nil {
+		scheme = "https"
+	}
+	s.log.Info("listening on", zap.String("listener", "callback"), zap.String("addr", s.callbackLn.Addr().String()),
+		zap.String("url", scheme+"://"+s.callbackLn.Addr().String()+s.cfg.CallbackPath))
+	s.log.Info("listening on", zap.String("listener", "admin"), zap.String("addr", s.adminLn.Addr().String()),
+		zap.String("url", "http://"+s.adminLn.Addr().String()), zap.String("paths", "/healthz /readyz /metrics"))
 
 	if s.certs == nil {
 		return errs, func() {}

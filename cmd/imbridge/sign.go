@@ -37,17 +37,12 @@ func sign(args []string, lookup func(string) (string, bool), stdout, stderr io.W
 		return 2
 	}
 	if *token == "" {
-		if v, ok := lookup("IMBRIDGE_CALLBACK_TOKEN"); ok {
-			*token, _, _ = strings.Cut(v, ",")
-		} else if f, ok := lookup("IMBRIDGE_CALLBACK_TOKEN_FILE"); ok && f != "" {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				fmt.Fprintf(stderr, "imbridge sign: IMBRIDGE_CALLBACK_TOKEN_FILE: %v\n", err)
-				return 2
-			}
-			first, _, _ := strings.Cut(strings.ReplaceAll(string(b), "\n", ","), ",")
-			*token = strings.TrimSpace(first)
+		t, err := signingToken(lookup)
+		if err != nil {
+			fmt.Fprintf(stderr, "imbridge sign: %v\n", err)
+			return 2
 		}
+		*token = t
 	}
 	if *token == "" || fs.NArg() != 1 {
 		fmt.Fprint(stderr, "imbridge sign: a token and one URL are required\n\n"+signUsage)
@@ -58,19 +53,44 @@ func sign(args []string, lookup func(string) (string, bool), stdout, stderr io.W
 		fmt.Fprintf(stderr, "imbridge sign: %v\n", err)
 		return 2
 	}
-	rt := strconv.FormatInt(time.Now().Unix(), 10)
+	rt := time.Now().Unix()
 	if *at != "now" {
 		n, ok := bridge.ParseRequestTime(*at)
 		if !ok {
 			fmt.Fprintf(stderr, "imbridge sign: --time %q: expected Unix seconds or now\n", *at)
 			return 2
 		}
-		rt = strconv.FormatInt(n, 10)
+		rt = n
 	}
-	q := u.Query()
-	q.Set(bridge.ParamRequestTime, rt)
-	q.Set(bridge.ParamSign, bridge.Sign(*token, rt))
-	u.RawQuery = q.Encode()
+	signURL(u, *token, rt)
 	fmt.Fprintln(stdout, u.String())
 	return 0
+}
+
+// signingToken is the token that sign and sample sign with: the first of
+// IMBRIDGE_CALLBACK_TOKEN's comma-separated list, or the first line of the file
+// IMBRIDGE_CALLBACK_TOKEN_FILE names; "" when neither is set.
+func signingToken(lookup func(string) (string, bool)) (string, error) {
+	if v, ok := lookup("IMBRIDGE_CALLBACK_TOKEN"); ok {
+		first, _, _ := strings.Cut(v, ",")
+		return first, nil
+	}
+	if f, ok := lookup("IMBRIDGE_CALLBACK_TOKEN_FILE"); ok && f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("IMBRIDGE_CALLBACK_TOKEN_FILE: %w", err)
+		}
+		first, _, _ := strings.Cut(strings.ReplaceAll(string(b), "\n", ","), ",")
+		return strings.TrimSpace(first), nil
+	}
+	return "", nil
+}
+
+// signURL sets u's RequestTime to rt (Unix seconds) and its Sign to the signature with
+// token, as Chat does when callback authentication is on.
+func signURL(u *url.URL, token string, rt int64) {
+	q := u.Query()
+	q.Set(bridge.ParamRequestTime, strconv.FormatInt(rt, 10))
+	q.Set(bridge.ParamSign, bridge.Sign(token, strconv.FormatInt(rt, 10)))
+	u.RawQuery = q.Encode()
 }
