@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -49,11 +48,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if n := len(req.URL.RawQuery); n > h.cfg.MaxQueryBytes {
 		return bridge.Errorf(bridge.KindURITooLong, "query string is %d bytes; at most %d are accepted", n, h.cfg.MaxQueryBytes)
 	}
-	values, err := url.ParseQuery(req.URL.RawQuery)
-	if err != nil {
-		return bridge.Errorf(bridge.KindBadRequest, "query string is malformed: %.120s", err)
-	}
-	q, err := bridge.ParseQuery(values)
+	q, err := bridge.ParseRawQuery(req.URL.RawQuery)
 	if err != nil {
 		return err
 	}
