@@ -12,15 +12,6 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 )
 
-// Keys of values the handler leaves in the Echo context for the request logger.
-const (
-	ctxCommand      = "imbridge.command"
-	ctxCommandLabel = "imbridge.command_label" // the command if routed, for metrics
-	ctxOutcome      = "imbridge.outcome"       // ok, unrouted, replayed or quarantined
-	ctxReason       = "imbridge.reason"        // why a callback was quarantined
-	ctxEvents       = "imbridge.events"
-)
-
 type callbackHandler struct {
 	cfg      Config
 	deps     Deps
@@ -54,13 +45,12 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	}
 	// The log line names the command also when verification refuses the callback (a
 	// wrong token is then easier to tell from a wrong URL); at most 64 bytes of it.
-	if q.CallbackCommand != "" {
-		c.Set(ctxCommand, truncateCommand(q.CallbackCommand))
-	}
+	info := infoOf(c)
+	info.command = truncateCommand(q.CallbackCommand)
 	// Metrics label: only commands of the routing table, so clients cannot add series.
 	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
 	if bridge.KnownCommand(q.CallbackCommand) { // switched on or off, routed or unrouted
-		c.Set(ctxCommandLabel, q.CallbackCommand)
+		info.label = q.CallbackCommand
 	}
 	now := h.deps.Now()
 	appID, err := h.deps.Verifier.Verify(q.SDKAppID, q.Sign, q.RequestTime, now)
@@ -100,7 +90,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 			"CallbackCommand %.80q is not a command name (1 to 64 of A-Z a-z 0-9 _ .)", q.CallbackCommand))
 	}
 	if !ok {
-		c.Set(ctxOutcome, "unrouted")
+		info.outcome = "unrouted"
 		if n := h.unrouted.tick(); n > 0 {
 			h.deps.Log.Info("callbacks without a route answered OK, nothing published",
 				zap.String("command", q.CallbackCommand), zap.Int64("count", n))
@@ -113,7 +103,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	var seed [32]byte
 	if h.replays != nil && signed {
 		if seed = bridge.CallbackSeed(cb); h.replays.Seen(seed, now) {
-			c.Set(ctxOutcome, "replayed")
+			info.outcome = "replayed"
 			return writeOK(c)
 		}
 	}
@@ -121,7 +111,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if err != nil {
 		return h.quarantine(c, cb, signed, err)
 	}
-	c.Set(ctxEvents, len(events))
+	info.events = len(events)
 	if err := h.abandoned(ctx, deadline); err != nil {
 		return err
 	}
@@ -153,7 +143,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if h.replays != nil && signed {
 		h.replays.Add(seed, now)
 	}
-	c.Set(ctxOutcome, "ok")
+	info.outcome = "ok"
 	return writeOK(c)
 }
 
@@ -187,9 +177,8 @@ func (h *callbackHandler) quarantine(c echo.Context, cb bridge.Callback, signed 
 	}
 	kind := bridge.ErrorKind(reason).String()
 	h.deps.Observer.Quarantined(kind)
-	c.Set(ctxOutcome, "quarantined")
-	c.Set(ctxReason, bridge.ErrorMessage(reason))
-	c.Set(ctxEvents, 1)
+	info := infoOf(c)
+	info.outcome, info.reason, info.events = "quarantined", bridge.ErrorMessage(reason), 1
 	return writeOK(c)
 }
 

@@ -159,7 +159,9 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	e.Use(drainRefused(cfg.BodyLimit))
 	// Every method reaches the handler, so that OPTIONS too gets Chat's JSON (405)
 	// instead of Echo's automatic 204.
-	e.Any(cfg.Path, postOnly(h.serve), limitInFlight(cfg.MaxInFlight))
+	// The route's own middleware wrapped once here: given to Any, Echo would wrap it
+	// again for every request.
+	e.Any(cfg.Path, limitInFlight(cfg.MaxInFlight)(postOnly(h.serve)))
 	return e
 }
 
