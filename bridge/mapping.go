@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -135,6 +136,27 @@ func eventIDSeed(cb Callback) [sha256.Size]byte {
 // RFC 9562 version 8 UUID. The same callback (same SdkAppid, CallbackCommand,
 // RequestTime and body bytes) always yields the same IDs.
 func EventID(seed [sha256.Size]byte, index int) string {
+	id := eventID(seed, index)
+	return string(id[:])
+}
+
+// joinedEventIDs returns the IDs of a callback's first n events (EventID) in one string, one
+// after the other, eventIDLen bytes each: one allocation for all of them.
+func joinedEventIDs(seed [sha256.Size]byte, n int) string {
+	var all strings.Builder
+	all.Grow(eventIDLen * n)
+	for i := range n {
+		id := eventID(seed, i)
+		all.Write(id[:])
+	}
+	return all.String()
+}
+
+// eventIDLen is the length of an event ID.
+const eventIDLen = 36
+
+// eventID is EventID's text.
+func eventID(seed [sha256.Size]byte, index int) [eventIDLen]byte {
 	var buf [sha256.Size + 8]byte
 	copy(buf[:], seed[:])
 	binary.BigEndian.PutUint64(buf[sha256.Size:], uint64(index))
@@ -142,7 +164,7 @@ func EventID(seed [sha256.Size]byte, index int) string {
 	u := sum[:16]
 	u[6] = (u[6] & 0x0f) | 0x80 // version 8
 	u[8] = (u[8] & 0x3f) | 0x80 // RFC 9562 variant
-	var out [36]byte
+	var out [eventIDLen]byte
 	hex.Encode(out[0:8], u[0:4])
 	out[8] = '-'
 	hex.Encode(out[9:13], u[4:6])
@@ -152,5 +174,5 @@ func EventID(seed [sha256.Size]byte, index int) string {
 	hex.Encode(out[19:23], u[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:36], u[10:16])
-	return string(out[:])
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/imbridge/imbridge/bridge/internal/strictjson"
 )
@@ -94,6 +95,17 @@ type Object struct {
 	b    *Body
 	v    strictjson.Value
 	path string
+	// elem is 1 + the index of the array element at path that this is (the path is
+	// then path[index], written only for a message), or 0.
+	elem int
+}
+
+// where is the object's path for messages, such as MemberList[3].
+func (o Object) where() string {
+	if o.elem == 0 {
+		return o.path
+	}
+	return o.path + "[" + strconv.Itoa(o.elem-1) + "]"
 }
 
 // Fail sets the Body's error, when it has none, to the message about the member n:
@@ -106,10 +118,10 @@ func (o Object) Fail(n, format string, args ...any) {
 
 // name is member n's name for messages: with the object's path.
 func (o Object) name(n string) string {
-	if o.path == "" {
+	if o.path == "" && o.elem == 0 {
 		return n
 	}
-	return o.path + "." + n
+	return o.where() + "." + n
 }
 
 // get returns member n, absent when null or when the body has an error already, and
@@ -137,7 +149,7 @@ func (o Object) Extra() json.RawMessage {
 	}
 	var out []byte
 	for v := range o.v.Members() {
-		if o.b.wasRead(v) || (o.path == "" && (v.KeyIs("CallbackCommand") || v.KeyIs("EventTime"))) {
+		if o.b.wasRead(v) || (o.path == "" && o.elem == 0 && (v.KeyIs("CallbackCommand") || v.KeyIs("EventTime"))) {
 			continue
 		}
 		if out == nil {

@@ -63,7 +63,7 @@ func decodeFollowDelete(o Object) ([]Subject, int64) {
 // decodePairList reads a PairList callback (Sns.CallbackBlackListDelete and its
 // siblings): one subject per pair, keyed by From_Account and ordered by the pair.
 func decodePairList(o Object) ([]Subject, int64) {
-	var subjects []Subject
+	subjects := make([]Subject, 0, o.Len("PairList"))
 	for _, e := range o.Elements("PairList", true) {
 		p := e.Object()
 		s := pairSubject(p.RequiredAccount("From_Account"), p.RequiredAccount("To_Account"), nil)

@@ -52,9 +52,11 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	// that one body cannot make records many times its size. (The unrouted route
 	// copies nothing.)
 	if route.Command != "" {
+		// Encoded into a buffer on the stack when it fits (as every member that passes does).
+		var encoded [2*MaxSharedMemberBytes + 2]byte
 		for _, name := range SharedMembers {
 			// Counted as encoded in the events: JSON escaping turns a < into six bytes.
-			if n := len(appendJSONString(nil, top.peekStr(name))) - 2; n > MaxSharedMemberBytes {
+			if n := len(appendJSONString(encoded[:0], top.peekStr(name))) - 2; n > MaxSharedMemberBytes {
 				return nil, Errorf(KindBadRequest, "%s is %d bytes once encoded; at most %d are accepted", name, n, MaxSharedMemberBytes)
 			}
 		}
@@ -96,9 +98,10 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	}
 	seed := eventIDSeed(cb)
 	events := make([]Event, len(subjects))
+	ids := joinedEventIDs(seed, len(subjects))
 	for i, s := range subjects {
 		e := common
-		e.ID = EventID(seed, i)
+		e.ID = ids[i*eventIDLen : (i+1)*eventIDLen]
 		e.Subject = s
 		events[i] = e
 	}
