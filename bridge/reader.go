@@ -31,11 +31,12 @@ const (
 // the field, such as MemberList[3].Member_Account) and gives zero values after it, so
 // that a decoder reads on and checks Err once.
 type Body struct {
-	doc *strictjson.Doc
+	doc strictjson.Doc
 	err error
 	// read marks the values a route has read (by their Index), so that Extra
-	// returns the rest.
-	read []uint64
+	// returns the rest; in readBits while they fit.
+	read     []uint64
+	readBits [4]uint64
 }
 
 // mark records that v was read.
@@ -45,7 +46,11 @@ func (b *Body) mark(v strictjson.Value) {
 		return
 	}
 	if b.read == nil {
-		b.read = make([]uint64, b.doc.Len()/64+1)
+		if n := b.doc.Len()/64 + 1; n <= len(b.readBits) {
+			b.read = b.readBits[:n]
+		} else {
+			b.read = make([]uint64, n)
+		}
 	}
 	b.read[i/64] |= 1 << (i % 64)
 }
@@ -64,7 +69,8 @@ func ParseBody(raw []byte) (*Body, error) {
 	if i := bytes.IndexFunc(raw, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i < 0 || raw[i] != '{' {
 		return nil, Errorf(KindBadRequest, "body must be a JSON object")
 	}
-	doc, err := strictjson.Parse(raw, strictjson.Limits{MaxDepth: MaxJSONDepth, MaxObjectKeys: MaxJSONObjectKeys,
+	body := new(Body)
+	err := body.doc.Parse(raw, strictjson.Limits{MaxDepth: MaxJSONDepth, MaxObjectKeys: MaxJSONObjectKeys,
 		MaxArrayElements: MaxJSONArrayElements, MaxValues: MaxJSONValues})
 	if err != nil {
 		e := err.(*strictjson.Error)
@@ -74,10 +80,10 @@ func ParseBody(raw []byte) (*Body, error) {
 		}
 		return nil, Errorf(kind, "%s", e.Error())
 	}
-	if doc.Root().Kind() != strictjson.Object {
+	if body.doc.Root().Kind() != strictjson.Object {
 		return nil, Errorf(KindBadRequest, "body must be a JSON object")
 	}
-	return &Body{doc: doc}, nil
+	return body, nil
 }
 
 // Top returns the body's object.

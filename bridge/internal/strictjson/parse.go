@@ -47,13 +47,24 @@ func (e *Error) Error() string {
 // Parse checks text as one JSON value within lim and records it (see Doc). The Doc
 // refers to text, which must not change while the Doc is used.
 func Parse(text []byte, lim Limits) (*Doc, error) {
+	d := new(Doc)
+	if err := d.Parse(text, lim); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Parse is the function Parse into d, which it overwrites (d need not be new: a Doc
+// can be part of a larger value); on an error d is empty.
+func (d *Doc) Parse(text []byte, lim Limits) error {
+	*d = Doc{}
 	if !utf8.Valid(text) {
-		return nil, &Error{Msg: "body is not valid UTF-8"}
+		return &Error{Msg: "body is not valid UTF-8"}
 	}
 	sc := scratches.Get().(*scratch)
 	defer sc.put()
-	p := parser{b: text, lim: lim, doc: &Doc{b: text, nodes: make([]node, 0, min(32+len(text)/512, lim.MaxValues))},
-		keys: sc.keys[:0], path: sc.path[:0]}
+	*d = Doc{b: text, nodes: make([]node, 0, min(32+len(text)/512, lim.MaxValues))}
+	p := parser{b: text, lim: lim, doc: d, keys: sc.keys[:0], path: sc.path[:0]}
 	defer func() { sc.keys, sc.path = p.keys, p.path }()
 	p.value(-1)
 	if p.err == nil {
@@ -63,9 +74,10 @@ func Parse(text []byte, lim Limits) (*Doc, error) {
 		}
 	}
 	if p.err != nil {
-		return nil, p.err
+		*d = Doc{}
+		return p.err
 	}
-	return p.doc, nil
+	return nil
 }
 
 type parser struct {
