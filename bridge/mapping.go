@@ -78,22 +78,32 @@ func hasControl(s string) bool {
 }
 
 // envelope is what every event of a callback shares: route, CloudEvents attributes,
-// the query's fields, and the times.
-func envelope(cb Callback, route Route, eventTime int64) Event {
+// the query's fields, and the times. Its strings are written to strs (when not nil),
+// so that they and the callback's event IDs can share one allocation.
+func envelope(cb Callback, route Route, eventTime int64, strs *strings.Builder) Event {
 	requestTime, _ := ParseRequestTime(cb.Query.RequestTime)
 	received := cb.ReceivedAt.UTC()
 	ceTime := received
 	if eventTime > 0 {
 		ceTime = time.UnixMilli(eventTime).UTC()
 	}
+	if strs == nil {
+		strs = new(strings.Builder)
+	}
+	var buf [envelopeStrings]byte
+	start := strs.Len()
+	strs.Write(strconv.AppendUint(append(buf[:0], "urn:tencent-im:sdkappid:"...), cb.AppID, 10))
+	source := strs.Len()
+	strs.Write(received.AppendFormat(buf[:0], "2006-01-02T15:04:05.000Z07:00"))
+	all := strs.String()
 	return Event{
 		Topic:           route.Topic,
 		Type:            route.Type,
-		Source:          "urn:tencent-im:sdkappid:" + strconv.FormatUint(cb.AppID, 10),
+		Source:          all[start:source],
 		Time:            ceTime,
 		SDKAppID:        cb.AppID,
 		CallbackCommand: cb.Query.CallbackCommand,
-		ReceivedAt:      received.Format("2006-01-02T15:04:05.000Z07:00"),
+		ReceivedAt:      all[source:],
 		ClientIP:        cb.Query.ClientIP,
 		OptPlatform:     cb.Query.OptPlatform,
 		RequestTime:     requestTime,
@@ -140,16 +150,20 @@ func EventID(seed [sha256.Size]byte, index int) string {
 	return string(id[:])
 }
 
-// joinedEventIDs returns the IDs of a callback's first n events (EventID) in one string, one
-// after the other, eventIDLen bytes each: one allocation for all of them.
-func joinedEventIDs(seed [sha256.Size]byte, n int) string {
-	var all strings.Builder
-	all.Grow(eventIDLen * n)
+// envelopeStrings is at most what envelope writes: the source (24 bytes and an
+// SDKAppID of at most 20 digits) and the receiving time (at most 35 bytes).
+const envelopeStrings = 24 + 20 + 35
+
+// appendEventIDs writes the IDs of a callback's first n events (EventID) to strs, one
+// after the other, eventIDLen bytes each, and returns them.
+func appendEventIDs(strs *strings.Builder, seed [sha256.Size]byte, n int) string {
+	start := strs.Len()
+	strs.Grow(eventIDLen * n)
 	for i := range n {
 		id := eventID(seed, i)
-		all.Write(id[:])
+		strs.Write(id[:])
 	}
-	return all.String()
+	return strs.String()[start:]
 }
 
 // eventIDLen is the length of an event ID.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Subject is what one event of a route says beyond the envelope every event has
@@ -87,7 +88,10 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if len(subjects) > maxEvents {
 		return nil, Errorf(KindTooLarge, "%s lists %d subjects; at most %d are accepted", truncate(cb.Query.CallbackCommand, 64), len(subjects), maxEvents)
 	}
-	common := envelope(cb, route, eventTime)
+	// The envelope's strings and the event IDs in one allocation.
+	var strs strings.Builder
+	strs.Grow(envelopeStrings + eventIDLen*len(subjects))
+	common := envelope(cb, route, eventTime, &strs)
 	if err := checkRecordBudget(cb, common, subjects, len(member)); err != nil {
 		return nil, err
 	}
@@ -98,7 +102,7 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	}
 	seed := eventIDSeed(cb)
 	events := make([]Event, len(subjects))
-	ids := joinedEventIDs(seed, len(subjects))
+	ids := appendEventIDs(&strs, seed, len(subjects))
 	for i, s := range subjects {
 		e := common
 		e.ID = ids[i*eventIDLen : (i+1)*eventIDLen]
