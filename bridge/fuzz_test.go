@@ -19,14 +19,17 @@ import (
 )
 
 // FuzzQuery feeds raw query strings through query parsing and signature verification:
-// nothing panics, every refusal is a forbidden/unauthorized/bad-request *Error, and an
-// accepted signed query really carries the right signature within the skew.
+// nothing panics, ParseRawQuery agrees with url.ParseQuery and ParseQuery, every
+// refusal is a forbidden/unauthorized/bad-request *Error, and an accepted signed query
+// really carries the right signature within the skew.
 func FuzzQuery(f *testing.F) {
 	f.Add("SdkAppid=1400187352&CallbackCommand=Sns.CallbackBlackListDelete&RequestTime=1669872112&Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061", int64(0))
 	f.Add("SdkAppid=1400187352&SdkAppid=1&RequestTime=+1669872112&Sign=", int64(61))
 	f.Add("SdkAppid=01400187352&RequestTime=16698721120000000000&Sign=%zz", int64(-61))
 	v := &Verifier{AppID: 1400187352, Tokens: []Secret{"xxxxyyyy", "other"}, MaxSkew: time.Minute}
+	f.Add("CallbackCommand=a&&=x&Sign&Sign;=1&ClientIP=::1", int64(0))
 	f.Fuzz(func(t *testing.T, raw string, offset int64) {
+		checkRawQuery(t, raw)
 		values, err := url.ParseQuery(raw)
 		if err != nil {
 			return // the HTTP adapter answers 400 before this

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -80,22 +81,32 @@ func hasControl(s string) bool {
 }
 
 // envelope is what every event of a callback shares: route, CloudEvents attributes,
-// the query's fields, and the times.
-func envelope(cb Callback, route Route, eventTime int64) Event {
+// the query's fields, and the times. Its strings are written to strs (when not nil),
+// so that they and the callback's event IDs can share one allocation.
+func envelope(cb Callback, route Route, eventTime int64, strs *strings.Builder) Event {
 	requestTime, _ := ParseRequestTime(cb.Query.RequestTime)
 	received := cb.ReceivedAt.UTC()
 	ceTime := received
 	if eventTime > 0 {
 		ceTime = time.UnixMilli(eventTime).UTC()
 	}
+	if strs == nil {
+		strs = new(strings.Builder)
+	}
+	var buf [envelopeStrings]byte
+	start := strs.Len()
+	strs.Write(strconv.AppendUint(append(buf[:0], "urn:tencent-im:sdkappid:"...), cb.AppID, 10))
+	source := strs.Len()
+	strs.Write(received.AppendFormat(buf[:0], "2006-01-02T15:04:05.000Z07:00"))
+	all := strs.String()
 	return Event{
 		Topic:           route.Topic,
 		Type:            route.Type,
-		Source:          "urn:tencent-im:sdkappid:" + strconv.FormatUint(cb.AppID, 10),
+		Source:          all[start:source],
 		Time:            ceTime,
 		SDKAppID:        cb.AppID,
 		CallbackCommand: cb.Query.CallbackCommand,
-		ReceivedAt:      received.Format("2006-01-02T15:04:05.000Z07:00"),
+		ReceivedAt:      all[source:],
 		ClientIP:        cb.Query.ClientIP,
 		OptPlatform:     cb.Query.OptPlatform,
 		RequestTime:     requestTime,
@@ -182,6 +193,31 @@ func Identity(parts ...any) string {
 // RFC 9562 version 8 UUID. The same callback (same SdkAppid, CallbackCommand,
 // RequestTime and body bytes) always yields the same IDs.
 func EventID(seed [sha256.Size]byte, index int) string {
+	id := eventID(seed, index)
+	return string(id[:])
+}
+
+// envelopeStrings is at most what envelope writes: the source (24 bytes and an
+// SDKAppID of at most 20 digits) and the receiving time (at most 35 bytes).
+const envelopeStrings = 24 + 20 + 35
+
+// appendEventIDs writes the IDs of a callback's first n events (EventID) to strs, one
+// after the other, eventIDLen bytes each, and returns them.
+func appendEventIDs(strs *strings.Builder, seed [sha256.Size]byte, n int) string {
+	start := strs.Len()
+	strs.Grow(eventIDLen * n)
+	for i := range n {
+		id := eventID(seed, i)
+		strs.Write(id[:])
+	}
+	return strs.String()[start:]
+}
+
+// eventIDLen is the length of an event ID.
+const eventIDLen = 36
+
+// eventID is EventID's text.
+func eventID(seed [sha256.Size]byte, index int) [eventIDLen]byte {
 	var buf [sha256.Size + 8]byte
 	copy(buf[:], seed[:])
 	binary.BigEndian.PutUint64(buf[sha256.Size:], uint64(index))
@@ -189,7 +225,7 @@ func EventID(seed [sha256.Size]byte, index int) string {
 	u := sum[:16]
 	u[6] = (u[6] & 0x0f) | 0x80 // version 8
 	u[8] = (u[8] & 0x3f) | 0x80 // RFC 9562 variant
-	var out [36]byte
+	var out [eventIDLen]byte
 	hex.Encode(out[0:8], u[0:4])
 	out[8] = '-'
 	hex.Encode(out[9:13], u[4:6])
@@ -199,5 +235,5 @@ func EventID(seed [sha256.Size]byte, index int) string {
 	hex.Encode(out[19:23], u[8:10])
 	out[23] = '-'
 	hex.Encode(out[24:36], u[10:16])
-	return string(out[:])
+	return out
 }

@@ -48,7 +48,7 @@ var cleanCommand = regexp.MustCompile(`^[A-Za-z0-9_.]{1,64}$`)
 // EventID), at an index no mapping uses, so that a quarantined callback kept twice has
 // one eventId.
 func QuarantineEvent(cb Callback, topic, contentType string, reason error) Event {
-	e := envelope(cb, Route{Topic: topic, Type: TypeQuarantined}, 0)
+	e := envelope(cb, Route{Topic: topic, Type: TypeQuarantined}, 0, nil)
 	e.ID = EventID(eventIDSeed(cb), -1)
 	if CleanCommand(cb.Query.CallbackCommand) {
 		e.Subject.Key = cb.Query.CallbackCommand

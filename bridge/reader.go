@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/imbridge/imbridge/bridge/internal/strictjson"
 )
@@ -30,11 +31,12 @@ const (
 // the field, such as MemberList[3].Member_Account) and gives zero values after it, so
 // that a decoder reads on and checks Err once.
 type Body struct {
-	doc *strictjson.Doc
+	doc strictjson.Doc
 	err error
 	// read marks the values a route has read (by their Index), so that Extra
-	// returns the rest.
-	read []uint64
+	// returns the rest; in readBits while they fit.
+	read     []uint64
+	readBits [4]uint64
 }
 
 // mark records that v was read.
@@ -44,7 +46,11 @@ func (b *Body) mark(v strictjson.Value) {
 		return
 	}
 	if b.read == nil {
-		b.read = make([]uint64, b.doc.Len()/64+1)
+		if n := b.doc.Len()/64 + 1; n <= len(b.readBits) {
+			b.read = b.readBits[:n]
+		} else {
+			b.read = make([]uint64, n)
+		}
 	}
 	b.read[i/64] |= 1 << (i % 64)
 }
@@ -63,7 +69,8 @@ func ParseBody(raw []byte) (*Body, error) {
 	if i := bytes.IndexFunc(raw, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i < 0 || raw[i] != '{' {
 		return nil, Errorf(KindBadRequest, "body must be a JSON object")
 	}
-	doc, err := strictjson.Parse(raw, strictjson.Limits{MaxDepth: MaxJSONDepth, MaxObjectKeys: MaxJSONObjectKeys,
+	body := new(Body)
+	err := body.doc.Parse(raw, strictjson.Limits{MaxDepth: MaxJSONDepth, MaxObjectKeys: MaxJSONObjectKeys,
 		MaxArrayElements: MaxJSONArrayElements, MaxValues: MaxJSONValues})
 	if err != nil {
 		e := err.(*strictjson.Error)
@@ -73,10 +80,10 @@ func ParseBody(raw []byte) (*Body, error) {
 		}
 		return nil, Errorf(kind, "%s", e.Error())
 	}
-	if doc.Root().Kind() != strictjson.Object {
+	if body.doc.Root().Kind() != strictjson.Object {
 		return nil, Errorf(KindBadRequest, "body must be a JSON object")
 	}
-	return &Body{doc: doc}, nil
+	return body, nil
 }
 
 // Top returns the body's object.
@@ -94,6 +101,17 @@ type Object struct {
 	b    *Body
 	v    strictjson.Value
 	path string
+	// elem is 1 + the index of the array element at path that this is (the path is
+	// then path[index], written only for a message), or 0.
+	elem int
+}
+
+// where is the object's path for messages, such as MemberList[3].
+func (o Object) where() string {
+	if o.elem == 0 {
+		return o.path
+	}
+	return o.path + "[" + strconv.Itoa(o.elem-1) + "]"
 }
 
 // Fail sets the Body's error, when it has none, to the message about the member n:
@@ -106,10 +124,10 @@ func (o Object) Fail(n, format string, args ...any) {
 
 // name is member n's name for messages: with the object's path.
 func (o Object) name(n string) string {
-	if o.path == "" {
+	if o.path == "" && o.elem == 0 {
 		return n
 	}
-	return o.path + "." + n
+	return o.where() + "." + n
 }
 
 // get returns member n, absent when null or when the body has an error already, and
@@ -137,7 +155,7 @@ func (o Object) Extra() json.RawMessage {
 	}
 	var out []byte
 	for v := range o.v.Members() {
-		if o.b.wasRead(v) || (o.path == "" && (v.KeyIs("CallbackCommand") || v.KeyIs("EventTime"))) {
+		if o.b.wasRead(v) || (o.path == "" && o.elem == 0 && (v.KeyIs("CallbackCommand") || v.KeyIs("EventTime"))) {
 			continue
 		}
 		if out == nil {

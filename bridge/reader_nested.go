@@ -5,7 +5,6 @@ package bridge
 import (
 	"fmt"
 	"iter"
-	"strconv"
 	"strings"
 
 	"github.com/imbridge/imbridge/bridge/internal/strictjson"
@@ -47,7 +46,7 @@ func (o Object) Elements(n string, required bool) iter.Seq2[int, Elem] {
 	name := o.name(n)
 	return func(yield func(int, Elem) bool) {
 		for i, e := range v.Elements() {
-			if o.b.err != nil || !yield(i, Elem{b: o.b, v: e, path: name + "[" + strconv.Itoa(i) + "]"}) {
+			if o.b.err != nil || !yield(i, Elem{b: o.b, v: e, path: name, elem: i + 1}) {
 				return
 			}
 		}
@@ -67,12 +66,13 @@ func (o Object) Len(n string) int {
 type Elem struct {
 	b    *Body
 	v    strictjson.Value
-	path string
+	path string // the array's
+	elem int    // 1 + the element's index
 }
 
 func (e Elem) fail(format string, args ...any) {
 	if e.b.err == nil {
-		e.b.err = Errorf(KindBadRequest, "%s %s", e.path, fmt.Sprintf(format, args...))
+		e.b.err = Errorf(KindBadRequest, "%s %s", Object(e).where(), fmt.Sprintf(format, args...))
 	}
 }
 

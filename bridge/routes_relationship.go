@@ -63,10 +63,14 @@ func decodeFollowDelete(o Object) ([]Subject, int64) {
 // decodePairList reads a PairList callback (Sns.CallbackBlackListDelete and its
 // siblings): one subject per pair, keyed by From_Account and ordered by the pair.
 func decodePairList(o Object) ([]Subject, int64) {
-	var subjects []Subject
+	n := o.Len("PairList")
+	subjects := make([]Subject, 0, n)
+	// The pairs' members share one buffer: about 32 bytes and the two accounts each.
+	fields := make([]byte, 0, n*(32+2*16))
 	for _, e := range o.Elements("PairList", true) {
 		p := e.Object()
-		s := pairSubject(p.RequiredAccount("From_Account"), p.RequiredAccount("To_Account"), nil)
+		var s Subject
+		s, fields = appendPairSubject(fields, p.RequiredAccount("From_Account"), p.RequiredAccount("To_Account"))
 		s.Fields = joinFields(s.Fields, Fields("entryExtra", p.Extra()))
 		subjects = append(subjects, s)
 	}
@@ -106,9 +110,19 @@ func PairSubject(from, to string) Subject { return pairSubject(from, to, nil) }
 
 // pairSubject is PairSubject with trailer written after the envelope.
 func pairSubject(from, to string, trailer []byte) Subject {
-	fields := appendJSONString(append(make([]byte, 0, 32+len(from)+len(to)), `"fromAccount":`...), from)
-	fields = appendJSONString(append(fields, `,"toAccount":`...), to)
-	return Subject{Key: from, Order: from + "\x00" + to, Fields: fields, Trailer: trailer}
+	s, _ := appendPairSubject(make([]byte, 0, 32+len(from)+len(to)), from, to)
+	s.Trailer = trailer
+	return s
+}
+
+// appendPairSubject is PairSubject with its Fields appended to buf (which grows as
+// append grows it), and returns buf with them. The Fields are capped: appending to
+// them never writes into buf.
+func appendPairSubject(buf []byte, from, to string) (Subject, []byte) {
+	start := len(buf)
+	buf = appendJSONString(append(buf, `"fromAccount":`...), from)
+	buf = appendJSONString(append(buf, `,"toAccount":`...), to)
+	return Subject{Key: from, Order: from + "\x00" + to, Fields: buf[start:len(buf):len(buf)]}, buf
 }
 
 // joinFields joins two runs of JSON members.

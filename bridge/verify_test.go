@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +135,60 @@ func TestSecretRedacts(t *testing.T) {
 	j, _ := s.MarshalJSON()
 	if string(j) != `"<secret>"` || s.Reveal() != "hunter2" {
 		t.Fatalf("MarshalJSON = %s, Reveal = %s", j, s.Reveal())
+	}
+}
+
+// checkRawQuery fails t unless ParseRawQuery(raw) gives what url.ParseQuery and
+// ParseQuery give: the same Query, or an error with the same kind and message.
+func checkRawQuery(t *testing.T, raw string) {
+	t.Helper()
+	got, gotErr := ParseRawQuery(raw)
+	var want Query
+	values, wantErr := url.ParseQuery(raw)
+	if wantErr != nil {
+		wantErr = Errorf(KindBadRequest, "query string is malformed: %.120s", wantErr)
+	} else {
+		want, wantErr = ParseQuery(values)
+	}
+	if got != want || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || ErrorKind(gotErr) != ErrorKind(wantErr) {
+		t.Fatalf("ParseRawQuery(%q) = %+v, %v; url.ParseQuery and ParseQuery give %+v, %v", raw, got, gotErr, want, wantErr)
+	}
+}
+
+// TestParseRawQuery holds the parser without url.Values to url.ParseQuery and
+// ParseQuery, on each way it can differ: a parameter twice, escapes, '+', semicolons,
+// empty segments and keys, a key without '=', many parameters.
+func TestParseRawQuery(t *testing.T) {
+	signed := "SdkAppid=1400187352&CallbackCommand=Sns.CallbackBlackListDelete&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI&RequestTime=1669872112&Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061"
+	for _, raw := range []string{
+		"",
+		signed,
+		signed + "&Sign=x",
+		signed + "&CallbackCommand=",
+		"Sign&Sign",
+		"Sign=a&Sign",
+		"SdkAppid=1&SdkAppid=2&SdkAppid=3&Sign=1&Sign=2",
+		"&&SdkAppid=1&&=2&=&x=y&",
+		"SdkAppid==1&Sign=a=b",
+		"ClientIP=%3A%3A1&OptPlatform=Web+SDK",
+		"ClientIP=::1&OptPlatform=Web SDK",
+		"Sign=%zz",
+		"Sign=%zz&SdkAppid=%",
+		"Sign=a;b",
+		"a;b=1&Sign=%zz&c;=2",
+		"sdkappid=1&SDKAPPID=2&SdkAppid=3",
+		"CallbackCommand=C2C.CallbackAfterSendMsg\u0000&Sign=\x00",
+		strings.Repeat("x=1&", 63) + "Sign=a",
+		strings.Repeat("x=1&", 64) + "Sign=a",
+		strings.Repeat("&", 10001) + "Sign=a",
+	} {
+		checkRawQuery(t, raw)
+	}
+	// Values read without unescaping are the raw query's own bytes.
+	q, err := ParseRawQuery(signed)
+	want := Query{SDKAppID: "1400187352", CallbackCommand: "Sns.CallbackBlackListDelete", ContentType: "json", ClientIP: "127.0.0.1",
+		OptPlatform: "RESTAPI", RequestTime: "1669872112", Sign: "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061"}
+	if q != want || err != nil {
+		t.Fatalf("ParseRawQuery = %+v, %v; want %+v", q, err, want)
 	}
 }

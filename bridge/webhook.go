@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/imbridge/imbridge/bridge/internal/strictjson"
@@ -69,9 +70,11 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	// that one body cannot make records many times its size. (The unrouted route
 	// copies nothing.)
 	if route.Command != "" {
+		// Encoded into a buffer on the stack when it fits (as every member that passes does).
+		var encoded [2*MaxSharedMemberBytes + 2]byte
 		for _, name := range SharedMembers {
 			// Counted as encoded in the events: JSON escaping turns a < into six bytes.
-			if n := len(appendJSONString(nil, top.peekStr(name))) - 2; n > MaxSharedMemberBytes {
+			if n := len(appendJSONString(encoded[:0], top.peekStr(name))) - 2; n > MaxSharedMemberBytes {
 				return nil, Errorf(KindBadRequest, "%s is %d bytes once encoded; at most %d are accepted", name, n, MaxSharedMemberBytes)
 			}
 		}
@@ -107,7 +110,10 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	if len(subjects) > maxEvents {
 		return nil, Errorf(KindTooLarge, "%s lists %d subjects; at most %d are accepted", truncate(cb.Query.CallbackCommand, 64), len(subjects), maxEvents)
 	}
-	common := envelope(cb, route, eventTime)
+	// The envelope's strings and the event IDs in one allocation.
+	var strs strings.Builder
+	strs.Grow(envelopeStrings + eventIDLen*len(subjects))
+	common := envelope(cb, route, eventTime, &strs)
 	if err := checkRecordBudget(cb, common, subjects, len(member)); err != nil {
 		return nil, err
 	}
@@ -118,9 +124,10 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	}
 	seed := eventIDSeed(cb)
 	events := make([]Event, len(subjects))
+	ids := appendEventIDs(&strs, seed, len(subjects))
 	for i, s := range subjects {
 		e := common
-		e.ID = EventID(seed, i)
+		e.ID = ids[i*eventIDLen : (i+1)*eventIDLen]
 		if s.Identity != "" {
 			e.ID = IdentityEventID(cb.AppID, cb.Query.CallbackCommand, s.Identity)
 		}

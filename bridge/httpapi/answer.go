@@ -23,8 +23,20 @@ type Answer struct {
 // okBody is the success answer, encoded once.
 var okBody = []byte(`{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`)
 
+// okContentType is the success answer's Content-Type header value, shared by every
+// answer (net/http only reads it).
+var okContentType = []string{echo.MIMEApplicationJSON}
+
+// writeOK writes the success answer as c.Blob would, from the prepared body and header
+// value: a Content-Type already set is kept.
 func writeOK(c echo.Context) error {
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, okBody)
+	r := c.Response()
+	if h := r.Header(); h.Get(echo.HeaderContentType) == "" {
+		h[echo.HeaderContentType] = okContentType
+	}
+	r.WriteHeader(http.StatusOK)
+	_, err := r.Write(okBody)
+	return err
 }
 
 // statusOf is the one mapping from errors to HTTP statuses.

@@ -12,15 +12,6 @@ import (
 	"github.com/imbridge/imbridge/bridge"
 )
 
-// Keys of values the handler leaves in the Echo context for the request logger.
-const (
-	ctxCommand      = "imbridge.command"
-	ctxCommandLabel = "imbridge.command_label" // the command if routed, for metrics
-	ctxOutcome      = "imbridge.outcome"       // ok, unrouted, replayed or quarantined
-	ctxReason       = "imbridge.reason"        // why a callback was quarantined
-	ctxEvents       = "imbridge.events"
-)
-
 type callbackHandler struct {
 	cfg      Config
 	deps     Deps
@@ -50,27 +41,25 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if n := len(req.URL.RawQuery); n > h.cfg.MaxQueryBytes {
 		return bridge.Errorf(bridge.KindURITooLong, "query string is %d bytes; at most %d are accepted", n, h.cfg.MaxQueryBytes)
 	}
-	values, err := url.ParseQuery(req.URL.RawQuery)
-	if err != nil {
-		return bridge.Errorf(bridge.KindBadRequest, "query string is malformed: %.120s", err)
-	}
 	// The log line names the command also when the query or the signature is refused
 	// (a wrong token is then easier to tell from a wrong URL); at most 64 bytes of it.
-	if cmd := values.Get(bridge.ParamCallbackCommand); cmd != "" {
-		c.Set(ctxCommand, truncateCommand(cmd))
-	}
-	q, err := bridge.ParseQuery(values)
+	info := infoOf(c)
+	q, err := bridge.ParseRawQuery(req.URL.RawQuery)
 	if err != nil {
+		if values, _ := url.ParseQuery(req.URL.RawQuery); values.Get(bridge.ParamCallbackCommand) != "" {
+			info.command = truncateCommand(values.Get(bridge.ParamCallbackCommand))
+		}
 		return err
 	}
+	info.command = truncateCommand(q.CallbackCommand)
 	// Metrics label: only commands of the routing table, so clients cannot add series.
 	route, ok := h.deps.Routes.Lookup(q.CallbackCommand)
 	before := bridge.BeforeCallback(q.CallbackCommand)
 	switch {
 	case bridge.KnownCommand(q.CallbackCommand): // switched on or off, routed or unrouted
-		c.Set(ctxCommandLabel, q.CallbackCommand)
+		info.label = q.CallbackCommand
 	case before:
-		c.Set(ctxCommandLabel, labelBefore)
+		info.label = labelBefore
 	}
 	now := h.deps.Now()
 	appID, err := h.deps.Verifier.Verify(q.SDKAppID, q.Sign, q.RequestTime, now)
@@ -116,7 +105,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 			"CallbackCommand %.80q is not a command name (1 to 64 of A-Z a-z 0-9 _ .)", q.CallbackCommand))
 	}
 	if !ok {
-		c.Set(ctxOutcome, "unrouted")
+		info.outcome = "unrouted"
 		if n := h.unrouted.tick(); n > 0 {
 			h.deps.Log.Info("callbacks without a route answered OK, nothing published",
 				zap.String("command", q.CallbackCommand), zap.Int64("count", n))
@@ -126,7 +115,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	var seed [32]byte
 	if h.replays != nil && signed {
 		if seed = bridge.CallbackSeed(cb); h.replays.Seen(seed, now) {
-			c.Set(ctxOutcome, "replayed")
+			info.outcome = "replayed"
 			return writeOK(c)
 		}
 	}
@@ -134,7 +123,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if err != nil {
 		return h.quarantine(c, cb, signed, err)
 	}
-	c.Set(ctxEvents, len(events))
+	info.events = len(events)
 	h.versions.Assign(events, signed, cb.ReceivedAt)
 	// The records count against the bytes in flight with the body, so that concurrent
 	// callbacks cannot hold more than the budget; a callback waits for room (at most
@@ -168,7 +157,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if h.replays != nil && signed {
 		h.replays.Add(seed, now)
 	}
-	c.Set(ctxOutcome, "ok")
+	info.outcome = "ok"
 	return writeOK(c)
 }
 
@@ -213,9 +202,8 @@ func (h *callbackHandler) keep(c echo.Context, cb bridge.Callback, signed bool, 
 	}
 	kind := bridge.ErrorKind(reason).String()
 	h.deps.Observer.Quarantined(kind)
-	c.Set(ctxOutcome, "quarantined")
-	c.Set(ctxReason, bridge.ErrorMessage(reason))
-	c.Set(ctxEvents, 1)
+	info := infoOf(c)
+	info.outcome, info.reason, info.events = "quarantined", bridge.ErrorMessage(reason), 1
 	return writeOK(c)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,6 +26,35 @@ func newEcho(log *zap.Logger, obs Observer, okLevel zapcore.Level, h hints) *ech
 	return e
 }
 
+// requestInfo is what a handler tells the request logger about a request, kept as the
+// one value ctxInfo of the Echo context. Its zero value says nothing: no command, no
+// label, no outcome, no reason, and events -1 (not logged).
+type requestInfo struct {
+	command string // the command of the query, at most 64 bytes ("" when absent)
+	label   string // the command if it is a known one, for metrics
+	outcome string // ok, unrouted, replayed or quarantined
+	reason  string // why a callback was quarantined
+	events  int    // how many events the callback became; -1 when not known
+}
+
+// ctxInfo is the key of the request's *requestInfo in the Echo context.
+const ctxInfo = "imbridge.request"
+
+// infos reuses requestInfo values: the request logger takes one per request and puts
+// it back once the request is logged.
+var infos = sync.Pool{New: func() any { return new(requestInfo) }}
+
+// infoOf returns the request's requestInfo, set by the request logger, or a new one
+// (kept in c) for a handler served without it.
+func infoOf(c echo.Context) *requestInfo {
+	if info, ok := c.Get(ctxInfo).(*requestInfo); ok {
+		return info
+	}
+	info := &requestInfo{events: -1}
+	c.Set(ctxInfo, info)
+	return info
+}
+
 // maxLoggedPath is the most bytes of a request's path that the log keeps.
 const maxLoggedPath = 256
 
@@ -37,6 +67,10 @@ func requestLogger(log *zap.Logger, obs Observer, okLevel zapcore.Level, h hints
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
+			info := infos.Get().(*requestInfo)
+			*info = requestInfo{events: -1}
+			c.Set(ctxInfo, info)
+			defer infos.Put(info)
 			err := next(c)
 			if err != nil {
 				err = clarify(err, c.Request(), h)
@@ -44,14 +78,14 @@ func requestLogger(log *zap.Logger, obs Observer, okLevel zapcore.Level, h hints
 			}
 			took := time.Since(start)
 			status := c.Response().Status
-			out, _ := c.Get(ctxOutcome).(string)
+			out := info.outcome
 			if err != nil {
 				out = outcome(err)
 			} else if out == "" {
 				out = "other" // answered by Echo itself, such as OPTIONS, or an admin endpoint
 			}
 			if obs != nil {
-				label, _ := c.Get(ctxCommandLabel).(string)
+				label := info.label
 				if label == "" {
 					label = "other"
 				}
@@ -75,15 +109,15 @@ func requestLogger(log *zap.Logger, obs Observer, okLevel zapcore.Level, h hints
 					zap.String("client", c.RealIP()),
 					zap.Int("status", status),
 				}
-				if cmd, ok := c.Get(ctxCommand).(string); ok {
-					fields = append(fields, zap.String("command", cmd))
+				if info.command != "" {
+					fields = append(fields, zap.String("command", info.command))
 				}
 				fields = append(fields, zap.String("outcome", out), zap.Float64("latency_ms", float64(took.Microseconds())/1000))
-				if n, ok := c.Get(ctxEvents).(int); ok {
-					fields = append(fields, zap.Int("events", n))
+				if info.events >= 0 {
+					fields = append(fields, zap.Int("events", info.events))
 				}
-				if reason, ok := c.Get(ctxReason).(string); ok {
-					fields = append(fields, zap.String("reason", reason))
+				if info.outcome == "quarantined" {
+					fields = append(fields, zap.String("reason", info.reason))
 				}
 				if err != nil {
 					fields = append(fields, zap.String("err", errorText(err)))

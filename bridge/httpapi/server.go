@@ -162,11 +162,13 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	e.Use(drainRefused(cfg.BodyLimit))
 	// Every method reaches the handler, so that OPTIONS too gets Chat's JSON (405)
 	// instead of Echo's automatic 204.
-	mw := []echo.MiddlewareFunc{limitInFlight(cfg.MaxInFlight)}
+	// The route's own middleware wrapped once here: given to Any, Echo would wrap it
+	// again for every request.
+	handler := limitInFlight(cfg.MaxInFlight)(postOnly(h.serve))
 	if d.Tracer != nil {
-		mw = append([]echo.MiddlewareFunc{traceCallbacks(d.Tracer, cfg.Path)}, mw...)
+		handler = traceCallbacks(d.Tracer, cfg.Path)(handler)
 	}
-	e.Any(cfg.Path, postOnly(h.serve), mw...)
+	e.Any(cfg.Path, handler)
 	return e
 }
 

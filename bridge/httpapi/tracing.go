@@ -33,14 +33,15 @@ func traceCallbacks(t Tracer, route string) echo.MiddlewareFunc {
 			ctx, end := t.StartCallback(c.Request(), route)
 			c.SetRequest(c.Request().WithContext(ctx))
 			err := next(c)
-			status, out := c.Response().Status, "other"
+			info := infoOf(c)
+			status, out := c.Response().Status, info.outcome
 			if err != nil {
 				status, _ = statusOf(err)
 				out = outcome(err)
-			} else if o, ok := c.Get(ctxOutcome).(string); ok {
-				out = o
+			} else if out == "" {
+				out = "other"
 			}
-			command, _ := c.Get(ctxCommand).(string)
+			command := info.command
 			end(status, command, out)
 			return err
 		}

@@ -139,6 +139,9 @@ type SpoolStats struct {
 	// Limit is the most bytes the spool may hold (its MaxBytes).
 	Limit  int64
 	Oldest time.Time
+	// Syncs counts the fsyncs that committed callbacks since the spool opened: one per
+	// group of callbacks written together.
+	Syncs int64
 }
 
 // RegisterSpool adds gauges of the spool's depth and the forwarder's counts.
@@ -159,6 +162,8 @@ func (m *Metrics) RegisterSpool(stats func() SpoolStats, deadLettered func() int
 				}
 				return 0
 			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "imbridge_spool_syncs_total", Help: "fsyncs that committed callbacks to the spool: one per group of callbacks written together (group commit), so fewer than callbacks under load."},
+			func() float64 { return float64(stats().Syncs) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "imbridge_events_dead_lettered_total", Help: "Events moved to the dead-letter topic."},
 			func() float64 { return float64(deadLettered()) }),
 	)

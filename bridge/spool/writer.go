@@ -2,6 +2,7 @@ package spool
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -22,11 +23,13 @@ func (s *Spool) Append(ctx context.Context, records []bridge.Record) error {
 	// Encoding and compressing happen here, on the caller's goroutine, so that the
 	// one writer goroutine only writes.
 	payload, plain, release := encodeEntry(records)
-	req := appendReq{payload: payload, plain: int64(plain), records: records, done: make(chan error, 1)}
+	done := doneChans.Get().(chan error)
+	req := appendReq{payload: payload, plain: int64(plain), records: records, done: done}
 	s.appendMu.RLock()
 	if s.closing {
 		s.appendMu.RUnlock()
 		release()
+		doneChans.Put(done)
 		return ErrClosed
 	}
 	select {
@@ -35,12 +38,18 @@ func (s *Spool) Append(ctx context.Context, records []bridge.Record) error {
 	case <-ctx.Done():
 		s.appendMu.RUnlock()
 		release()
+		doneChans.Put(done)
 		return ctx.Err()
 	}
 	err := <-req.done
 	release() // written, or refused: the writer holds the payload no longer
+	// The writer answers a queued request exactly once: the channel is empty again.
+	doneChans.Put(done)
 	return err
 }
+
+// doneChans reuses the channels on which the writer answers Append.
+var doneChans = sync.Pool{New: func() any { return make(chan error, 1) }}
 
 // writer takes queued appends, writes as many as are waiting, fsyncs once and answers
 // each of them: group commit. After a write error it retries every retryInterval until

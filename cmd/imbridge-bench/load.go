@@ -32,6 +32,8 @@ type Load struct {
 	// many bytes, instead of blocklist removals.
 	MessageBytes int
 	Duration     time.Duration // how long to send
+	// dial opens connections; nil means a net.Dialer's (tests count with it).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Result is what one run measured.
@@ -122,8 +124,16 @@ type job struct {
 // omission). A progress line goes to progress every second.
 func (l Load) Run(ctx context.Context, run string, progress io.Writer) *Result {
 	res := &Result{RunID: run, ByStatus: map[int]int64{}, Latency: hdrhistogram.New(1, 60_000_000, 3)}
+	dial := l.dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	// Every connection is open before the first callback is sent, so that no callback
+	// waits for a dial: at a fixed rate those waits were the first second's stall.
+	opened := openConnections(ctx, dial, l.URL, l.Connections, time.Now)
+	defer opened.close()
 	transport := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         opened.dialContext,
 		MaxIdleConns:        l.Connections,
 		MaxIdleConnsPerHost: l.Connections,
 		MaxConnsPerHost:     l.Connections,

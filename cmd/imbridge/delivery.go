@@ -45,7 +45,7 @@ func (s *service) openDelivery() error {
 		s.delivery = &spool.Delivery{Spool: sp, Forwarder: forwarder, HighWater: cfg.SpoolHighWater, Limits: pub}
 		m.RegisterSpool(func() metrics.SpoolStats {
 			st := sp.Stats()
-			return metrics.SpoolStats{Records: st.Entries, Events: st.Records, Bytes: st.Bytes, Limit: sp.MaxBytes(), Oldest: st.Oldest}
+			return metrics.SpoolStats{Records: st.Entries, Events: st.Records, Bytes: st.Bytes, Limit: sp.MaxBytes(), Oldest: st.Oldest, Syncs: st.Syncs}
 		}, func() int64 { _, dead := forwarder.Counts(); return dead }, time.Now)
 		m.RegisterDeliveryHealth(forwarder.Health)
 	}

@@ -7,6 +7,7 @@ package strictjson
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -46,10 +47,25 @@ func (e *Error) Error() string {
 // Parse checks text as one JSON value within lim and records it (see Doc). The Doc
 // refers to text, which must not change while the Doc is used.
 func Parse(text []byte, lim Limits) (*Doc, error) {
-	if !utf8.Valid(text) {
-		return nil, &Error{Msg: "body is not valid UTF-8"}
+	d := new(Doc)
+	if err := d.Parse(text, lim); err != nil {
+		return nil, err
 	}
-	p := parser{b: text, lim: lim, doc: &Doc{b: text, nodes: make([]node, 0, min(32+len(text)/512, lim.MaxValues))}}
+	return d, nil
+}
+
+// Parse is the function Parse into d, which it overwrites (d need not be new: a Doc
+// can be part of a larger value); on an error d is empty.
+func (d *Doc) Parse(text []byte, lim Limits) error {
+	*d = Doc{}
+	if !utf8.Valid(text) {
+		return &Error{Msg: "body is not valid UTF-8"}
+	}
+	sc := scratches.Get().(*scratch)
+	defer sc.put()
+	*d = Doc{b: text, nodes: make([]node, 0, min(32+len(text)/512, lim.MaxValues))}
+	p := parser{b: text, lim: lim, doc: d, keys: sc.keys[:0], path: sc.path[:0]}
+	defer func() { sc.keys, sc.path = p.keys, p.path }()
 	p.value(-1)
 	if p.err == nil {
 		p.ws()
@@ -58,9 +74,10 @@ func Parse(text []byte, lim Limits) (*Doc, error) {
 		}
 	}
 	if p.err != nil {
-		return nil, p.err
+		*d = Doc{}
+		return p.err
 	}
-	return p.doc, nil
+	return nil
 }
 
 type parser struct {
@@ -77,6 +94,30 @@ type parser struct {
 	lone bool
 	// path is the members and elements being parsed, outermost first, for errors.
 	path []step
+}
+
+// scratch is a parser's memory that outlives it, reused by the next parse: the stacks
+// of keys and of the path, which otherwise grow afresh in every parse.
+type scratch struct {
+	keys [][]byte
+	path []step
+}
+
+// maxScratch is the largest stack put back for reuse: a body with larger objects or
+// deeper nesting than Chat's grows its own.
+const maxScratch = 256
+
+var scratches = sync.Pool{New: func() any { return &scratch{keys: make([][]byte, 0, 32), path: make([]step, 0, 8)} }}
+
+// put returns sc to scratches without the keys it refers to, which are a body's bytes.
+func (sc *scratch) put() {
+	if cap(sc.keys) > maxScratch || cap(sc.path) > maxScratch {
+		return
+	}
+	clear(sc.keys[:cap(sc.keys)])
+	clear(sc.path[:cap(sc.path)])
+	sc.keys, sc.path = sc.keys[:0], sc.path[:0]
+	scratches.Put(sc)
 }
 
 // step is one level of the path: an object's member (key) or an array's element.
