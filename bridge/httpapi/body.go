@@ -32,11 +32,12 @@ const maxFirstBuffer = 64 << 10
 // from minBuffer up to the body limit, each size with its own pool.
 type bodyBuffers struct {
 	limit    int64 // largest body
-	maxBytes int64 // most bytes handed out at once
+	maxBytes int64 // most bytes of buffers handed out at once, and apart, of records
 	pools    []sync.Pool
 
-	mu    sync.Mutex
-	inUse int64
+	mu      sync.Mutex
+	inUse   int64 // bytes of the buffers handed out
+	records int64 // bytes of the records reserved (reserve)
 }
 
 func newBodyBuffers(limit, maxBytes int64) *bodyBuffers {
@@ -92,14 +93,16 @@ func (b *bodyBuffers) put(p *[]byte) {
 	b.pools[b.class(size)].Put(p)
 }
 
-// reserve counts n more bytes in flight (the records a callback's body became) if
-// they fit, waiting for room until deadline; it reports whether they were counted.
-// release gives them back.
+// reserve counts n more bytes of records in flight (the records a callback's body
+// became) if they fit beside the other records, waiting for room until deadline; it
+// reports whether they were counted. release gives them back. Records have a budget of
+// their own, apart from the bodies', so that the records of callbacks already read
+// never leave a verified callback's body without room.
 func (b *bodyBuffers) reserve(n int64, deadline time.Time) bool {
 	for {
 		b.mu.Lock()
-		if b.inUse+n <= b.maxBytes {
-			b.inUse += n
+		if b.records+n <= b.maxBytes {
+			b.records += n
 			b.mu.Unlock()
 			return true
 		}
@@ -113,8 +116,18 @@ func (b *bodyBuffers) reserve(n int64, deadline time.Time) bool {
 
 func (b *bodyBuffers) release(n int64) {
 	b.mu.Lock()
-	b.inUse -= n
+	b.records -= n
 	b.mu.Unlock()
+}
+
+// getWithin is get, waiting for room until deadline.
+func (b *bodyBuffers) getWithin(n int64, deadline time.Time) *[]byte {
+	for {
+		if p := b.get(n); p != nil || !time.Now().Before(deadline) {
+			return p
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // InUse returns the bytes of the buffers handed out now.
@@ -128,8 +141,9 @@ func (b *bodyBuffers) InUse() int64 {
 // caller puts it back. A body starts in a buffer for its Content-Length, at most
 // maxFirstBuffer (a body of unknown length, chunked, in the smallest), and moves to
 // larger ones as its bytes arrive, each reserved before it is used: the budget holds
-// what was received, not what was declared.
-func (b *bodyBuffers) read(req *http.Request) (*[]byte, error) {
+// what was received, not what was declared. Without room for a buffer it waits until
+// deadline (the callback is verified: Chat does not send it again), then refuses.
+func (b *bodyBuffers) read(req *http.Request, deadline time.Time) (*[]byte, error) {
 	if req.ContentLength > b.limit {
 		return nil, bridge.Errorf(bridge.KindTooLarge, "body is %d bytes; at most %d are accepted", req.ContentLength, b.limit)
 	}
@@ -140,7 +154,7 @@ func (b *bodyBuffers) read(req *http.Request) (*[]byte, error) {
 		// maxFirstBuffer until more has arrived.
 		want = min(req.ContentLength+1, maxFirstBuffer)
 	}
-	buf := b.get(want)
+	buf := b.getWithin(want, deadline)
 	if buf == nil {
 		return nil, b.busy()
 	}
@@ -163,7 +177,7 @@ func (b *bodyBuffers) read(req *http.Request) (*[]byte, error) {
 			return nil, &bridge.Error{Kind: bridge.KindBadRequest, Message: "body could not be read completely", Err: err}
 		}
 		if len(*buf) == cap(*buf) {
-			bigger := b.get(int64(cap(*buf)) + 1)
+			bigger := b.getWithin(int64(cap(*buf))+1, deadline)
 			if bigger == nil {
 				b.put(buf)
 				return nil, b.busy()

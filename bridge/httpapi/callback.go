@@ -86,7 +86,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	// From here on the callback is authenticated: Chat never sends it again, so what
 	// cannot be mapped is kept in quarantine (when on) rather than refused. Only a body
 	// over the limit, or more bytes in flight than the budget, is refused unread.
-	buf, err := h.buffers.read(req)
+	buf, err := h.buffers.read(req, h.roomDeadline(deadline))
 	if err != nil {
 		return err
 	}
@@ -133,19 +133,16 @@ func (h *callbackHandler) serve(c echo.Context) error {
 	if h.deps.Tracer != nil {
 		records += int64(len(events)) * traceHeaderBytes
 	}
-	if records+int64(cap(body)) > h.buffers.maxBytes {
+	if records > h.buffers.maxBytes {
 		// It could never fit, however long it waited.
 		return h.quarantine(c, cb, signed, bridge.Errorf(bridge.KindTooLarge,
-			"the records of this callback (%d bytes) and its body do not fit in IMBRIDGE_MAX_IN_FLIGHT_BYTES (%d)", records, h.buffers.maxBytes))
+			"the records of this callback (%d bytes) do not fit in IMBRIDGE_MAX_IN_FLIGHT_BYTES (%d)", records, h.buffers.maxBytes))
 	}
-	wait := time.Now().Add(recordWait)
-	if !deadline.IsZero() && deadline.Before(wait) {
-		wait = deadline
-	}
-	if !h.buffers.reserve(records, wait) {
+	waitFrom := time.Now()
+	if !h.buffers.reserve(records, h.roomDeadline(deadline)) {
 		return h.keep(c, cb, signed, bridge.Errorf(bridge.KindUnavailable,
 			"no room for the records of this callback (%d bytes) in IMBRIDGE_MAX_IN_FLIGHT_BYTES (%d) within %s; replay it from the quarantine topic",
-			records, h.buffers.maxBytes, wait.Sub(now).Round(time.Millisecond)))
+			records, h.buffers.maxBytes, time.Since(waitFrom).Round(time.Millisecond)))
 	}
 	defer h.buffers.release(records)
 	if err := h.accept(ctx, events); err != nil {
@@ -173,9 +170,19 @@ func truncateCommand(s string) string {
 	return s
 }
 
-// recordWait is the longest a callback waits for room in the byte budget for its
-// records: below Chat's 2 s wait for the answer.
+// recordWait is the longest a verified callback waits for room in the byte budget for
+// its body, and again for its records: below Chat's 2 s wait for the answer.
 const recordWait = time.Second
+
+// roomDeadline is how long a callback waits for room from now: recordWait, or until
+// its deadline (Config.Timeout) when that comes first.
+func (h *callbackHandler) roomDeadline(deadline time.Time) time.Time {
+	wait := time.Now().Add(recordWait)
+	if !deadline.IsZero() && deadline.Before(wait) {
+		return deadline
+	}
+	return wait
+}
 
 // quarantine keeps an authenticated callback that cannot be mapped (reason): its body,
 // as received, becomes one record on the quarantine topic, and Chat is answered OK.

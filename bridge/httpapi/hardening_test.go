@@ -194,28 +194,15 @@ func (h *holder) Accept(context.Context, []bridge.Event) error {
 func (h *holder) Ready(context.Context) error { return nil }
 
 // The bytes of bodies in flight are bounded, not only their count: with room for four
-// 16 KiB buffers and their records, a fifth body is answered 503 at once, a small one
-// still fits, and when the held ones finish every byte is given back.
+// 16 KiB buffers and a 12 KiB one, a fifth large body is answered 503 after waiting a
+// second for room, a small one still fits, and when the held ones finish every byte is
+// given back. The records the held callbacks became have a budget of their own and do
+// not take the bodies' room.
 func TestBodyBytesInFlightLimit(t *testing.T) {
 	h := &holder{entered: make(chan struct{}, 8), release: make(chan struct{})}
-	// Each held callback also holds its records (three pairs).
-	values, _ := url.ParseQuery(signedQuery(bridge.CommandBlackListDelete))
-	query, err := bridge.ParseQuery(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seedEvents, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(seedBody), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	big := strings.Replace(seedBody, `"PairList"`, `"Pad":"`+strings.Repeat("x", 12<<10)+`","PairList"`, 1)
-	// The large body's unknown Pad goes with each of its events (as "extra").
-	bigEvents, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(big), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	records, bigRecords := bridge.RecordBytes(seedEvents), bridge.RecordBytes(bigEvents)
-	budget := 4*(16<<10+bigRecords) + 4<<10 + records
+	// Padded with whitespace, which no event carries: the records stay small.
+	big := strings.Replace(seedBody, `"PairList"`, strings.Repeat(" ", 12<<10)+`"PairList"`, 1)
+	budget := int64(4*(16<<10) + 12<<10)
 	srv := NewCallbackServer(Config{BodyLimit: 16 << 10, MaxInFlightBytes: budget}, Deps{
 		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
 		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: h, Log: zap.NewNop(),
@@ -372,18 +359,30 @@ func TestNoRoomForRecordsIsQuarantined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(seedBody), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
+	// Twenty pairs: a small body whose records are many times its size.
+	var pairs []string
+	for i := range 20 {
+		pairs = append(pairs, fmt.Sprintf(`{"From_Account":"id","To_Account":"t%d"}`, i))
+	}
+	body := `{"CallbackCommand":"Sns.CallbackBlackListDelete","PairList":[` + strings.Join(pairs, ",") + `]}`
+	events, err := bridge.Map(bridge.Callback{Query: query, AppID: 1400187352, Body: []byte(body), ReceivedAt: testNow}, bridge.DefaultRoutes[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	records := bridge.RecordBytes(events)
-	// Room for two bodies in their 4 KiB buffers, the held callback's records and half
-	// of another's: the second body is read, its records find no room.
-	budget := 2*4096 + records + records/2
+	// Room for the held callback's records and half of another's: the second callback's
+	// body (the same, padded to 12 KiB with whitespace) is read although the held
+	// callback's records and both bodies exceed the budget together (records have a
+	// budget of their own), and its records find no room.
+	padded := strings.Replace(body, `"PairList"`, strings.Repeat(" ", 12<<10)+`"PairList"`, 1)
+	budget := records + records/2
+	if budget < 4096+16<<10 || records+4096+16<<10 <= budget {
+		t.Fatalf("records of %d bytes: a budget of %d does not make the case", records, budget)
+	}
 	for _, quarantine := range []string{"q", ""} {
 		h := &topicHolder{free: "q", entered: make(chan struct{}, 1), release: make(chan struct{})}
 		obs := &observed{}
-		srv := NewCallbackServer(Config{BodyLimit: 4096, MaxInFlightBytes: budget, QuarantineTopic: quarantine}, Deps{
+		srv := NewCallbackServer(Config{BodyLimit: 16 << 10, MaxInFlightBytes: budget, QuarantineTopic: quarantine}, Deps{
 			Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
 			Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: h, Log: zap.NewNop(), Observer: obs,
 			Now: func() time.Time { return testNow },
@@ -391,12 +390,12 @@ func TestNoRoomForRecordsIsQuarantined(t *testing.T) {
 		held := make(chan *httptest.ResponseRecorder, 1)
 		go func() {
 			w := httptest.NewRecorder()
-			srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody))
+			srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), body))
 			held <- w
 		}()
 		<-h.entered
 		w := httptest.NewRecorder()
-		srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), seedBody))
+		srv.ServeHTTP(w, post("/callback?"+signedQuery(bridge.CommandBlackListDelete), padded))
 		close(h.release)
 		if w := <-held; w.Code != 200 {
 			t.Fatalf("held callback answered %d %s", w.Code, w.Body.String())
@@ -411,7 +410,7 @@ func TestNoRoomForRecordsIsQuarantined(t *testing.T) {
 			t.Fatalf("no room: answered %d %s, %d events kept, counted %v", w.Code, w.Body.String(), len(h.events), obs.quarantined)
 		}
 		r := bridge.Records(h.events)[0]
-		if r.Topic != "q" || string(r.Value) != seedBody || string(r.HeaderValue(bridge.HeaderQuarantineKind)) != "unavailable" ||
+		if r.Topic != "q" || string(r.Value) != padded || string(r.HeaderValue(bridge.HeaderQuarantineKind)) != "unavailable" ||
 			!strings.Contains(string(r.HeaderValue(bridge.HeaderQuarantineReason)), "IMBRIDGE_MAX_IN_FLIGHT_BYTES") {
 			t.Fatalf("record: topic %s value %q headers %s", r.Topic, r.Value, headersOf(r))
 		}

@@ -38,12 +38,13 @@ type Config struct {
 	// MaxInFlight bounds the callbacks handled at once; beyond it a callback is answered
 	// 503 at once instead of queueing without bound. Default DefaultMaxInFlight.
 	MaxInFlight int
-	// MaxInFlightBytes bounds the bytes of the bodies, and of the records they become
-	// while they are delivered (bridge.RecordBytes; a callback waits up to a second for
-	// room for its records, then 503), held at once, a body counted as the
-	// sizes of their buffers (from Content-Length, rounded up to a power of two, and
-	// reserved as the bytes arrive beyond the first 64 KiB); a
-	// callback whose body would go beyond it is answered 503 at once. It is raised to
+	// MaxInFlightBytes bounds the bytes of the bodies held at once, a body counted as
+	// the sizes of its buffers (from Content-Length, rounded up to a power of two, and
+	// reserved as the bytes arrive beyond the first 64 KiB), and apart from them, the
+	// bytes of the records they become while they are delivered (bridge.RecordBytes).
+	// A verified callback waits up to a second for room for its body, then is answered
+	// 503, and up to a second for room for its records, then is quarantined (503 with
+	// the quarantine off). It is raised to
 	// hold at least one body of BodyLimit as it grows (its largest buffer and
 	// the one it grows from, about 1.5 times BodyLimit). Default DefaultMaxInFlightBytes (32 MiB).
 	MaxInFlightBytes int64

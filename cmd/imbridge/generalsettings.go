@@ -104,7 +104,7 @@ var generalSettings = []setting{
 		usage: "callbacks handled at once; beyond it a callback is answered 503 at once",
 		set:   intSetter(1, func(c *Config) *int { return &c.MaxInFlight })},
 	{env: "IMBRIDGE_MAX_IN_FLIGHT_BYTES", flag: "max-in-flight-bytes", def: strconv.Itoa(httpapi.DefaultMaxInFlightBytes), meta: "BYTES",
-		usage: "bytes of callback bodies, and of the records they become, held at once (a body counted as the buffer it is read into: its Content-Length rounded up to a power of two, reserved as its bytes arrive from 64 KiB on, so that a slow sender holds only what it sent); a body beyond it is answered 503, records beyond it wait up to 1s for room, then 503",
+		usage: "bytes of callback bodies held at once, and apart from them, of the records they become (a body counted as the buffer it is read into: its Content-Length rounded up to a power of two, reserved as its bytes arrive from 64 KiB on, so that a slow sender holds only what it sent); a verified callback waits up to 1s for room for its body, then gets 503, and up to 1s for room for its records, then is quarantined (503 with the quarantine off)",
 		set: func(c *Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 1<<20 {
