@@ -155,6 +155,11 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		h.replays.Add(seed, now)
 	}
 	info.outcome = "ok"
+	if route.Command == "" {
+		// Kept whole on the unrouted topic: counted as a callback without a route, as
+		// when that topic is off.
+		info.outcome = "unrouted"
+	}
 	return writeOK(c)
 }
 

@@ -160,3 +160,32 @@ func TestRecordsThatNeverFitAreQuarantined(t *testing.T) {
 		t.Fatalf("record: topic %s reason %s", r.Topic, r.HeaderValue(bridge.HeaderQuarantineReason))
 	}
 }
+
+// A command without a route, kept whole on the unrouted topic, is counted with outcome
+// unrouted, as when that topic is off (the metric tells the two apart from mapped
+// callbacks either way).
+func TestUnroutedCountedAsUnrouted(t *testing.T) {
+	for _, topic := range []string{"u", ""} {
+		rec, obs := &recorder{}, &observed{}
+		routes := bridge.DefaultRoutes
+		if topic != "" {
+			routes = append(routes[:len(routes):len(routes)], withTopic(bridge.UnroutedRoute, topic))
+		}
+		srv := NewCallbackServer(Config{}, Deps{
+			Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
+			Routes:   bridge.NewRoutes(routes...), Delivery: rec, Log: zap.NewNop(), Observer: obs,
+			Now: func() time.Time { return testNow },
+		})
+		const cmd = "OfficialAccount.CallbackAfterSendMsg"
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, post("/callback?"+strings.Replace(signedQuery(bridge.CommandBlackListDelete), bridge.CommandBlackListDelete, cmd, 1),
+			`{"CallbackCommand":"`+cmd+`"}`))
+		wantEvents := 0
+		if topic != "" {
+			wantEvents = 1
+		}
+		if w.Code != 200 || len(rec.events) != wantEvents || len(obs.outcomes) != 1 || obs.outcomes[0] != "unrouted" {
+			t.Fatalf("unrouted topic %q: answered %d, %d events, outcomes %v", topic, w.Code, len(rec.events), obs.outcomes)
+		}
+	}
+}

@@ -21,9 +21,10 @@ type Tracer interface {
 	StartSend(ctx context.Context, events []bridge.Event) (end func(err error))
 }
 
-// traceHeaderBytes is what the trace headers add to each record, as the byte budget
-// counts it: a traceparent (66 bytes with its name and framing) and a short tracestate.
-const traceHeaderBytes = 128
+// traceHeaderBytes is what the trace headers add to each record, at most, as the byte
+// budget counts it: a traceparent (66 bytes with its name and framing) and a
+// tracestate of at most tracing.MaxTraceState (256) bytes with its name and framing.
+const traceHeaderBytes = 352
 
 // traceCallbacks starts a Tracer's span for each request to route and ends it with the
 // answer the error handler will write for the handler's error, if any.

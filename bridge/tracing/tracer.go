@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -14,8 +17,10 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
 
 	"github.com/imbridge/imbridge/bridge"
+	"github.com/imbridge/imbridge/bridge/internal/logfold"
 )
 
 // ScopeName is the instrumentation scope of imbridge's spans.
@@ -32,11 +37,16 @@ type Tracer struct {
 // New returns a Tracer exporting with s.Protocol, for the service named by
 // OTEL_SERVICE_NAME (default imbridge) at version, or nil when s.On is false. The
 // exporter connects lazily: an endpoint that does not answer costs dropped spans, never
-// a callback.
-func New(ctx context.Context, s Settings, version string) (*Tracer, error) {
+// a callback. What the OpenTelemetry SDK reports (an export that failed, a setting it
+// ignored) goes to log as a WARN, at most one line per cause a minute.
+func New(ctx context.Context, s Settings, version string, log *zap.Logger) (*Tracer, error) {
 	if !s.On {
 		return nil, nil
 	}
+	folded := logfold.New(log, time.Minute, nil)
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		folded.Log(zap.WarnLevel, "tracing: the OpenTelemetry SDK reports a problem", err.Error())
+	}))
 	var (
 		exp sdktrace.SpanExporter
 		err error
@@ -91,7 +101,9 @@ func (t *Tracer) StartCallback(req *http.Request, route string) (context.Context
 	return ctx, func(status int, command, outcome string) {
 		span.SetAttributes(semconv.HTTPResponseStatusCode(status), attribute.String("imbridge.outcome", outcome))
 		if command != "" {
-			span.SetAttributes(attribute.String("imbridge.callback_command", command))
+			// As sent and unverified: only valid UTF-8 reaches the exporter, which
+			// refuses a whole batch over one invalid string.
+			span.SetAttributes(attribute.String("imbridge.callback_command", strings.ToValidUTF8(command, "\uFFFD")))
 		}
 		if status >= 500 {
 			span.SetStatus(codes.Error, outcome)
@@ -106,6 +118,12 @@ func scheme(req *http.Request) string {
 	}
 	return "http"
 }
+
+// MaxTraceState is the longest tracestate a record carries: a longer one (a caller's,
+// continued from its request) is left off the records, as W3C Trace Context lets a
+// vendor drop it, so that no caller can make every record of a callback many times
+// larger.
+const MaxTraceState = 256
 
 // HeaderTraceParent and HeaderTraceState are the W3C Trace Context headers each traced
 // record carries.
@@ -159,7 +177,7 @@ func (t *Tracer) startSend(ctx context.Context, events []bridge.Event) trace.Spa
 	if v := carrier[HeaderTraceParent]; v != "" {
 		hdrs = append(hdrs, bridge.Header{Key: HeaderTraceParent, Value: []byte(v)})
 	}
-	if v := carrier[HeaderTraceState]; v != "" {
+	if v := carrier[HeaderTraceState]; v != "" && len(v) <= MaxTraceState {
 		hdrs = append(hdrs, bridge.Header{Key: HeaderTraceState, Value: []byte(v)})
 	}
 	for i := range events {

@@ -12,6 +12,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/imbridge/imbridge/bridge"
 )
@@ -138,7 +140,48 @@ func TestReadSettings(t *testing.T) {
 			t.Errorf("%v: %+v %v, want on %v %s", tc.env, s, err, tc.on, tc.proto)
 		}
 	}
-	if tr, err := New(context.Background(), Settings{}, "x"); tr != nil || err != nil {
+	if tr, err := New(context.Background(), Settings{}, "x", zap.NewNop()); tr != nil || err != nil {
 		t.Fatalf("off: %v %v", tr, err)
+	}
+}
+
+// A caller's long tracestate is not copied onto the records (each would grow by it),
+// and a command that is not valid UTF-8 reaches the span repaired: the exporter refuses
+// a whole batch over one invalid string.
+func TestHostileTraceInput(t *testing.T) {
+	tr, exp := testTracer()
+	req := httptest.NewRequest("POST", "/callback", nil)
+	req.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	long := "a=" + strings.Repeat("x", 250) + ",b=" + strings.Repeat("y", 250)
+	req.Header.Set("tracestate", long)
+	ctx, end := tr.StartCallback(req, "/callback")
+	events := []bridge.Event{{Topic: "a", ID: "id1"}}
+	tr.StartSend(ctx, events)(nil)
+	end(401, "C2C.\xff\xfe", "unauthorized")
+	if len(events[0].Headers) != 1 || events[0].Headers[0].Key != HeaderTraceParent {
+		t.Fatalf("headers %v: a %d-byte tracestate reached the record", events[0].Headers, len(long))
+	}
+	spans := exp.GetSpans()
+	if got := attrs(spans[len(spans)-1])["imbridge.callback_command"].AsString(); got != "C2C.\uFFFD" {
+		t.Fatalf("command attribute %q", got)
+	}
+}
+
+// What the SDK reports, such as an export to a collector that is not there, is logged
+// through imbridge's logger (JSON, folded), not printed as plain text by Go's log.
+func TestSDKErrorsLogged(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1")
+	t.Setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
+	core, logs := observer.New(zap.WarnLevel)
+	tr, err := New(context.Background(), Settings{On: true, Protocol: "http/protobuf"}, "test", zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, end := tr.StartCallback(httptest.NewRequest("POST", "/callback", nil), "/callback")
+	end(200, "", "ok")
+	_ = tr.Shutdown(context.Background())
+	got := logs.FilterMessage("tracing: the OpenTelemetry SDK reports a problem").All()
+	if len(got) == 0 || !strings.Contains(got[0].ContextMap()["err"].(string), "127.0.0.1:1") {
+		t.Fatalf("logged %v", logs.All())
 	}
 }

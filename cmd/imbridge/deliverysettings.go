@@ -56,7 +56,7 @@ var deliverySettings = []setting{
 			return nil
 		}},
 	{env: "IMBRIDGE_DLQ_TOPIC", flag: "dlq-topic", meta: "TOPIC",
-		usage: "spool mode: dead-letter topic for events Kafka refuses permanently (topic missing, too large); unset: such an event is kept and retried, and /readyz fails",
+		usage: "spool mode: dead-letter topic for events Kafka refuses permanently (topic missing, too large); unset: such an event is kept and retried, holding back the events behind it on its partition; /readyz stays 200 and names it under delivery",
 		set: func(c *Config, v string) error {
 			if v == "" {
 				return nil

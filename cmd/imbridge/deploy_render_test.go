@@ -182,6 +182,12 @@ type ServiceMonitor struct {
 			Scheme        string `json:"scheme,omitempty"`
 			Interval      string `json:"interval,omitempty"`
 			ScrapeTimeout string `json:"scrapeTimeout,omitempty"`
+			Relabelings   []struct {
+				SourceLabels []string `json:"sourceLabels,omitempty"`
+				TargetLabel  string   `json:"targetLabel,omitempty"`
+				Replacement  *string  `json:"replacement,omitempty"`
+				Action       string   `json:"action,omitempty"`
+			} `json:"relabelings,omitempty"`
 		} `json:"endpoints"`
 	} `json:"spec"`
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"regexp"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -76,4 +77,48 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
+}
+
+// ImbridgeDown watches up{job="imbridge"}: both ServiceMonitors set the scrape's job to
+// what the rule names (the Prometheus Operator would otherwise take the Service's name,
+// imbridge-headless, and the alert would never fire).
+func TestServiceMonitorJobIsTheRulesJob(t *testing.T) {
+	rules := readRules(t, rulesFile)
+	job := ""
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "ImbridgeDown" {
+				if m := regexp.MustCompile(`up\{job="([^"]+)"\}`).FindStringSubmatch(r.Expr); m != nil {
+					job = m[1]
+				}
+			}
+		}
+	}
+	if job == "" {
+		t.Fatal("ImbridgeDown names no up{job=...}")
+	}
+	raw, err := kustomizeBuild(t, k8sDir+"/overlays/example-monitoring")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := decodeObjects(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range map[string]manifests{
+		"overlays/example-monitoring": sortObjects(t, objs),
+		"the chart":                   renderChart(t, chartAllOptions...),
+	} {
+		got := ""
+		for _, e := range m.monitors[0].Spec.Endpoints {
+			for _, r := range e.Relabelings {
+				if r.TargetLabel == "job" && len(r.SourceLabels) == 0 && (r.Action == "" || r.Action == "replace") && r.Replacement != nil {
+					got = *r.Replacement
+				}
+			}
+		}
+		if got != job {
+			t.Errorf("%s: the ServiceMonitor sets job to %q, ImbridgeDown watches job %q", name, got, job)
+		}
+	}
 }

@@ -93,7 +93,28 @@ func sample(args []string, lookup func(string) (string, bool), stdout, stderr io
 	if err != nil {
 		return bad("%v", err)
 	}
-	return postSample(u, body, *timeout, stdout, stderr)
+	return postSample(u, withAppID(body, u.Query().Get(bridge.ParamSDKAppID)), *timeout, stdout, stderr)
+}
+
+// withAppID is body with its top-level SdkAppId (ContentCallback.ResultNotify's
+// sample carries one, which imbridge checks against the query's) set to appID; a body
+// without one is returned as it is.
+func withAppID(body []byte, appID string) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	if _, ok := m["SdkAppId"]; !ok {
+		return body
+	}
+	m["SdkAppId"] = json.RawMessage(appID)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(m) != nil {
+		return body
+	}
+	return bytes.TrimRight(b.Bytes(), "\n")
 }
 
 // findRoute finds a default route by command or by name.

@@ -20,8 +20,10 @@ type sampleRecord struct{ Topic, Key, Type string }
 
 // imbridge sample --post, run as a user would against a running imbridge, sends the
 // documented sample of every route signed with the SDKAppID and token of the
-// environment; every one is answered 200 OK and its events arrive on the route's
-// topic, with the keys and types bridge.Map gives the same body.
+// environment (an SDKAppID other than the samples' own: a body's SdkAppId, which
+// ContentCallback.ResultNotify's carries, is set to it); every one is answered 200 OK
+// and its events arrive on the route's topic, with the keys and types bridge.Map gives
+// the same body.
 func TestSamplePostEveryRoute(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topics := map[string]string{} // default topic -> this test's
@@ -32,11 +34,12 @@ func TestSamplePostEveryRoute(t *testing.T) {
 		}
 		env = append(env, "IMBRIDGE_TOPIC_"+strings.ToUpper(strings.ReplaceAll(r.Name, "-", "_"))+"="+topics[r.Topic])
 	}
-	p := startBridge(t, env...)
+	const appID = "1400000001"
+	p := startBridge(t, append(env, "IMBRIDGE_SDKAPPID="+appID)...)
 	want := map[string][]sampleRecord{}
 	for _, r := range bridge.DefaultRoutes {
 		cmd := exec.Command(binary(t), "sample", "--post", p.callbackURL, r.Command)
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "IMBRIDGE_SDKAPPID=" + e2eAppID, "IMBRIDGE_CALLBACK_TOKEN=" + e2eToken}
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "IMBRIDGE_SDKAPPID=" + appID, "IMBRIDGE_CALLBACK_TOKEN=" + e2eToken}
 		out, err := cmd.Output()
 		if got := strings.TrimSpace(string(out)); err != nil || got != "200 "+okAnswer {
 			t.Fatalf("imbridge sample --post %s: %v: %q, want %q", r.Command, err, got, "200 "+okAnswer)
@@ -45,10 +48,10 @@ func TestSamplePostEveryRoute(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := bridge.Query{SDKAppID: e2eAppID, CallbackCommand: r.Command, RequestTime: "1669872112"}
+		q := bridge.Query{SDKAppID: appID, CallbackCommand: r.Command, RequestTime: "1669872112"}
 		route := r
 		route.Topic = topics[r.Topic]
-		events, err := bridge.Map(bridge.Callback{Query: q, AppID: 1400187352, Body: body, ReceivedAt: time.Now()}, route)
+		events, err := bridge.Map(bridge.Callback{Query: q, AppID: 1400000001, Body: withAppID(body, appID), ReceivedAt: time.Now()}, route)
 		if err != nil {
 			t.Fatalf("%s: Map: %v", r.Command, err)
 		}

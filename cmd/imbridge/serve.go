@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -106,13 +107,15 @@ type service struct {
 // at once.
 func serveWith(cfg Config, log *zap.Logger) error {
 	s := &service{cfg: cfg, log: log, metrics: metrics.New(version)}
-	tracer, err := tracing.New(context.Background(), cfg.Tracing, versionString())
+	tracer, err := tracing.New(context.Background(), cfg.Tracing, versionString(), log.Named("tracing"))
 	if err != nil {
 		return err
 	}
 	if tracer != nil {
 		s.tracer = tracer
 		defer s.stopTracing()
+		log.Info("tracing on", zap.String("protocol", cfg.Tracing.Protocol),
+			zap.String("endpoint", cmp.Or(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), "the exporter's default")))
 	}
 	if err := s.openDelivery(); err != nil {
 		return err

@@ -46,7 +46,7 @@ func routeSettings() []setting {
 		names = append(names, r.Name)
 	}
 	out := []setting{{env: "IMBRIDGE_ROUTES", flag: "routes", def: strings.Join(names, ","), meta: "NAMES",
-		usage: "switched-on routes, comma-separated; a command whose route is off is answered OK and publishes nothing",
+		usage: "switched-on routes, comma-separated; a command whose route is off is answered OK like a command without a route: kept whole on the unrouted topic (IMBRIDGE_TOPIC_UNROUTED), or with nothing published when that is off",
 		set: func(c *Config, v string) error {
 			c.Routes = nil
 			for _, n := range strings.Split(v, ",") {
