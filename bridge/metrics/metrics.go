@@ -206,3 +206,17 @@ func (m *Metrics) RegisterReadiness(ready func(context.Context) error) {
 			return 1
 		}))
 }
+
+// fsyncBuckets are the bounds of imbridge_spool_fsync_seconds: from a local SSD's
+// fractions of a millisecond to a throttled network volume's second.
+var fsyncBuckets = []float64{0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+
+// SpoolSyncObserver registers imbridge_spool_fsync_seconds and returns what observes
+// it: spool.Options.ObserveSync.
+func (m *Metrics) SpoolSyncObserver() func(time.Duration) {
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "imbridge_spool_fsync_seconds",
+		Help:    "How long each fsync that committed callbacks to the spool took (spool mode): a callback's answer waits for one, so a slow or throttled volume shows here first.",
+		Buckets: fsyncBuckets})
+	m.Register(h)
+	return func(d time.Duration) { h.Observe(d.Seconds()) }
+}

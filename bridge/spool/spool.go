@@ -43,6 +43,10 @@ type Options struct {
 	Log *zap.Logger
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+	// ObserveSync, when not nil, receives how long each fsync that committed records
+	// took (imbridge_spool_fsync_seconds). It is called with the spool's writer
+	// waiting: it must return at once.
+	ObserveSync func(time.Duration)
 }
 
 // setDefaults fills in the defaults; volume is the size of the filesystem that holds

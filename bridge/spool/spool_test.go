@@ -589,3 +589,26 @@ func TestMaxBytesFromVolume(t *testing.T) {
 		})
 	}
 }
+
+// ObserveSync hears of every fsync that committed records, with its duration: as many
+// as Stats.Syncs counts.
+func TestObserveSync(t *testing.T) {
+	var mu sync.Mutex
+	var took []time.Duration
+	s := open(t, t.TempDir(), Options{ObserveSync: func(d time.Duration) { mu.Lock(); took = append(took, d); mu.Unlock() }})
+	for i := range 3 {
+		if err := s.Append(context.Background(), bridge.Records(events(1, fmt.Sprint("o", i)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if syncs := s.Stats().Syncs; int64(len(took)) != syncs || syncs < 1 {
+		t.Fatalf("%d fsyncs observed, %d counted", len(took), syncs)
+	}
+	for _, d := range took {
+		if d <= 0 {
+			t.Fatalf("an fsync of %v", d)
+		}
+	}
+}

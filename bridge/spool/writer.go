@@ -172,7 +172,11 @@ func (s *Spool) commit(batch []appendReq) ([]error, error) {
 		if s.syncHook != nil {
 			s.syncHook()
 		}
+		began := time.Now()
 		err = fdatasync(s.active)
+		if err == nil && s.opts.ObserveSync != nil {
+			s.opts.ObserveSync(time.Since(began))
+		}
 	}
 	if err != nil {
 		// Nothing of this batch is committed: what the kernel kept of it is cut off

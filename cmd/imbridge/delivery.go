@@ -30,7 +30,7 @@ func (s *service) openDelivery() error {
 		// instead of holding it; the limits are the topics' max.message.bytes.
 		s.delivery = &bridge.SyncDelivery{Publisher: pub, Timeout: cfg.SyncTimeout, Limits: pub}
 	default:
-		sp, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, Log: log.Named("spool")})
+		sp, err := spool.Open(cfg.SpoolDir, spool.Options{MaxBytes: cfg.SpoolMaxBytes, Log: log.Named("spool"), ObserveSync: s.metrics.SpoolSyncObserver()})
 		if err != nil {
 			pub.Close()
 			return err

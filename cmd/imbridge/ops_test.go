@@ -71,6 +71,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		`imbridge_spool_events`:               "0",
 		`imbridge_events_dead_lettered_total`: "0",
 		`imbridge_spool_syncs_total`:          "1", // the one callback spooled
+		`imbridge_spool_fsync_seconds_count`:  "1",
 	}
 	for series, v := range want {
 		if got := metricValue(body, series); got != v {
