@@ -16,7 +16,7 @@ type callbackHandler struct {
 	cfg      Config
 	deps     Deps
 	unrouted *sampler
-	before   *sampler // before-callbacks, warned about once per interval
+	before   *commandSampler // before-callbacks, warned about once per command and interval
 	buffers  *bodyBuffers
 	replays  *bridge.ReplayCache // nil: the replay filter is off
 	versions *bridge.Versioner
@@ -78,7 +78,7 @@ func (h *callbackHandler) serve(c echo.Context) error {
 		return err
 	}
 	if before {
-		if n := h.before.tick(); n > 0 {
+		if n := h.before.tick(q.CallbackCommand); n > 0 {
 			h.deps.Log.Warn("a before-callback was answered OK, which Chat reads as allow: switch it off in Chat's console or give it another URL",
 				zap.String("command", truncateCommand(q.CallbackCommand)), zap.Int64("count", n))
 		}
@@ -217,6 +217,37 @@ func (h *callbackHandler) keep(c echo.Context, cb bridge.Callback, signed bool, 
 	info := infoOf(c)
 	info.outcome, info.reason, info.events = "quarantined", bridge.ErrorMessage(reason), 1
 	return writeOK(c)
+}
+
+// commandSampler is a sampler per command, so that each command switched on by mistake
+// is named within the interval, not only the first. It remembers at most
+// maxSampledCommands commands (then starts afresh): only verified callbacks reach it.
+type commandSampler struct {
+	mu       sync.Mutex
+	interval time.Duration
+	commands map[string]*sampler
+}
+
+// maxSampledCommands bounds the commands a commandSampler remembers.
+const maxSampledCommands = 64
+
+func newCommandSampler(interval time.Duration) *commandSampler {
+	return &commandSampler{interval: interval, commands: map[string]*sampler{}}
+}
+
+// tick counts one event of command and returns the count to report, or 0.
+func (c *commandSampler) tick(command string) int64 {
+	c.mu.Lock()
+	s, ok := c.commands[command]
+	if !ok {
+		if len(c.commands) >= maxSampledCommands {
+			clear(c.commands)
+		}
+		s = newSampler(c.interval)
+		c.commands[command] = s
+	}
+	c.mu.Unlock()
+	return s.tick()
 }
 
 // sampler lets one event through per interval and counts the ones in between, so that

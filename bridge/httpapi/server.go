@@ -149,7 +149,7 @@ func NewCallbackServer(cfg Config, d Deps) *echo.Echo {
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
 	}
-	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second), before: newSampler(time.Minute),
+	h := &callbackHandler{cfg: cfg, deps: d, unrouted: newSampler(10 * time.Second), before: newCommandSampler(time.Minute),
 		buffers:  newBodyBuffers(cfg.BodyLimit, cfg.MaxInFlightBytes),
 		versions: bridge.NewVersioner(d.Verifier.MaxSkew)}
 	if cfg.ReplayWindow > 0 {
