@@ -12,6 +12,12 @@ import (
 // errors.Is(err, ErrPermanent) holds; every other error is worth retrying.
 var ErrPermanent = errors.New("permanent")
 
+// ErrUnknownTopic marks a publish error that names a topic Kafka does not know yet (one
+// being created, or not yet in the client's metadata): retried for a while, then
+// ErrPermanent. It says nothing of Kafka being away: a forwarder does not count it as
+// an outage.
+var ErrUnknownTopic = errors.New("topic unknown to Kafka")
+
 // EventErrors is returned by Publisher.Publish when some records failed: entry i is
 // the error of records[i], nil for those the broker acknowledged.
 type EventErrors []error

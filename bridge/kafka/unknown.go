@@ -7,6 +7,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/imbridge/imbridge/bridge"
 )
 
 // unknownTopics decides when Kafka's "unknown topic" is final. kafka-go answers it
@@ -35,12 +37,26 @@ func (u *unknownTopics) classify(topic string, err error) error {
 		u.since[topic] = now
 	}
 	u.mu.Unlock()
-	if unknownFor := now.Sub(first); unknownFor < u.timeout {
-		return fmt.Errorf("topic %s unknown to Kafka for %s; retrying with fresh metadata for up to %s: %w",
-			topic, unknownFor.Round(time.Millisecond), u.timeout, err)
+	if now.Sub(first) < u.timeout {
+		return &unknownTopicError{topic: topic, timeout: u.timeout, err: err}
 	}
 	return Classify(err)
 }
+
+// unknownTopicError is a topic still unknown within the timeout: bridge.ErrUnknownTopic
+// and Kafka's error. Its text is the same at every retry (no elapsed time in it), so
+// that the retries fold into one log line.
+type unknownTopicError struct {
+	topic   string
+	timeout time.Duration
+	err     error
+}
+
+func (e *unknownTopicError) Error() string {
+	return fmt.Sprintf("topic %s unknown to Kafka; retrying with fresh metadata for up to %s: %v", e.topic, e.timeout, e.err)
+}
+
+func (e *unknownTopicError) Unwrap() []error { return []error{bridge.ErrUnknownTopic, e.err} }
 
 // found forgets that topic was unknown: a record reached it.
 func (u *unknownTopics) found(topic string) {

@@ -44,6 +44,17 @@ func TestUnknownTopicIsPermanentOnlyAfterTheTimeout(t *testing.T) {
 		if got := errors.Is(err, bridge.ErrPermanent); got != s.permanent || !errors.Is(err, s.err) {
 			t.Fatalf("step %d: %v, permanent %v, want %v", i, err, got, s.permanent)
 		}
+		// Unknown within the timeout: marked so (not an outage of Kafka).
+		if want := s.err == unknown && !s.permanent; errors.Is(err, bridge.ErrUnknownTopic) != want {
+			t.Fatalf("step %d: %v, ErrUnknownTopic %v, want %v", i, err, !want, want)
+		}
+	}
+	// The retries' text is the same, whatever the time: they fold into one log line.
+	u = unknownTopics{timeout: 30 * time.Second, now: func() time.Time { return now }, since: map[string]time.Time{}}
+	first := u.classify("t", unknown).Error()
+	now = now.Add(1234 * time.Millisecond)
+	if again := u.classify("t", unknown).Error(); again != first {
+		t.Fatalf("retries read %q, then %q", first, again)
 	}
 }
 

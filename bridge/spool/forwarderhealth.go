@@ -77,9 +77,10 @@ func (f *Forwarder) failed(err, stuck error) {
 	if f.failingSince.IsZero() {
 		f.failingSince = f.cfg.Now()
 	}
-	// A record Kafka refuses for good (a missing topic, one too large) is not an
-	// outage: publishing it again says nothing of Kafka being back.
-	f.unreachable = f.unreachable || !errors.Is(err, bridge.ErrPermanent)
+	// A record Kafka refuses for good (a missing topic, one too large), or one whose
+	// topic it does not know yet, is not an outage: publishing it later says nothing
+	// of Kafka being back.
+	f.unreachable = f.unreachable || !(errors.Is(err, bridge.ErrPermanent) || errors.Is(err, bridge.ErrUnknownTopic))
 	f.lastErr = err
 	if stuck != nil {
 		f.stuck = stuck

@@ -32,6 +32,10 @@ func TestForwarderOutageLines(t *testing.T) {
 			"kafka is reachable again": 1, "spool backlog drained": 1}},
 		{"topic missing", missing, map[string]int{
 			"publishing a record to kafka failed; retrying, the spool keeps it": 1}},
+		// A topic being created: its retries make one line, and its arrival is not
+		// Kafka coming back.
+		{"topic not known yet", fmt.Errorf("topic t unknown to Kafka; retrying with fresh metadata for up to 30s: %w: [3] Unknown Topic Or Partition", bridge.ErrUnknownTopic), map[string]int{
+			"publishing to kafka failed; retrying, the spool keeps the events": 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
