@@ -201,11 +201,26 @@ func readOrderRecords(t *testing.T, brokers []string, topic string) []orderRecor
 }
 
 func TestCrossReplicaOrder(t *testing.T) {
-	t.Run("with EventTime", func(t *testing.T) { testCrossReplicaOrder(t, true) })
-	t.Run("without EventTime", func(t *testing.T) { testCrossReplicaOrder(t, false) })
+	for name, eventTime := range map[string]bool{"with EventTime": true, "without EventTime": false} {
+		t.Run(name, func(t *testing.T) {
+			// The pause must catch replica 0 before its forwarder sends the addition; on
+			// a quiet machine it can come too late, and the run shows nothing: run the
+			// scenario again (new topic, new replicas) rather than pass or fail on it.
+			const attempts = 3
+			for i := 1; i <= attempts; i++ {
+				if testCrossReplicaOrder(t, eventTime) {
+					return
+				}
+				t.Logf("attempt %d: no pair landed out of order (the pause came too late)", i)
+			}
+			t.Fatalf("no pair landed out of order in %d attempts: the pause always came too late to show anything", attempts)
+		})
+	}
 }
 
-func testCrossReplicaOrder(t *testing.T, eventTime bool) {
+// testCrossReplicaOrder runs the scenario once and checks the consumers' state; it
+// reports false, checking nothing, when no pair landed out of order in the topic.
+func testCrossReplicaOrder(t *testing.T, eventTime bool) (shown bool) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, "order", 6)
 	consumerBin := filepath.Join(t.TempDir(), "imbridge-blocklist")
@@ -283,7 +298,7 @@ func testCrossReplicaOrder(t *testing.T, eventTime bool) {
 		naive[r.pair] = r.added
 	}
 	if len(inverted) == 0 {
-		t.Fatalf("no pair landed out of order in the topic: the pause came too late to show anything")
+		return false
 	}
 	// With EventTime the versions are Chat's clock at each change; without it, the later
 	// of RequestTime's second (here 50 s in the past) and the receiving replica's clock,
@@ -311,4 +326,5 @@ func testCrossReplicaOrder(t *testing.T, eventTime bool) {
 		_ = c.cmd.Process.Kill()
 		_ = c.cmd.Wait()
 	}
+	return true
 }
