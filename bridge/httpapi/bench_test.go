@@ -22,19 +22,27 @@ import (
 // rewound) to one reused answer writer, so that neither the test's request parsing nor
 // a recorder is counted (net/http's own, the same for any handler, is not either).
 // Run: make bench-micro, or go test ./bridge/httpapi -run '^$' -bench CallbackToSpool
-func BenchmarkCallbackToSpool(b *testing.B) {
+func BenchmarkCallbackToSpool(b *testing.B) { benchCallbacks(b, nil) }
+
+// benchCallbacks is BenchmarkCallbackToSpool's harness, with tracer (nil: none) as the
+// callback server's Tracer.
+func benchCallbacks(b *testing.B, tracer Tracer) {
 	sp, err := spool.Open(b.TempDir(), spool.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer sp.Close()
-	srv := NewCallbackServer(Config{}, Deps{
+	deps := Deps{
 		Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
 		Routes:   bridge.NewRoutes(bridge.DefaultRoutes...),
 		Delivery: &spool.Delivery{Spool: sp},
 		Log:      zap.NewNop(),
 		Now:      func() time.Time { return testNow },
-	})
+	}
+	if tracer != nil {
+		deps.Tracer = tracer
+	}
+	srv := NewCallbackServer(Config{}, deps)
 	target := "/callback?" + signedQuery(bridge.CommandBlackListDelete)
 	b.SetParallelism(32) // concurrent callbacks share fsyncs, as under load
 	b.ReportAllocs()

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"sync"
@@ -166,6 +167,21 @@ func (h *callbackHandler) serve(c echo.Context) error {
 // labelBefore is the metrics' command label of every before-callback (Chat's commands
 // with "Before" in the name): imbridge answers them OK, which Chat reads as "allow".
 const labelBefore = "before"
+
+// accept hands events to the delivery, traced when a Tracer is set (its spans children
+// of ctx's), on a context of its own that the request's end does not cancel: a callback
+// read and verified is kept even when its client went away. The delivery reads nothing
+// of the request's context, so it gets context.Background (context.WithoutCancel(ctx)
+// would cost an allocation per callback).
+func (h *callbackHandler) accept(ctx context.Context, events []bridge.Event) error {
+	if h.deps.Tracer == nil {
+		return h.deps.Delivery.Accept(context.Background(), events)
+	}
+	end := h.deps.Tracer.StartSend(ctx, events)
+	err := h.deps.Delivery.Accept(context.Background(), events)
+	end(err)
+	return err
+}
 
 // truncateCommand keeps at most 64 bytes of a command for the log.
 func truncateCommand(s string) string {

@@ -48,16 +48,3 @@ func traceCallbacks(t Tracer, route string) echo.MiddlewareFunc {
 		}
 	}
 }
-
-// accept hands events to the delivery, traced when a Tracer is set, on a context that
-// the request's end does not cancel: a callback read and verified is kept even when its
-// client went away.
-func (h *callbackHandler) accept(ctx context.Context, events []bridge.Event) error {
-	if h.deps.Tracer == nil {
-		return h.deps.Delivery.Accept(context.WithoutCancel(ctx), events)
-	}
-	end := h.deps.Tracer.StartSend(ctx, events)
-	err := h.deps.Delivery.Accept(context.WithoutCancel(ctx), events)
-	end(err)
-	return err
-}

@@ -66,37 +66,9 @@ func TestTracedRecords(t *testing.T) {
 	}
 }
 
-// BenchmarkTracing is one callback through the handler with tracing off (no Tracer:
-// the allocations of the untraced path) and on (spans to a discarding exporter).
+// BenchmarkTracing is BenchmarkCallbackToSpool with tracing off (no Tracer: the same
+// allocations as the benchmark without one) and on (spans to a discarding exporter).
 func BenchmarkTracing(b *testing.B) {
-	for _, tc := range []struct {
-		name   string
-		tracer Tracer
-	}{{"off", nil}, {"on", tracing.NewWithExporter(tracetest.NewNoopExporter(), "bench")}} {
-		b.Run(tc.name, func(b *testing.B) {
-			deps := Deps{
-				Verifier: &bridge.Verifier{AppID: 1400187352, Tokens: []bridge.Secret{testToken}, MaxSkew: time.Minute},
-				Routes:   bridge.NewRoutes(bridge.DefaultRoutes...), Delivery: discard{}, Log: zap.NewNop(),
-				Now: func() time.Time { return testNow },
-			}
-			if tc.tracer != nil {
-				deps.Tracer = tc.tracer
-			}
-			srv := NewCallbackServer(Config{}, deps)
-			target := "/callback?" + signedQuery(bridge.CommandBlackListDelete)
-			b.ReportAllocs()
-			for b.Loop() {
-				w := httptest.NewRecorder()
-				srv.ServeHTTP(w, post(target, seedBody))
-				if w.Code != 200 {
-					b.Fatal(w.Code)
-				}
-			}
-		})
-	}
+	b.Run("off", func(b *testing.B) { benchCallbacks(b, nil) })
+	b.Run("on", func(b *testing.B) { benchCallbacks(b, tracing.NewWithExporter(tracetest.NewNoopExporter(), "bench")) })
 }
-
-type discard struct{}
-
-func (discard) Accept(context.Context, []bridge.Event) error { return nil }
-func (discard) Ready(context.Context) error                  { return nil }
