@@ -55,6 +55,15 @@ func (b *Body) mark(v strictjson.Value) {
 	b.read[i/64] |= 1 << (i % 64)
 }
 
+// unmark takes back the mark of v: a member sent in a form its route does not
+// publish ("" or an empty list where the event leaves the member out, an escaped lone
+// surrogate in a string the event types as text) goes to Extra as sent.
+func (b *Body) unmark(v strictjson.Value) {
+	if i := v.Index(); i >= 0 && b.read != nil {
+		b.read[i/64] &^= 1 << (i % 64)
+	}
+}
+
 func (b *Body) wasRead(v strictjson.Value) bool {
 	i := v.Index()
 	return b.read != nil && b.read[i/64]&(1<<(i%64)) != 0
@@ -94,7 +103,7 @@ func (b *Body) Top() Object { return Object{b: b, v: b.doc.Root()} }
 func (b *Body) Err() error { return b.err }
 
 // Object is an object of a Body at a path ("" for the body itself). Members that are
-// null are absent. Every method reads one member by its exact name (Chat's names are
+// null read as absent, and stay in Extra as sent. Every method reads one member by its exact name (Chat's names are
 // case-sensitive: encoding/json alone would also take "groupid" for GroupId); a member
 // of the wrong kind sets the Body's error and reads as absent.
 type Object struct {
@@ -131,21 +140,23 @@ func (o Object) name(n string) string {
 }
 
 // get returns member n, absent when null or when the body has an error already, and
-// marks it read (see Extra).
+// marks it read unless null (see Extra).
 func (o Object) get(n string) strictjson.Value {
 	if o.b.err != nil {
 		return strictjson.Value{}
 	}
 	v := o.v.Get(n)
-	o.b.mark(v)
 	if v.Kind() == strictjson.Null {
 		return strictjson.Value{}
 	}
+	o.b.mark(v)
 	return v
 }
 
 // Extra returns the members of the object that no read has taken, as Chat sent them,
-// in its order, as one JSON object; nil when there are none. The envelope's members
+// in its order, as one JSON object; nil when there are none. A member read but sent
+// in a form its event leaves out (null; "" or [] where optional; an optional string
+// with an escaped lone surrogate) is not taken: nothing Chat sent is dropped. The envelope's members
 // (the body's own CallbackCommand and EventTime) are never extra; members of a list
 // entry with those names are. A route writes it into its events as
 // "extra", so that a field Chat adds reaches consumers without a release.

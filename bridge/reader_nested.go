@@ -116,3 +116,37 @@ func (e Elem) Account() string {
 	}
 	return s
 }
+
+// Accounts reads an optional list of UserIDs for an event's flattened copy of it: the
+// elements as accounts or, with member set, each element's member of that name (a
+// list of {"Member_Account": ...} objects). It reports nil, and leaves the list
+// unread (in Extra as sent), when the list is absent or empty or when any element is
+// not a usable account (a string of 1 to MaxAccountBytes bytes, without a NUL or an
+// escaped lone surrogate): a copy is never a reason to refuse a callback, and the list
+// reaches the consumer as sent either way.
+func (o Object) Accounts(n, member string) []string {
+	if o.b.err != nil {
+		return nil
+	}
+	list := o.v.Get(n)
+	if list.Kind() != strictjson.Array || list.Len() == 0 {
+		return nil
+	}
+	accounts := make([]string, 0, list.Len())
+	for _, e := range list.Elements() {
+		if member != "" {
+			e = e.Get(member)
+		}
+		s := e.Str()
+		if e.Kind() != strictjson.String || e.Lone() || s == "" || len(s) > MaxAccountBytes || strings.IndexByte(s, 0) >= 0 {
+			return nil
+		}
+		accounts = append(accounts, s)
+	}
+	o.b.mark(list)
+	return accounts
+}
+
+// keep leaves member n in Extra as sent, although read: its value is one the event
+// leaves out.
+func (o Object) keep(n string) { o.b.unmark(o.v.Get(n)) }

@@ -9,21 +9,31 @@ import (
 	"github.com/imbridge/imbridge/bridge/internal/strictjson"
 )
 
-// Str reads an optional string member ("" when absent).
+// Str reads an optional string member: "" when absent, sent as "", or holding an
+// escaped lone surrogate, the last two left in Extra as sent (an event leaves a ""
+// member out, and carries text as characters).
 func (o Object) Str(n string) string {
+	s, v := o.str(n)
+	if s == "" {
+		o.b.unmark(v)
+	}
+	return s
+}
+
+// str reads a string member: the string ("" when absent or lone) and its value.
+func (o Object) str(n string) (string, strictjson.Value) {
 	v := o.get(n)
 	switch v.Kind() {
 	case strictjson.Absent:
-		return ""
+		return "", v
 	case strictjson.String:
 		if v.Lone() {
-			o.Fail(n, "%s", errLone)
-			return ""
+			return "", v
 		}
-		return v.Str()
+		return v.Str(), v
 	}
 	o.Fail(n, "must be a string")
-	return ""
+	return "", v
 }
 
 // errLone is the refusal of a string read as text (an ID, an account, a name) that
@@ -35,17 +45,27 @@ const errLone = "contains an escaped lone UTF-16 surrogate, which is not a chara
 // nor marks it read.
 func (o Object) peekStr(n string) string { return o.v.Get(n).Str() }
 
-// Required reads a string member that must be there and not empty.
+// Required reads a string member that must be there, not empty, and characters (no
+// escaped lone surrogate).
 func (o Object) Required(n string) string {
-	s := o.Str(n)
+	s, v := o.str(n)
 	if s == "" && o.b.err == nil {
-		if o.Has(n) {
-			o.Fail(n, "is empty")
-		} else {
-			o.Fail(n, "is missing")
-		}
+		missing(o, n, v)
 	}
 	return s
+}
+
+// missing fails the member n of o, whose value is v, which the route needs: missing,
+// empty, or not characters.
+func missing(o Object, n string, v strictjson.Value) {
+	switch {
+	case v.Kind() == strictjson.Absent || v.Kind() == strictjson.Null:
+		o.Fail(n, "is missing")
+	case v.Lone():
+		o.Fail(n, "%s", errLone)
+	default:
+		o.Fail(n, "is empty")
+	}
 }
 
 // ID reads a required ID that becomes a message key or names a subject (GroupId,

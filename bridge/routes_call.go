@@ -59,7 +59,7 @@ func decodeCallEnded(o Object) ([]Subject, int64) {
 		"endTime", rec.Int("EndTime"),
 		"acceptTime", rec.Int("AcceptTime"),
 		"callResult", rec.JSON("CallResult"),
-		"calleeAccounts", orNil(accountArray(rec, "CalleeList_Account")),
+		"calleeAccounts", orNil(rec.Accounts("CalleeList_Account", "")),
 		"roomId", rec.Str("RoomId"),
 		"roomIdType", rec.Int("RoomIdType"),
 		"callRecord", json.RawMessage(rec.Bytes()),
@@ -87,13 +87,4 @@ func callMediaType(o Object) string {
 		return sample
 	}
 	return table
-}
-
-// accountArray reads an optional array of UserIDs, in order.
-func accountArray(o Object, n string) []string {
-	var accounts []string
-	for _, e := range o.Elements(n, false) {
-		accounts = append(accounts, e.Account())
-	}
-	return accounts
 }

@@ -98,9 +98,9 @@ func decodeAfterReadReceipt(o Object) ([]Subject, int64) {
 	for _, e := range o.Elements("GroupMsgReceiptList", true) {
 		r := e.Object()
 		seq, readNum, unreadNum := r.RequiredUint("MsgSeq", MaxMsgSeq), r.Int("ReadNum"), r.Int("UnreadNum")
-		var readers any // left out when absent
-		if r.Has("ReadReceiptMembers") {
-			readers = append([]string{}, accountList(r, "ReadReceiptMembers", false)...)
+		var readers any // left out when absent, or when an entry is not a usable account
+		if accounts := r.Accounts("ReadReceiptMembers", "Member_Account"); accounts != nil || (r.Has("ReadReceiptMembers") && r.Len("ReadReceiptMembers") == 0) {
+			readers = append([]string{}, accounts...)
 		}
 		subjects = append(subjects, Subject{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "groupType", groupType, "msgSeq", seq,
 			"readNum", readNum, "unreadNum", unreadNum, "readReceiptMembers", readers,
@@ -128,11 +128,11 @@ func decodeAfterChangeGroupOwner(o Object) ([]Subject, int64) {
 // decodeOnMemberStateChange reads Group.CallbackOnMemberStateChange: one subject per
 // MemberList entry; EventType is required.
 func decodeOnMemberStateChange(o Object) ([]Subject, int64) {
-	groupID, eventType, cause, topicID := o.ID("GroupId"), o.Required("EventType"), o.Str("EventCause"), o.Str("TopicId")
+	groupID, groupType, eventType, cause, topicID := o.ID("GroupId"), o.Str("Type"), o.Required("EventType"), o.Str("EventCause"), o.Str("TopicId")
 	members := memberList(o, "MemberList", true)
 	subjects := make([]Subject, len(members))
 	for i, m := range members {
-		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "eventType", eventType, "eventCause", cause,
+		subjects[i] = Subject{Key: groupID, Fields: Fields("groupId", groupID, "topicId", topicID, "groupType", groupType, "eventType", eventType, "eventCause", cause,
 			"memberAccount", m.account, "entryExtra", json.RawMessage(m.extra))}
 	}
 	return subjects, o.EventTime()
@@ -156,6 +156,6 @@ func decodeSendMsgException(o Object) ([]Subject, int64) {
 // 3); ExtensionList is kept as sent.
 func decodeAfterGroupMsgExtension(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "msgSeq", o.RequiredUint("MsgSeq", MaxMsgSeq), "operateType", o.Int("OperateType"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"), "msgSeq", o.RequiredUint("MsgSeq", MaxMsgSeq), "operateType", o.Int("OperateType"),
 		"extensionList", o.Array("ExtensionList"), "seq", o.Int("Seq"))), o.EventTime()
 }

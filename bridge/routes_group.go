@@ -54,16 +54,6 @@ func groupHead(o Object) (groupID, groupType string) {
 	return o.ID("GroupId"), o.Str("Type")
 }
 
-// accountList reads a list of {"Member_Account": ...} objects: their accounts, in
-// order; nil (left out of the event) when the list is absent or empty.
-func accountList(o Object, n string, required bool) []string {
-	var accounts []string
-	for _, m := range memberList(o, n, required) {
-		accounts = append(accounts, m.account)
-	}
-	return accounts
-}
-
 // member is one entry of a list of {"Member_Account": ...} objects: the account, and
 // the entry's other members as sent (Extra).
 type member struct {
@@ -88,7 +78,7 @@ func decodeGroupCreated(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
 	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
 		"operatorAccount", o.Account("Operator_Account"), "ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
-		"memberAccounts", orNil(accountList(o, "MemberList", false)), "memberList", o.Array("MemberList"),
+		"memberAccounts", orNil(o.Accounts("MemberList", "Member_Account")), "memberList", o.Array("MemberList"),
 		"userDefinedDataList", o.Array("UserDefinedDataList"))), o.EventTime()
 }
 
@@ -136,7 +126,7 @@ func decodeGroupDestroyed(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
 	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
 		"ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
-		"memberAccounts", orNil(accountList(o, "MemberList", false)), "memberList", o.Array("MemberList"))), o.EventTime()
+		"memberAccounts", orNil(o.Accounts("MemberList", "Member_Account")), "memberList", o.Array("MemberList"))), o.EventTime()
 }
 
 // decodeGroupInfoChanged reads Group.CallbackAfterGroupInfoChanged: the fields that

@@ -19,7 +19,6 @@ func TestGroupRoutesReject(t *testing.T) {
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","groupid":"g"}`, "GroupId is missing"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":1}`, "GroupId must be a string"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","EventTime":"x"}`, "EventTime must be"},
-		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","MemberList":[{"Member_Account":""}]}`, "MemberList[0].Member_Account is empty"},
 		{CommandGroupCreated, `{"CallbackCommand":"Group.CallbackAfterCreateGroup","GroupId":"g","Owner_Account":"` + long + `"}`, "Owner_Account is 33 bytes; at most 32 are allowed"},
 		{CommandGroupMemberJoined, `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g"}`, "NewMemberList is missing"},
 		{CommandGroupMemberJoined, `{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","NewMemberList":[]}`, "NewMemberList is empty"},
@@ -66,12 +65,13 @@ func TestGroupInfoChangedKeepsEmpty(t *testing.T) {
 }
 
 // A message modified in a community topic is keyed by its group, as the message was,
-// and carries its TopicId; one modified outside topics (TopicId "") carries none.
+// and carries its TopicId; one modified outside topics (TopicId "") has no topicId, and
+// the TopicId as sent under extra.
 func TestGroupMessageModifiedKeyedByGroup(t *testing.T) {
 	route, _ := NewRoutes(DefaultRoutes...).Lookup(CommandGroupMessageModified)
 	for body, fields := range map[string]string{
 		`{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"@TGS#_g","TopicId":"@TGS#_g@TOPIC#_t","MsgSeq":"53"}`: `"groupId":"@TGS#_g","topicId":"@TGS#_g@TOPIC#_t","msgSeq":53`,
-		`{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"@TGS#_g","TopicId":"","MsgSeq":53}`:                   `"groupId":"@TGS#_g","msgSeq":53`,
+		`{"CallbackCommand":"Group.CallbackAfterModifyMsg","GroupId":"@TGS#_g","TopicId":"","MsgSeq":53}`:                   `"groupId":"@TGS#_g","msgSeq":53,"extra":{"TopicId":""}`,
 	} {
 		events, err := Map(Callback{Query: Query{CallbackCommand: CommandGroupMessageModified}, AppID: 1, Body: []byte(body)}, route)
 		if err != nil || len(events) != 1 || events[0].Topic != TopicGroupMessage || events[0].Subject.Key != "@TGS#_g" || string(events[0].Subject.Fields) != fields {

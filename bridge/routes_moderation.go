@@ -50,12 +50,12 @@ func decodeModerationResult(o Object) ([]Subject, int64) {
 	switch scene {
 	case SceneC2C, SceneC2CCustom:
 		if to == "" {
-			missing(contact, "To_Account")
+			missing(contact, "To_Account", contact.v.Get("To_Account"))
 		}
 		key = ConversationKey(from, to)
 	case SceneGroup, SceneGroupCustom:
 		if group == "" {
-			missing(contact, "ToGroupId")
+			missing(contact, "ToGroupId", contact.v.Get("ToGroupId"))
 		}
 		key = group
 	case SceneGroupInfo, SceneGroupMemberInfo:
@@ -84,13 +84,4 @@ func decodeModerationResult(o Object) ([]Subject, int64) {
 		"cloudCustomData", o.JSON("CloudCustomData"),
 		"contactItem", json.RawMessage(contact.Bytes()),
 	)), o.EventTime()
-}
-
-// missing fails the member n of o, which the route needs: missing, or empty.
-func missing(o Object, n string) {
-	if o.Has(n) {
-		o.Fail(n, "is empty")
-	} else {
-		o.Fail(n, "is missing")
-	}
 }

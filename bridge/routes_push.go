@@ -113,10 +113,11 @@ func pushEntryCommand(entry Object, command string) {
 }
 
 // pushEventTime reads an Events entry's EventTime, Unix seconds (not milliseconds as
-// elsewhere), as Unix milliseconds; 0 when absent.
+// elsewhere), as Unix milliseconds; 0 when absent or 0 (then kept in entryExtra).
 func pushEventTime(entry Object) int64 {
-	if s, ok := entry.Uint("EventTime", MaxPushEventSeconds).(uint64); ok {
-		return int64(s) * 1000
+	s, ok := entry.Uint("EventTime", MaxPushEventSeconds).(uint64)
+	if ok && s == 0 {
+		entry.keep("EventTime") // no time: in entryExtra as sent
 	}
-	return 0
+	return int64(s) * 1000
 }

@@ -80,7 +80,7 @@ func decodePairList(o Object) ([]Subject, int64) {
 // decodeFriendAdd reads Sns.CallbackFriendAdd: PairList with each pair's
 // Initiator_Account (who asked), and the body's ClientCmd (friend_add, friend_response
 // or FriendAdd, FriendResponse), Admin_Account (the admin who added the friend) and
-// ForceFlag (1 when an admin forced it), written after the envelope's eventTime.
+// ForceFlag (1 when an admin forced it, 0 when not: carried as sent), written after the envelope's eventTime.
 func decodeFriendAdd(o Object) ([]Subject, int64) {
 	var subjects []Subject
 	for _, e := range o.Elements("PairList", true) {
@@ -91,12 +91,7 @@ func decodeFriendAdd(o Object) ([]Subject, int64) {
 		subjects = append(subjects, s)
 	}
 	clientCmd, admin := o.Str("ClientCmd"), o.Account("Admin_Account")
-	force, _ := o.Uint("ForceFlag", math.MaxInt64).(uint64)
-	var forceFlag any
-	if force != 0 {
-		forceFlag = force
-	}
-	shared := Fields("clientCmd", clientCmd, "adminAccount", admin, "forceFlag", forceFlag)
+	shared := Fields("clientCmd", clientCmd, "adminAccount", admin, "forceFlag", o.Uint("ForceFlag", math.MaxInt64))
 	for i := range subjects {
 		subjects[i].Trailer = joinFields(subjects[i].Trailer, shared)
 	}

@@ -78,10 +78,7 @@ func decodeOfficialAccountInfoChanged(o Object) ([]Subject, int64) {
 func decodeBotOnGroupMessage(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
 	topicID, groupType, from, operator := o.Str("TopicId"), o.Str("Type"), o.Account("From_Account"), o.Account("Operator_Account")
-	var robots []string
-	for _, e := range o.Elements("AtRobots_Account", false) {
-		robots = append(robots, e.Account())
-	}
+	robots := o.Accounts("AtRobots_Account", "")
 	return one(groupID, Fields(
 		"groupId", groupID,
 		"topicId", topicID,

@@ -44,7 +44,8 @@ type FriendAdded struct {
 	ClientCmd string `json:"clientCmd,omitempty"`
 	// AdminAccount added the friend through the REST API; empty otherwise.
 	AdminAccount string `json:"adminAccount,omitempty"`
-	// ForceFlag is 1 when an admin forced the friendship.
+	// ForceFlag is 1 when an admin forced the friendship; 0 (as sent) or absent when
+	// not.
 	ForceFlag int64 `json:"forceFlag,omitempty"`
 }
 
@@ -85,6 +86,10 @@ type Pair struct {
 	// VersionClamped is true when the callback's EventTime was too far ahead of the
 	// request's time to set Version (EventTime is kept as sent).
 	VersionClamped bool `json:"versionClamped,omitempty"`
+	// Extra and EntryExtra are as Envelope's: the members of the body, and of the
+	// pair's list entry, that the event does not name, as Chat sent them.
+	Extra      json.RawMessage `json:"extra,omitempty"`
+	EntryExtra json.RawMessage `json:"entryExtra,omitempty"`
 }
 
 // ClampVersion is a consumer's guard against versions from the far future, such as

@@ -23,6 +23,13 @@ type Envelope struct {
 	Version int64 `json:"version,omitempty"`
 	// VersionClamped is as Pair.VersionClamped.
 	VersionClamped bool `json:"versionClamped,omitempty"`
+	// Extra is the members of the callback's body that the event does not name, as
+	// Chat sent them, in one object: a field Chat adds arrives here before imbridge
+	// names it, and so does a named member sent in a form the event leaves out ("",
+	// null, an empty list, a string with an escaped lone surrogate). Nil when none.
+	Extra json.RawMessage `json:"extra,omitempty"`
+	// EntryExtra is as Extra for the list entry an event made per entry is about.
+	EntryExtra json.RawMessage `json:"entryExtra,omitempty"`
 }
 
 func (e *Envelope) envelope() *Envelope { return e }

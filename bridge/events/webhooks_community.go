@@ -88,12 +88,15 @@ func (e *GroupTopicChanged) key() string { return e.GroupID }
 type GroupReceipt struct {
 	Envelope
 	GroupID   string `json:"groupId"`
+	TopicID   string `json:"topicId,omitempty"`
 	GroupType string `json:"groupType,omitempty"`
 	MsgSeq    uint64 `json:"msgSeq"`
 	ReadNum   *int64 `json:"readNum,omitempty"`
 	UnreadNum *int64 `json:"unreadNum,omitempty"`
 	// ReadReceiptMembers are the UserIDs of members who read the message.
 	ReadReceiptMembers []string `json:"readReceiptMembers,omitempty"`
+	// ReadReceiptMemberList is ReadReceiptMembers as Chat sent them ([{Member_Account}]).
+	ReadReceiptMemberList json.RawMessage `json:"readReceiptMemberList,omitempty"`
 }
 
 func (e *GroupReceipt) key() string { return e.GroupID }
@@ -103,6 +106,7 @@ func (e *GroupReceipt) key() string { return e.GroupID }
 type GroupAttributesChanged struct {
 	Envelope
 	GroupID         string `json:"groupId"`
+	TopicID         string `json:"topicId,omitempty"`
 	GroupType       string `json:"groupType,omitempty"`
 	OperatorAccount string `json:"operatorAccount,omitempty"`
 	// OptionType is set, modify, clear or delete; an open set.
@@ -117,6 +121,7 @@ func (e *GroupAttributesChanged) key() string { return e.GroupID }
 type GroupOwnerChanged struct {
 	Envelope
 	GroupID         string `json:"groupId"`
+	TopicID         string `json:"topicId,omitempty"`
 	GroupType       string `json:"groupType,omitempty"`
 	OperatorAccount string `json:"operatorAccount,omitempty"`
 	OldOwnerAccount string `json:"oldOwnerAccount,omitempty"`
@@ -129,7 +134,9 @@ func (e *GroupOwnerChanged) key() string { return e.GroupID }
 // online (Group.CallbackOnMemberStateChange: one event per member).
 type GroupMemberStateChanged struct {
 	Envelope
-	GroupID string `json:"groupId"`
+	GroupID   string `json:"groupId"`
+	TopicID   string `json:"topicId,omitempty"`
+	GroupType string `json:"groupType,omitempty"`
 	// EventType is Offline or Online; EventCause HeartbeatInterrupt, HeartbeatRecover,
 	// Join or Quit. Both are open sets.
 	EventType     string `json:"eventType"`
@@ -144,6 +151,7 @@ func (e *GroupMemberStateChanged) key() string { return e.GroupID }
 type GroupMessageFailed struct {
 	Envelope
 	GroupID         string  `json:"groupId"`
+	TopicID         string  `json:"topicId,omitempty"`
 	GroupType       string  `json:"groupType,omitempty"`
 	FromAccount     string  `json:"fromAccount,omitempty"`
 	OperatorAccount string  `json:"operatorAccount,omitempty"`
@@ -162,7 +170,11 @@ func (e *GroupMessageFailed) key() string { return e.GroupID }
 // (Group.CallbackAfterGroupMsgExtension): OperateType 1 set, 2 deleted, 3 cleared.
 type GroupMessageExtensionChanged struct {
 	Envelope
-	GroupID     string `json:"groupId"`
+	GroupID string `json:"groupId"`
+	// TopicID is the community topic of the message (topic messages are numbered per
+	// topic), or "".
+	TopicID     string `json:"topicId,omitempty"`
+	GroupType   string `json:"groupType,omitempty"`
 	MsgSeq      uint64 `json:"msgSeq"`
 	OperateType *int64 `json:"operateType,omitempty"`
 	// ExtensionList is the keys concerned as Chat sent them ({Key, Value, Seq}).

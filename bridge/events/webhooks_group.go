@@ -45,6 +45,7 @@ var groupTypes = map[string]func() webhookEvent{
 type GroupCreated struct {
 	Envelope
 	GroupID         string `json:"groupId"`
+	TopicID         string `json:"topicId,omitempty"`
 	GroupType       string `json:"groupType,omitempty"`
 	OperatorAccount string `json:"operatorAccount,omitempty"`
 	OwnerAccount    string `json:"ownerAccount,omitempty"`
@@ -54,6 +55,8 @@ type GroupCreated struct {
 	MemberAccounts []string `json:"memberAccounts,omitempty"`
 	// UserDefinedDataList is the group's custom fields as Chat sent them.
 	UserDefinedDataList json.RawMessage `json:"userDefinedDataList,omitempty"`
+	// MemberList is the initial members as Chat sent them ([{Member_Account, ...}]).
+	MemberList json.RawMessage `json:"memberList,omitempty"`
 }
 
 func (e *GroupCreated) key() string { return e.GroupID }
@@ -63,6 +66,7 @@ func (e *GroupCreated) key() string { return e.GroupID }
 type GroupMemberJoined struct {
 	Envelope
 	GroupID   string `json:"groupId"`
+	TopicID   string `json:"topicId,omitempty"`
 	GroupType string `json:"groupType,omitempty"`
 	// JoinType is Apply or Invited.
 	JoinType        string `json:"joinType,omitempty"`
@@ -77,6 +81,7 @@ func (e *GroupMemberJoined) key() string { return e.GroupID }
 type GroupMemberExited struct {
 	Envelope
 	GroupID   string `json:"groupId"`
+	TopicID   string `json:"topicId,omitempty"`
 	GroupType string `json:"groupType,omitempty"`
 	// ExitType is Kicked or Quit.
 	ExitType        string `json:"exitType,omitempty"`
@@ -90,6 +95,7 @@ func (e *GroupMemberExited) key() string { return e.GroupID }
 type GroupMessageSent struct {
 	Envelope
 	GroupID         string `json:"groupId"`
+	TopicID         string `json:"topicId,omitempty"`
 	GroupType       string `json:"groupType,omitempty"`
 	FromAccount     string `json:"fromAccount,omitempty"`
 	OperatorAccount string `json:"operatorAccount,omitempty"`
@@ -113,12 +119,15 @@ func (e *GroupMessageSent) key() string { return e.GroupID }
 type GroupDestroyed struct {
 	Envelope
 	GroupID      string `json:"groupId"`
+	TopicID      string `json:"topicId,omitempty"`
 	GroupType    string `json:"groupType,omitempty"`
 	OwnerAccount string `json:"ownerAccount,omitempty"`
 	// Name is nil when Chat left it out.
 	Name *string `json:"name,omitempty"`
 	// MemberAccounts are the members at the end; communities have none.
 	MemberAccounts []string `json:"memberAccounts,omitempty"`
+	// MemberList is the members at the end as Chat sent them ([{Member_Account, ...}]).
+	MemberList json.RawMessage `json:"memberList,omitempty"`
 }
 
 func (e *GroupDestroyed) key() string { return e.GroupID }
@@ -129,6 +138,7 @@ func (e *GroupDestroyed) key() string { return e.GroupID }
 type GroupInfoChanged struct {
 	Envelope
 	GroupID         string  `json:"groupId"`
+	TopicID         string  `json:"topicId,omitempty"`
 	GroupType       string  `json:"groupType,omitempty"`
 	OperatorAccount string  `json:"operatorAccount,omitempty"`
 	Name            *string `json:"name,omitempty"`
@@ -169,6 +179,7 @@ func (e *GroupFull) key() string { return e.GroupID }
 type GroupMemberChanged struct {
 	Envelope
 	GroupID         string `json:"groupId"`
+	TopicID         string `json:"topicId,omitempty"`
 	GroupType       string `json:"groupType,omitempty"`
 	OperatorAccount string `json:"operatorAccount,omitempty"`
 	MemberAccount   string `json:"memberAccount"`

@@ -32,6 +32,8 @@ type StateChanged struct {
 	// KickedDevice is the JSON Chat sent: [{Platform}] of the devices this login
 	// forced off.
 	KickedDevice json.RawMessage `json:"kickedDevice,omitempty"`
+	// Info is the body's Info as Chat sent it, every member included.
+	Info json.RawMessage `json:"info,omitempty"`
 }
 
 func (e *StateChanged) key() string { return e.ToAccount }

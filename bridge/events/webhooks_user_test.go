@@ -19,7 +19,8 @@ func TestDecodeUser(t *testing.T) {
 		key   string
 	}{
 		{"state-changed", &events.StateChanged{ToAccount: "testuser316", Action: "Login", Reason: "Register",
-			KickedDevice: json.RawMessage(`[{"Platform":"Windows"},{"Platform":"Android"}]`)}, "testuser316"},
+			KickedDevice: json.RawMessage(`[{"Platform":"Windows"},{"Platform":"Android"}]`),
+			Info:         json.RawMessage(`{"Action":"Login","To_Account":"testuser316","Reason":"Register"}`)}, "testuser316"},
 		{"profile-updated", &events.ProfileUpdated{FromAccount: "id1", OperatorAccount: "id1",
 			ProfileItem: json.RawMessage(`[{"Tag":"Tag_Profile_IM_Nick","Value":"nick1"},{"Tag":"Tag_Profile_IM_Gender","Value":"Gender_Type_Male"},{"Tag":"Tag_Profile_IM_AllowType","Value":"AllowType_Type_NeedConfirm"},{"Tag":"Tag_Profile_Custom_Data","Value":"your custom data"}]`)}, "id1"},
 		{"official-info-changed", &events.OfficialInfoChanged{OfficialAccount: "@TOA#_test_OA_for_penn", OperatorAccount: "leckie",
