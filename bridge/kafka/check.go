@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,6 +19,9 @@ type CheckResult struct {
 	Err     error
 	// MaxMessageBytes is a topic's max.message.bytes when it could be read, else 0.
 	MaxMessageBytes int
+	// Missing is true for a topic the brokers do not have (Err says so in Kafka's
+	// words).
+	Missing bool
 }
 
 // Check connects to the brokers of cfg and checks each of cfg.Topics: it exists,
@@ -47,7 +51,7 @@ func Check(ctx context.Context, cfg Config, log *zap.Logger) []CheckResult {
 		r := CheckResult{Name: "topic " + t.Name}
 		switch {
 		case t.Error != nil:
-			r.Err = t.Error
+			r.Err, r.Missing = t.Error, errors.Is(t.Error, kafkago.UnknownTopicOrPartition)
 		default:
 			r.Detail, r.Warning, r.Err = checkPartitions(t, minISR[t.Name])
 			if n, ok := maxMessage[t.Name]; ok && r.Err == nil {

@@ -76,7 +76,7 @@ func check(args []string, lookup func(string) (string, bool), stdout, stderr io.
 	for _, r := range results {
 		if r.Err != nil {
 			failed = true
-			fmt.Fprintf(stdout, "FAIL %s: %v\n", r.Name, r.Err)
+			fmt.Fprintf(stdout, "FAIL %s: %v%s\n", r.Name, r.Err, missingTopicHint(&cfg, r))
 			continue
 		}
 		if r.Name == "topic "+cfg.QuarantineTopic && r.MaxMessageBytes > 0 && int64(r.MaxMessageBytes) < quarantineRoom(cfg.BodyLimit) {
@@ -94,4 +94,37 @@ func check(args []string, lookup func(string) (string, bool), stdout, stderr io.
 		return 1
 	}
 	return 0
+}
+
+// missingTopicHint says, for a topic the brokers do not have, which settings name it
+// and what to do: create it, or point those settings (or IMBRIDGE_ROUTES) elsewhere.
+func missingTopicHint(cfg *Config, r kafka.CheckResult) string {
+	topic, ok := strings.CutPrefix(r.Name, "topic ")
+	if !ok || !r.Missing {
+		return ""
+	}
+	var envs []string
+	routes := ""
+	for _, route := range cfg.routes() {
+		if route.Topic != topic {
+			continue
+		}
+		if route.Command == "" {
+			envs = append(envs, "IMBRIDGE_TOPIC_UNROUTED")
+		} else {
+			envs = append(envs, "IMBRIDGE_TOPIC_"+strings.ToUpper(strings.ReplaceAll(route.Name, "-", "_")))
+			routes = " (or switch those routes off with IMBRIDGE_ROUTES)"
+		}
+	}
+	if topic == cfg.QuarantineTopic {
+		envs = append(envs, "IMBRIDGE_TOPIC_QUARANTINE")
+	}
+	if topic == cfg.DLQTopic {
+		envs = append(envs, "IMBRIDGE_DLQ_TOPIC")
+	}
+	named := strings.Join(envs, ", ")
+	if len(envs) > 3 {
+		named = fmt.Sprintf("%s and %d more", strings.Join(envs[:3], ", "), len(envs)-3)
+	}
+	return fmt.Sprintf("; create it (README, Topics), or set %s to a topic that exists%s", named, routes)
 }

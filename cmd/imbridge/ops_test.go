@@ -206,7 +206,8 @@ $`)
 	}
 
 	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS="+strings.Join(brokers, ","), "IMBRIDGE_TOPIC_BLOCKLIST_DELETE=no.such.topic.here")
-	if code != 1 || !strings.Contains(out, "FAIL topic no.such.topic.here: [3] Unknown Topic Or Partition") {
+	if code != 1 || !strings.Contains(out, "FAIL topic no.such.topic.here: [3] Unknown Topic Or Partition") ||
+		!strings.Contains(out, "; create it (README, Topics), or set IMBRIDGE_TOPIC_BLOCKLIST_DELETE to a topic that exists (or switch those routes off with IMBRIDGE_ROUTES)\n") {
 		t.Fatalf("missing topic: exit %d, output:\n%s", code, out)
 	}
 	code, out = runCheck(t, "IMBRIDGE_KAFKA_BROKERS=127.0.0.1:1")
