@@ -220,3 +220,42 @@ func TestFlattenedCopiesNeverRefuse(t *testing.T) {
 		}
 	}
 }
+
+// The body's own EventTime sent as no time (0, "0", null) is not the envelope's
+// eventTime, which is left out (a push entry's own time is its event's): it reaches every event under extra, as sent; and a
+// query-only command's body CallbackCommand sent as null does too.
+func TestEnvelopeFormsArrive(t *testing.T) {
+	for _, route := range DefaultRoutes {
+		cb := readCallback(t, goldenFile(route))
+		forms := []string{`0`, `"0"`, `null`}
+		for _, value := range forms {
+			body := tree(t, cb.Body)
+			body["EventTime"] = json.RawMessage(value)
+			events, err := Map(withBody(t, cb, body), route)
+			if err != nil {
+				t.Errorf("%s: EventTime sent as %s: %v", route.Name, value, err)
+				continue
+			}
+			for _, e := range events {
+				if v := string(e.AppendJSON(nil)); !strings.Contains(v, `"extra":{`) || !strings.Contains(v, `"EventTime":`+value) || (e.Subject.EventTime == 0 && strings.Contains(v, `"eventTime"`)) {
+					t.Errorf("%s: EventTime sent as %s: %s", route.Name, value, v)
+				}
+			}
+		}
+		if !slices.Contains(QueryOnlyCommands, route.Command) {
+			continue
+		}
+		body := tree(t, cb.Body)
+		body["CallbackCommand"] = json.RawMessage(`null`)
+		events, err := Map(withBody(t, cb, body), route)
+		if err != nil {
+			t.Errorf("%s: CallbackCommand sent as null: %v", route.Name, err)
+			continue
+		}
+		for _, e := range events {
+			if v := string(e.AppendJSON(nil)); !strings.Contains(v, `"extra":{"CallbackCommand":null`) {
+				t.Errorf("%s: CallbackCommand sent as null: %s", route.Name, v)
+			}
+		}
+	}
+}
