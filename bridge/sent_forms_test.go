@@ -47,6 +47,9 @@ var needed = []string{
 	"*/Peer_Account", "*/Report_Account", "*/MsgKey", "*/CallId", "*/CallInfo", "*/CallInfo.CallId",
 	"*/CallRecord", "*/CallRecord.CallId", "*/Info", "*/Info.To_Account", "*/ContactItem", "*/ContactItem.To_Account",
 	"group-topic-created/TopicId", "*/TopicIdList", "*/TopicIdList[]", "*/NewOwner_Account",
+	// Members that name the subject with others (SubjectStr): none when "" or null; a
+	// lone surrogate would name another subject (a topic's message as its group's).
+	"*/TopicId", "*/ContactItem.ToGroupId",
 	// What the event is about.
 	"*/Info.Action", "*/Scene", "*/EventType", "*/MsgSeq", "*/OperateType",
 	"*/Limit", "*/Quota", "*/QuotaUsed", "*/Request", "*/ServiceName", "*/Command",
@@ -256,6 +259,54 @@ func TestEnvelopeFormsArrive(t *testing.T) {
 			if v := string(e.AppendJSON(nil)); !strings.Contains(v, `"extra":{"CallbackCommand":null`) {
 				t.Errorf("%s: CallbackCommand sent as null: %s", route.Name, v)
 			}
+		}
+	}
+}
+
+// A member that names the event's subject with others (TopicId, a moderated message's
+// ContactItem.ToGroupId and To_Account) is refused holding an escaped lone surrogate:
+// left out, a topic's message would be published as its group's, and a group's
+// moderation verdict keyed by its sender. Sent as "" (none), it reaches extra.
+func TestSubjectMembersRefuseLoneSurrogates(t *testing.T) {
+	routes := NewRoutes(DefaultRoutes...)
+	n := 0
+	for _, route := range DefaultRoutes {
+		if route.Topic != TopicGroup && route.Topic != TopicGroupMessage || route.Name == "group-topic-destroyed" {
+			continue
+		}
+		cb := readCallback(t, goldenFile(route))
+		body := tree(t, cb.Body)
+		body["TopicId"] = json.RawMessage(`"@TGS#_g@TOPIC#\udc00"`)
+		if _, err := Map(withBody(t, cb, body), route); err == nil || !strings.Contains(err.Error(), "TopicId "+errLone) {
+			t.Errorf("%s: a lone surrogate in TopicId: %v", route.Name, err)
+		}
+		if route.Name == "group-topic-created" {
+			continue // its TopicId is required
+		}
+		body["TopicId"] = json.RawMessage(`""`)
+		events, err := Map(withBody(t, cb, body), route)
+		if err != nil {
+			t.Errorf("%s: TopicId \"\": %v", route.Name, err)
+			continue
+		}
+		for _, e := range events {
+			if v := string(e.AppendJSON(nil)); !strings.Contains(v, `"TopicId":""`) || strings.Contains(v, `"topicId"`) {
+				t.Errorf("%s: TopicId \"\": %s", route.Name, v)
+			}
+		}
+		n++
+	}
+	if n < 15 {
+		t.Errorf("only %d group routes", n)
+	}
+	route, _ := routes.Lookup(CommandModerationResult)
+	for _, body := range []string{
+		`{"Scene":"GroupInfo","From_Account":"u","ContactItem":{"ToGroupId":"g\udc00"}}`,
+		`{"Scene":"GroupMemberInfo","From_Account":"u","ContactItem":{"ToGroupId":"g","To_Account":"m\udc00"}}`,
+	} {
+		_, err := Map(Callback{Query: Query{CallbackCommand: CommandModerationResult}, AppID: 1, Body: []byte(body)}, route)
+		if err == nil || !strings.Contains(err.Error(), errLone) {
+			t.Errorf("%s: %v", body, err)
 		}
 	}
 }
