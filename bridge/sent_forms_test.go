@@ -7,6 +7,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/imbridge/imbridge/schema"
+	"github.com/imbridge/imbridge/schema/schematest"
 )
 
 // form is a value a member of a documented sample is sent as in TestEveryFormArrives:
@@ -308,5 +311,45 @@ func TestSubjectMembersRefuseLoneSurrogates(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), errLone) {
 			t.Errorf("%s: %v", body, err)
 		}
+	}
+}
+
+// The schemas tell the truth about every form TestEveryFormArrives sends: a body Map
+// accepts is one the OpenAPI request body (and so its command's callback schema)
+// takes, and each of its events validates against its route's event schema.
+func TestEveryFormValidates(t *testing.T) {
+	requestBody := schematest.CompileRequestBody(t, "/callback", "post")
+	checked := 0
+	for _, route := range DefaultRoutes {
+		eventSchema := schematest.Compile(t, schema.EventSchema(route.Type))
+		cb := readCallback(t, goldenFile(route))
+		for _, path := range memberPaths(tree(t, cb.Body), nil) {
+			for _, f := range sentForms {
+				body := tree(t, cb.Body)
+				value := f.value(at(body, path))
+				if value == "" {
+					continue
+				}
+				set(body, path, json.RawMessage(value))
+				changed := withBody(t, cb, body)
+				events, err := Map(changed, route)
+				if err != nil {
+					continue
+				}
+				checked++
+				if err := schematest.Validate(requestBody, changed.Body); err != nil {
+					t.Errorf("%s: %s sent as %s is accepted, but the request body schema refuses it: %v", route.Name, pathName(path), value, err)
+				}
+				for _, e := range events {
+					if err := schematest.Validate(eventSchema, e.AppendJSON(nil)); err != nil {
+						t.Errorf("%s: %s sent as %s: the event does not validate: %v", route.Name, pathName(path), value, err)
+						break
+					}
+				}
+			}
+		}
+	}
+	if checked < 750 {
+		t.Errorf("only %d forms checked", checked)
 	}
 }
