@@ -157,7 +157,8 @@ func (o Object) get(n string) strictjson.Value {
 // in its order, as one JSON object; nil when there are none. A member read but sent
 // in a form its event leaves out (null; "" or [] where optional; an optional string
 // with an escaped lone surrogate) is not taken: nothing Chat sent is dropped. The envelope's members
-// (the body's own CallbackCommand and EventTime) are never extra; members of a list
+// (the body's own CallbackCommand and EventTime, as the envelope publishes them: see
+// envelopeMember) are never extra; members of a list
 // entry with those names are. A route writes it into its events as
 // "extra", so that a field Chat adds reaches consumers without a release.
 func (o Object) Extra() json.RawMessage {
@@ -166,7 +167,7 @@ func (o Object) Extra() json.RawMessage {
 	}
 	var out []byte
 	for v := range o.v.Members() {
-		if o.b.wasRead(v) || (o.path == "" && o.elem == 0 && (v.KeyIs("CallbackCommand") || v.KeyIs("EventTime"))) {
+		if o.b.wasRead(v) || (o.path == "" && o.elem == 0 && envelopeMember(v)) {
 			continue
 		}
 		if out == nil {
@@ -180,6 +181,22 @@ func (o Object) Extra() json.RawMessage {
 		return nil
 	}
 	return append(out, '}')
+}
+
+// envelopeMember reports whether v, a member of the body itself, is one the envelope
+// publishes: CallbackCommand as a string (the query's, which the body's must equal),
+// EventTime as the Unix milliseconds of eventTime (not 0). A body's CallbackCommand
+// null (a query-only command) and EventTime 0, "0" or null are not published there:
+// they stay in Extra as sent.
+func envelopeMember(v strictjson.Value) bool {
+	switch {
+	case v.KeyIs("CallbackCommand"):
+		return v.Kind() == strictjson.String
+	case v.KeyIs("EventTime"):
+		et, ok := eventTime(v)
+		return ok && et > 0
+	}
+	return false
 }
 
 // Has reports whether member n is there and not null.

@@ -95,10 +95,16 @@ func (o Object) uint(n string, max uint64) (uint64, bool) {
 
 // EventTime reads EventTime, the Unix milliseconds of the change: an integer, or the
 // same digits as a string (as several of Chat's group samples send it); 0 when absent.
+// One sent as 0 (or null) is no time: the event has no eventTime, and it stays in
+// Extra as sent.
 func (o Object) EventTime() int64 {
-	et, ok := eventTime(o.get("EventTime"))
+	v := o.get("EventTime")
+	et, ok := eventTime(v)
 	if !ok {
 		o.Fail("EventTime", "must be a non-negative integer of Unix milliseconds, or those digits as a string")
+	}
+	if et == 0 {
+		o.b.unmark(v)
 	}
 	return et
 }

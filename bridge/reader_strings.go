@@ -20,6 +20,22 @@ func (o Object) Str(n string) string {
 	return s
 }
 
+// SubjectStr reads an optional string member that names the event's subject with
+// others (TopicId: a topic's message apart from its group's; a moderated message's
+// ContactItem.ToGroupId and To_Account): as Str, absent, null or "" read as "" (none,
+// "" left in Extra as sent), but one holding an escaped lone surrogate is refused, as a
+// key is: left out, the event would name another subject.
+func (o Object) SubjectStr(n string) string {
+	s, v := o.str(n)
+	if s == "" && v.Lone() {
+		o.Fail(n, "%s", errLone)
+	}
+	if s == "" {
+		o.b.unmark(v)
+	}
+	return s
+}
+
 // str reads a string member: the string ("" when absent or lone) and its value.
 func (o Object) str(n string) (string, strictjson.Value) {
 	v := o.get(n)

@@ -84,7 +84,7 @@ func decodeAfterTopicDestroyed(o Object) ([]Subject, int64) {
 // members are published as sent, "" included.
 func decodeAfterTopicInfoChanged(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", o.Str("Type"),
 		"operatorAccount", o.Account("Operator_Account"), "name", o.Text("Name"), "introduction", o.Text("Introduction"),
 		"notification", o.Text("Notification"), "faceUrl", o.Text("FaceUrl"))), o.EventTime()
 }
@@ -93,7 +93,7 @@ func decodeAfterTopicInfoChanged(o Object) ([]Subject, int64) {
 // GroupMsgReceiptList entry, each with its MsgSeq; ReadReceiptMembers become the
 // readers' UserIDs.
 func decodeAfterReadReceipt(o Object) ([]Subject, int64) {
-	groupID, groupType, topicID := o.ID("GroupId"), o.Str("Type"), o.Str("TopicId")
+	groupID, groupType, topicID := o.ID("GroupId"), o.Str("Type"), o.SubjectStr("TopicId")
 	var subjects []Subject
 	for _, e := range o.Elements("GroupMsgReceiptList", true) {
 		r := e.Object()
@@ -113,7 +113,7 @@ func decodeAfterReadReceipt(o Object) ([]Subject, int64) {
 // (the attributes' {key, value} objects) is kept as sent.
 func decodeAfterGroupAttrChanged(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"), "operatorAccount", o.Account("Operator_Account"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", o.Str("Type"), "operatorAccount", o.Account("Operator_Account"),
 		"optionType", o.Str("OptionType"), "groupAttr", o.Array("GroupAttr"))), o.EventTime()
 }
 
@@ -121,14 +121,14 @@ func decodeAfterGroupAttrChanged(o Object) ([]Subject, int64) {
 // NewOwner_Account is required.
 func decodeAfterChangeGroupOwner(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"), "operatorAccount", o.Account("Operator_Account"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", o.Str("Type"), "operatorAccount", o.Account("Operator_Account"),
 		"oldOwnerAccount", o.Account("OldOwner_Account"), "newOwnerAccount", o.RequiredAccount("NewOwner_Account"))), o.EventTime()
 }
 
 // decodeOnMemberStateChange reads Group.CallbackOnMemberStateChange: one subject per
 // MemberList entry; EventType is required.
 func decodeOnMemberStateChange(o Object) ([]Subject, int64) {
-	groupID, groupType, eventType, cause, topicID := o.ID("GroupId"), o.Str("Type"), o.Required("EventType"), o.Str("EventCause"), o.Str("TopicId")
+	groupID, groupType, eventType, cause, topicID := o.ID("GroupId"), o.Str("Type"), o.Required("EventType"), o.Str("EventCause"), o.SubjectStr("TopicId")
 	members := memberList(o, "MemberList", true)
 	subjects := make([]Subject, len(members))
 	for i, m := range members {
@@ -145,7 +145,7 @@ func decodeSendMsgException(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
 	// CloudCustomData is a string in Chat's documentation; any JSON is carried as sent,
 	// as in the other message routes.
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"), "fromAccount", o.Account("From_Account"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", o.Str("Type"), "fromAccount", o.Account("From_Account"),
 		"operatorAccount", o.Account("Operator_Account"), "random", o.Uint("Random", math.MaxUint32), "onlineOnlyFlag", o.Int("OnlineOnlyFlag"),
 		"msgBody", o.Array("MsgBody"), "cloudCustomData", o.JSON("CloudCustomData"), "errorCode", o.Int("ErrorCode"),
 		"errorInfo", o.Str("ErrorInfo"))), o.EventTime()
@@ -156,6 +156,6 @@ func decodeSendMsgException(o Object) ([]Subject, int64) {
 // 3); ExtensionList is kept as sent.
 func decodeAfterGroupMsgExtension(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", o.Str("Type"), "msgSeq", o.RequiredUint("MsgSeq", MaxMsgSeq), "operateType", o.Int("OperateType"),
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", o.Str("Type"), "msgSeq", o.RequiredUint("MsgSeq", MaxMsgSeq), "operateType", o.Int("OperateType"),
 		"extensionList", o.Array("ExtensionList"), "seq", o.Int("Seq"))), o.EventTime()
 }

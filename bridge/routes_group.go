@@ -76,7 +76,7 @@ func memberList(o Object, n string, required bool) []member {
 // its first members and its custom fields (UserDefinedDataList, as sent).
 func decodeGroupCreated(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", groupType,
 		"operatorAccount", o.Account("Operator_Account"), "ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
 		"memberAccounts", orNil(o.Accounts("MemberList", "Member_Account")), "memberList", o.Array("MemberList"),
 		"userDefinedDataList", o.Array("UserDefinedDataList"))), o.EventTime()
@@ -87,7 +87,7 @@ func decodeGroupCreated(o Object) ([]Subject, int64) {
 // joined or left (howName: JoinType, ExitType) and who did it.
 func decodeGroupMembership(o Object, howName, howField, listName string) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	how, operator, topicID := o.Str(howName), o.Account("Operator_Account"), o.Str("TopicId")
+	how, operator, topicID := o.Str(howName), o.Account("Operator_Account"), o.SubjectStr("TopicId")
 	members := memberList(o, listName, true)
 	subjects := make([]Subject, len(members))
 	for i, m := range members {
@@ -114,7 +114,7 @@ func decodeGroupMessageSent(o Object) ([]Subject, int64) {
 	random, msgID, msgTime, online := o.Uint("Random", math.MaxUint32), o.Str("MsgId"), o.Int("MsgTime"), o.Int("OnlineOnlyFlag")
 	// CloudCustomData is a string in Chat's documentation; any JSON is carried as
 	// sent, as in the other message routes.
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", groupType,
 		"fromAccount", from, "operatorAccount", operator, "msgSeq", seq, "msgId", msgID,
 		"random", random, "msgTime", msgTime, "onlineOnlyFlag", online,
 		"msgBody", o.Array("MsgBody"), "cloudCustomData", o.JSON("CloudCustomData"), "groupAtInfo", o.Array("GroupAtInfo"))), o.EventTime()
@@ -124,7 +124,7 @@ func decodeGroupMessageSent(o Object) ([]Subject, int64) {
 // members when it was disbanded (communities send none).
 func decodeGroupDestroyed(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", groupType,
 		"ownerAccount", o.Account("Owner_Account"), "name", o.Text("Name"),
 		"memberAccounts", orNil(o.Accounts("MemberList", "Member_Account")), "memberList", o.Array("MemberList"))), o.EventTime()
 }
@@ -133,7 +133,7 @@ func decodeGroupDestroyed(o Object) ([]Subject, int64) {
 // changed, with their new values (possibly "").
 func decodeGroupInfoChanged(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", groupType,
 		"operatorAccount", o.Account("Operator_Account"), "name", o.Text("Name"), "introduction", o.Text("Introduction"),
 		"notification", o.Text("Notification"), "faceUrl", o.Text("FaceUrl"))), o.EventTime()
 }
@@ -142,7 +142,7 @@ func decodeGroupInfoChanged(o Object) ([]Subject, int64) {
 // MsgSeqList entry; TopicId is set when the messages were in a community topic.
 func decodeGroupMessageRecalled(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	operator, topicID := o.Account("Operator_Account"), o.Str("TopicId")
+	operator, topicID := o.Account("Operator_Account"), o.SubjectStr("TopicId")
 	var subjects []Subject
 	for _, e := range o.Elements("MsgSeqList", true) {
 		entry := e.Object()
@@ -157,7 +157,7 @@ func decodeGroupMessageRecalled(o Object) ([]Subject, int64) {
 // community topic that is full.
 func decodeGroupFull(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	return one(groupID, Fields("groupId", groupID, "groupType", groupType, "topicId", o.Str("TopicId"))), o.EventTime()
+	return one(groupID, Fields("groupId", groupID, "groupType", groupType, "topicId", o.SubjectStr("TopicId"))), o.EventTime()
 }
 
 // decodeGroupMemberChanged reads Group.CallbackAfterMemberFieldChanged: the member
@@ -175,7 +175,7 @@ func decodeGroupMemberChanged(o Object) ([]Subject, int64) {
 	if member == "" {
 		o.Fail("Member_Account", "is missing")
 	}
-	return one(groupID, Fields("groupId", groupID, "topicId", o.Str("TopicId"), "groupType", groupType,
+	return one(groupID, Fields("groupId", groupID, "topicId", o.SubjectStr("TopicId"), "groupType", groupType,
 		"operatorAccount", operator, "memberAccount", member, "role", o.Str("Role"), "nameCard", o.Text("NameCard"))), o.EventTime()
 }
 
@@ -186,7 +186,7 @@ func decodeGroupMemberChanged(o Object) ([]Subject, int64) {
 // other message events read them, should Chat send them.
 func decodeGroupMessageModified(o Object) ([]Subject, int64) {
 	groupID, groupType := groupHead(o)
-	operator, topicID, seq := o.Account("Operator_Account"), o.Str("TopicId"), o.RequiredUint("MsgSeq", MaxMsgSeq)
+	operator, topicID, seq := o.Account("Operator_Account"), o.SubjectStr("TopicId"), o.RequiredUint("MsgSeq", MaxMsgSeq)
 	return one(groupID, Fields("groupId", groupID, "topicId", topicID, "groupType", groupType,
 		"operatorAccount", operator, "msgSeq", seq,
 		"msgBody", o.Array("MsgBody"), "cloudCustomData", o.JSON("CloudCustomData"))), o.EventTime()

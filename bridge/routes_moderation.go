@@ -45,7 +45,7 @@ func decodeModerationResult(o Object) ([]Subject, int64) {
 	scene, from := o.Required("Scene"), o.RequiredAccount("From_Account")
 	o.JSON("SdkAppId")
 	contact := o.Object("ContactItem", false)
-	to, group := contact.Account("To_Account"), contact.Str("ToGroupId")
+	to, group := contact.account("To_Account", contact.SubjectStr("To_Account")), contact.SubjectStr("ToGroupId")
 	key := from
 	switch scene {
 	case SceneC2C, SceneC2CCustom:

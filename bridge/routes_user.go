@@ -77,7 +77,7 @@ func decodeOfficialAccountInfoChanged(o Object) ([]Subject, int64) {
 // chatbots, with every bot mentioned (AtRobots_Account) in one event.
 func decodeBotOnGroupMessage(o Object) ([]Subject, int64) {
 	groupID := o.ID("GroupId")
-	topicID, groupType, from, operator := o.Str("TopicId"), o.Str("Type"), o.Account("From_Account"), o.Account("Operator_Account")
+	topicID, groupType, from, operator := o.SubjectStr("TopicId"), o.Str("Type"), o.Account("From_Account"), o.Account("Operator_Account")
 	robots := o.Accounts("AtRobots_Account", "")
 	return one(groupID, Fields(
 		"groupId", groupID,

@@ -7,6 +7,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/imbridge/imbridge/schema"
+	"github.com/imbridge/imbridge/schema/schematest"
 )
 
 // form is a value a member of a documented sample is sent as in TestEveryFormArrives:
@@ -47,6 +50,9 @@ var needed = []string{
 	"*/Peer_Account", "*/Report_Account", "*/MsgKey", "*/CallId", "*/CallInfo", "*/CallInfo.CallId",
 	"*/CallRecord", "*/CallRecord.CallId", "*/Info", "*/Info.To_Account", "*/ContactItem", "*/ContactItem.To_Account",
 	"group-topic-created/TopicId", "*/TopicIdList", "*/TopicIdList[]", "*/NewOwner_Account",
+	// Members that name the subject with others (SubjectStr): none when "" or null; a
+	// lone surrogate would name another subject (a topic's message as its group's).
+	"*/TopicId", "*/ContactItem.ToGroupId",
 	// What the event is about.
 	"*/Info.Action", "*/Scene", "*/EventType", "*/MsgSeq", "*/OperateType",
 	"*/Limit", "*/Quota", "*/QuotaUsed", "*/Request", "*/ServiceName", "*/Command",
@@ -218,5 +224,132 @@ func TestFlattenedCopiesNeverRefuse(t *testing.T) {
 		if strings.Contains(v, tt.copy) || !strings.Contains(v, tt.sent) {
 			t.Errorf("%s: want no %s and %s as sent: %s", tt.body, tt.copy, tt.sent, v)
 		}
+	}
+}
+
+// The body's own EventTime sent as no time (0, "0", null) is not the envelope's
+// eventTime, which is left out (a push entry's own time is its event's): it reaches every event under extra, as sent; and a
+// query-only command's body CallbackCommand sent as null does too.
+func TestEnvelopeFormsArrive(t *testing.T) {
+	for _, route := range DefaultRoutes {
+		cb := readCallback(t, goldenFile(route))
+		forms := []string{`0`, `"0"`, `null`}
+		for _, value := range forms {
+			body := tree(t, cb.Body)
+			body["EventTime"] = json.RawMessage(value)
+			events, err := Map(withBody(t, cb, body), route)
+			if err != nil {
+				t.Errorf("%s: EventTime sent as %s: %v", route.Name, value, err)
+				continue
+			}
+			for _, e := range events {
+				if v := string(e.AppendJSON(nil)); !strings.Contains(v, `"extra":{`) || !strings.Contains(v, `"EventTime":`+value) || (e.Subject.EventTime == 0 && strings.Contains(v, `"eventTime"`)) {
+					t.Errorf("%s: EventTime sent as %s: %s", route.Name, value, v)
+				}
+			}
+		}
+		if !slices.Contains(QueryOnlyCommands, route.Command) {
+			continue
+		}
+		body := tree(t, cb.Body)
+		body["CallbackCommand"] = json.RawMessage(`null`)
+		events, err := Map(withBody(t, cb, body), route)
+		if err != nil {
+			t.Errorf("%s: CallbackCommand sent as null: %v", route.Name, err)
+			continue
+		}
+		for _, e := range events {
+			if v := string(e.AppendJSON(nil)); !strings.Contains(v, `"extra":{"CallbackCommand":null`) {
+				t.Errorf("%s: CallbackCommand sent as null: %s", route.Name, v)
+			}
+		}
+	}
+}
+
+// A member that names the event's subject with others (TopicId, a moderated message's
+// ContactItem.ToGroupId and To_Account) is refused holding an escaped lone surrogate:
+// left out, a topic's message would be published as its group's, and a group's
+// moderation verdict keyed by its sender. Sent as "" (none), it reaches extra.
+func TestSubjectMembersRefuseLoneSurrogates(t *testing.T) {
+	routes := NewRoutes(DefaultRoutes...)
+	n := 0
+	for _, route := range DefaultRoutes {
+		if route.Topic != TopicGroup && route.Topic != TopicGroupMessage || route.Name == "group-topic-destroyed" {
+			continue
+		}
+		cb := readCallback(t, goldenFile(route))
+		body := tree(t, cb.Body)
+		body["TopicId"] = json.RawMessage(`"@TGS#_g@TOPIC#\udc00"`)
+		if _, err := Map(withBody(t, cb, body), route); err == nil || !strings.Contains(err.Error(), "TopicId "+errLone) {
+			t.Errorf("%s: a lone surrogate in TopicId: %v", route.Name, err)
+		}
+		if route.Name == "group-topic-created" {
+			continue // its TopicId is required
+		}
+		body["TopicId"] = json.RawMessage(`""`)
+		events, err := Map(withBody(t, cb, body), route)
+		if err != nil {
+			t.Errorf("%s: TopicId \"\": %v", route.Name, err)
+			continue
+		}
+		for _, e := range events {
+			if v := string(e.AppendJSON(nil)); !strings.Contains(v, `"TopicId":""`) || strings.Contains(v, `"topicId"`) {
+				t.Errorf("%s: TopicId \"\": %s", route.Name, v)
+			}
+		}
+		n++
+	}
+	if n < 15 {
+		t.Errorf("only %d group routes", n)
+	}
+	route, _ := routes.Lookup(CommandModerationResult)
+	for _, body := range []string{
+		`{"Scene":"GroupInfo","From_Account":"u","ContactItem":{"ToGroupId":"g\udc00"}}`,
+		`{"Scene":"GroupMemberInfo","From_Account":"u","ContactItem":{"ToGroupId":"g","To_Account":"m\udc00"}}`,
+	} {
+		_, err := Map(Callback{Query: Query{CallbackCommand: CommandModerationResult}, AppID: 1, Body: []byte(body)}, route)
+		if err == nil || !strings.Contains(err.Error(), errLone) {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+}
+
+// The schemas tell the truth about every form TestEveryFormArrives sends: a body Map
+// accepts is one the OpenAPI request body (and so its command's callback schema)
+// takes, and each of its events validates against its route's event schema.
+func TestEveryFormValidates(t *testing.T) {
+	requestBody := schematest.CompileRequestBody(t, "/callback", "post")
+	checked := 0
+	for _, route := range DefaultRoutes {
+		eventSchema := schematest.Compile(t, schema.EventSchema(route.Type))
+		cb := readCallback(t, goldenFile(route))
+		for _, path := range memberPaths(tree(t, cb.Body), nil) {
+			for _, f := range sentForms {
+				body := tree(t, cb.Body)
+				value := f.value(at(body, path))
+				if value == "" {
+					continue
+				}
+				set(body, path, json.RawMessage(value))
+				changed := withBody(t, cb, body)
+				events, err := Map(changed, route)
+				if err != nil {
+					continue
+				}
+				checked++
+				if err := schematest.Validate(requestBody, changed.Body); err != nil {
+					t.Errorf("%s: %s sent as %s is accepted, but the request body schema refuses it: %v", route.Name, pathName(path), value, err)
+				}
+				for _, e := range events {
+					if err := schematest.Validate(eventSchema, e.AppendJSON(nil)); err != nil {
+						t.Errorf("%s: %s sent as %s: the event does not validate: %v", route.Name, pathName(path), value, err)
+						break
+					}
+				}
+			}
+		}
+	}
+	if checked < 750 {
+		t.Errorf("only %d forms checked", checked)
 	}
 }
