@@ -114,6 +114,15 @@ func TestPushRetriesKeepEventIDs(t *testing.T) {
 			t.Errorf("%s: the ID of another event", change[1])
 		}
 	}
+	// A member of the body no route reads makes another batch: its events' IDs differ
+	// (the members are the events' extra).
+	withBodyMember := ""
+	for _, id := range ids(CommandAllMemberPush, "1669872112", []byte(`{"Events":[{"CallbackCommand":"`+CommandAllMemberPush+`",`+entry+`}],"BatchNote":"b"}`)) {
+		withBodyMember = id
+	}
+	if withBodyMember == base || withBodyMember == "" {
+		t.Errorf("a batch with a body member of its own: the ID %q of the batch without", withBodyMember)
+	}
 
 	// One batch: a success and a failure of the same push to the same recipient (two
 	// devices) are two events, and so are twins, identical entries; the batch retried

@@ -36,7 +36,8 @@ type Subject struct {
 	// Identity, when not "", is what the event's ID is derived from (with the SDKAppID
 	// and the command: see IdentityEventID) instead of the callback's bytes and the
 	// event's place in it: an entry Chat may send again in another request (Push.*,
-	// retried after a delay), whose ID must then be the same. Make it with Identity.
+	// retried after a delay), whose ID must then be the same; the body's members no
+	// route read (extra) are part of it. Make it with Identity.
 	Identity string
 }
 
@@ -101,7 +102,8 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	// What the route did not read goes with every event, as sent (the unrouted
 	// route carries the whole body): joined once the budget, which counts it, holds.
 	var member []byte
-	if extra := top.Extra(); extra != nil && route.Command != "" {
+	extra := top.Extra()
+	if extra != nil && route.Command != "" {
 		member = Fields("extra", extra)
 	}
 	if len(subjects) == 0 {
@@ -129,7 +131,9 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 		e := common
 		e.ID = ids[i*eventIDLen : (i+1)*eventIDLen]
 		if s.Identity != "" {
-			e.ID = IdentityEventID(cb.AppID, cb.Query.CallbackCommand, s.Identity)
+			// With the body's members no route read: two batches that differ there
+			// alone are not one.
+			e.ID = IdentityEventID(cb.AppID, cb.Query.CallbackCommand, s.Identity+string(extra))
 		}
 		if s.EventTime > 0 {
 			e.EventTime, e.Time = s.EventTime, time.UnixMilli(s.EventTime).UTC()
