@@ -33,6 +33,11 @@ type batch struct {
 	from Partition
 	msgs []kafkago.Message
 	next int64
+	// caughtUp: with this batch applied, the partition is read to its end as the
+	// fetch saw it. A batch of caughtUp alone (marker) moves nothing: it only passes
+	// behind the batches queued before it, so that /readyz turns ready once they are
+	// applied, not when they were fetched.
+	caughtUp, marker bool
 }
 
 // consumer reads every partition of its topics, one reader per partition (no consumer
@@ -88,6 +93,10 @@ func (c *consumer) apply(ctx context.Context) error {
 		case err := <-c.fatal:
 			return err
 		case b := <-c.batches:
+			if b.marker {
+				c.health.caughtUp(b.from)
+				continue
+			}
 			for _, m := range b.msgs {
 				hs := make([]events.Header, len(m.Headers))
 				for i, h := range m.Headers {
@@ -103,6 +112,9 @@ func (c *consumer) apply(ctx context.Context) error {
 				c.state.Apply(b.from, ev)
 			}
 			c.state.Advance(b.from, b.next)
+			if b.caughtUp {
+				c.health.caughtUp(b.from)
+			}
 			pending += len(b.msgs)
 			dirty = true
 			if c.snapshot != nil && pending >= c.events {
@@ -342,6 +354,7 @@ func (c *consumer) seek(conn *kafkago.Conn, p Partition, offset int64) (int64, e
 // offset to the applier. progressed reports whether a fetch succeeded.
 func (c *consumer) fetch(ctx context.Context, conn *kafkago.Conn, p Partition, offset *int64) (progressed bool, err error) {
 	source := p.String()
+	reported := false // a caughtUp batch went to the applier since the offset last moved
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(fetchWait + 10*time.Second))
 		b := conn.ReadBatchWith(kafkago.ReadBatchConfig{MinBytes: 1, MaxBytes: fetchBytes, MaxWait: fetchWait})
@@ -361,16 +374,20 @@ func (c *consumer) fetch(ctx context.Context, conn *kafkago.Conn, p Partition, o
 		progressed = true
 		c.health.ok(source)
 		next, _ := conn.Offset()
-		if next != *offset {
-			select {
-			case c.batches <- batch{from: p, msgs: msgs, next: next}:
-			case <-ctx.Done():
-				return progressed, ctx.Err()
-			}
-			*offset = next
+		var out batch
+		switch {
+		case next != *offset:
+			out = batch{from: p, msgs: msgs, next: next, caughtUp: next >= hw}
+		case next >= hw && !reported:
+			out = batch{from: p, next: next, caughtUp: true, marker: true}
+		default:
+			continue
 		}
-		if *offset >= hw {
-			c.health.caughtUp(p)
+		select {
+		case c.batches <- out:
+		case <-ctx.Done():
+			return progressed, ctx.Err()
 		}
+		*offset, reported = next, out.caughtUp
 	}
 }

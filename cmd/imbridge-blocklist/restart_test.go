@@ -135,3 +135,25 @@ func deleteRecords(t *testing.T, brokers []string, topic string, before map[int]
 		}
 	}
 }
+
+// /readyz turns ready once every record read is applied, not when it was fetched: a
+// consumer started on a topic of 20,000 records answers ready with all of them in its
+// state (before, ready came as soon as the readers reached the end, while batches
+// still waited for the applier, and a view taken then was stale).
+func TestReadyMeansApplied(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.CreateTopic(t, brokers, "blocklist-ready", 3)
+	bin := build(t, ".", "imbridge-blocklist")
+	rng := rand.New(rand.NewPCG(7, uint64(time.Now().UnixNano())))
+	ops := randomOps(rng, "u", 200, 20000, 1669872112000)
+	produce(t, brokers, topic, ops)
+	c := startConsumer(t, bin, "--brokers", strings.Join(brokers, ","), "--topics", topic)
+	c.waitUntil("/readyz 200", 60*time.Second, func() bool { code, _ := c.ready(); return code == 200 })
+	if s := c.stats(); s.Applied+s.Ignored != int64(len(ops)) {
+		t.Fatalf("ready with %d of %d records handled", s.Applied+s.Ignored, len(ops))
+	}
+	want := truth(ops)
+	if d := cmp.Diff(want, c.view(want)); d != "" {
+		t.Fatalf("view when ready (-want +got):\n%s", d)
+	}
+}
