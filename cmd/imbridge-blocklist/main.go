@@ -134,7 +134,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // handler serves GET /users/{id}/blocklist, /stats, /healthz (the process answers)
-// and /readyz (200 once every partition was read to its end and while Kafka answers,
+// and /readyz (200 once every partition was read to its end and applied, and while Kafka answers,
 // else 503 with the reason).
 func handler(s *State, h *health, snap *snapshotStats, snapshots bool) http.Handler {
 	mux := http.NewServeMux()
