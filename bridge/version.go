@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -37,15 +38,19 @@ import (
 // different times get their own, in the batch's order). Rule 3 remembers a subject for DefaultRememberFor after
 // its last version (and at most DefaultMaxKeys subjects, the oldest forgotten first); a
 // change of a forgotten subject whose base is older than its last version may get a
-// lower one. A Versioner is safe for concurrent use; the zero value
-// is not ready: use NewVersioner.
+// lower one. Subjects are remembered by a 64-bit hash of their name (16 bytes each, the
+// map's overhead apart), not the name: two subjects whose hashes collide (about one
+// chance in 10^7 among a million subjects) share one last version, which can raise a
+// version where a clock is involved and never lowers one. A Versioner is safe for
+// concurrent use; the zero value is not ready: use NewVersioner.
 type Versioner struct {
 	maxSkew     time.Duration
 	rememberFor time.Duration
 	maxKeys     int
 
+	seed      maphash.Seed
 	mu        sync.Mutex
-	last      map[string]lastVersion
+	last      map[uint64]lastVersion
 	nextPrune time.Time
 }
 
@@ -53,22 +58,32 @@ type Versioner struct {
 const (
 	// DefaultRememberFor is how long a Versioner remembers a key's last version.
 	DefaultRememberFor = 10 * time.Minute
-	// DefaultMaxKeys bounds the keys a Versioner remembers (about 100 bytes each).
+	// DefaultMaxKeys bounds the keys a Versioner remembers (about 30 bytes each, with
+	// the map's overhead: 30 MB at most).
 	DefaultMaxKeys = 1_000_000
 )
 
 // NewVersioner returns a Versioner that takes an EventTime as plausible up to maxSkew
 // after the request's time (the signature window, IMBRIDGE_SIGN_MAX_SKEW).
 func NewVersioner(maxSkew time.Duration) *Versioner {
-	return &Versioner{maxSkew: maxSkew, rememberFor: DefaultRememberFor, maxKeys: DefaultMaxKeys, last: map[string]lastVersion{}}
+	return &Versioner{maxSkew: maxSkew, rememberFor: DefaultRememberFor, maxKeys: DefaultMaxKeys, seed: maphash.MakeSeed(), last: map[uint64]lastVersion{}}
 }
 
-// lastVersion is the last version a Versioner gave a subject, and whether a clock
-// (rule 2), not Chat's EventTime, set it.
-type lastVersion struct {
-	v     int64
-	clock bool
+// lastVersion is the last version a Versioner gave a subject, shifted left by one,
+// and in the low bit whether a clock (rule 2), not Chat's EventTime, set it: one word
+// per subject.
+type lastVersion int64
+
+func newLastVersion(v int64, clock bool) lastVersion {
+	l := lastVersion(v << 1)
+	if clock {
+		l |= 1
+	}
+	return l
 }
+
+func (l lastVersion) v() int64    { return int64(l >> 1) }
+func (l lastVersion) clock() bool { return l&1 != 0 }
 
 // minEventTime is the smallest EventTime taken as Unix milliseconds (2001-09-09): a
 // smaller one is seconds or garbage, and would version a change in 1970.
@@ -112,13 +127,14 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 		if !ok {
 			// Rule 3 where a clock is involved: Chat's EventTimes alone order a
 			// subject as Chat made its changes, also when they arrive out of order.
-			prev := v.last[key]
+			h := maphash.String(v.seed, key)
+			prev := v.last[h]
 			ver = base
-			if fromClock || prev.clock {
-				ver = max(base, prev.v)
+			if fromClock || prev.clock() {
+				ver = max(base, prev.v())
 			}
 			given[subjectBase{key, base}] = ver
-			v.last[key] = lastVersion{v: max(prev.v, ver), clock: fromClock || (prev.clock && prev.v > ver)}
+			v.last[h] = newLastVersion(max(prev.v(), ver), fromClock || (prev.clock() && prev.v() > ver))
 		}
 		events[i].VersionMs = ver
 		events[i].VersionClamped = clamped
@@ -135,7 +151,7 @@ func (v *Versioner) prune(now time.Time) {
 	cutoff := now.Add(-v.rememberFor).UnixMilli()
 	for len(v.last) > 0 {
 		for k, last := range v.last {
-			if last.v < cutoff {
+			if last.v() < cutoff {
 				delete(v.last, k)
 			}
 		}
