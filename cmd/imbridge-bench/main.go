@@ -62,7 +62,8 @@ type Report struct {
 	Name           string         `json:"name"`
 	Connections    int            `json:"connections"`
 	Pairs          int            `json:"pairs"`
-	Rate           float64        `json:"rate"` // requested callbacks/s; 0 = as fast as possible
+	Rate           float64        `json:"rate"`            // requested callbacks/s; 0 = as fast as possible
+	Mixed          bool           `json:"mixed,omitempty"` // the mixed load (Pairs not used)
 	Seconds        float64        `json:"seconds"`
 	Callbacks      int64          `json:"callbacks"`
 	OK             int64          `json:"ok"`
@@ -117,7 +118,7 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 func makeReport(name string, l Load, res *Result, v *Verdict) Report {
 	secs := res.Elapsed.Seconds()
 	r := Report{Name: name, Connections: l.Connections, Pairs: l.Pairs, Rate: l.Rate, Seconds: secs,
-		Callbacks: res.Sent, OK: res.OK, CallbacksPerS: float64(res.OK) / secs, EventsPerS: float64(res.OK*int64(l.Pairs)) / secs,
+		Callbacks: res.Sent, OK: res.OK, CallbacksPerS: float64(res.OK) / secs, EventsPerS: float64(res.Events) / secs, Mixed: l.Mixed,
 		P50: ms(res.Latency.ValueAtQuantile(50)), P90: ms(res.Latency.ValueAtQuantile(90)), P99: ms(res.Latency.ValueAtQuantile(99)),
 		P999: ms(res.Latency.ValueAtQuantile(99.9)), Max: ms(res.Latency.Max()), ByStatus: res.ByStatus, TransportErrs: res.Errors}
 	r.Latency = map[string]any{"p50": r.P50, "p90": r.P90, "p99": r.P99, "p99.9": r.P999, "max": r.Max}
@@ -185,6 +186,7 @@ func loadFlags(fs *flag.FlagSet, l *Load) {
 	fs.IntVar(&l.Connections, "connections", 64, "concurrent keep-alive connections")
 	fs.Float64Var(&l.Rate, "rate", 0, "callbacks per second (open loop, latency from the intended send time); 0: as fast as possible")
 	fs.IntVar(&l.Pairs, "pairs", 3, "pairs per callback")
+	fs.BoolVar(&l.Mixed, "mixed", false, "send the mixed load: by count 70% one-to-one messages of about 1 KiB, 20% group joins of 20 members, 10% blocklist removals of 3 pairs; imbridge must route c2c-message-sent, group-member-joined and blocklist-delete to --topic")
 	fs.IntVar(&l.MessageBytes, "message-bytes", 0, "send one-to-one message callbacks (C2C.CallbackAfterSendMsg) with a text of this many bytes instead of blocklist removals; imbridge must route c2c-message-sent to --topic")
 	fs.DurationVar(&l.Duration, "duration", 10*time.Second, "how long to send")
 }
@@ -294,7 +296,7 @@ func measure(ctx context.Context, name string, l Load, brokers []string, topic s
 	cpuSecs := cpu.since(before)
 	var v *Verdict
 	if checker != nil {
-		verdict := checker.Finish(res, run, l.Pairs, 60*time.Second)
+		verdict := checker.Finish(res, l, run, 60*time.Second)
 		v = &verdict
 	}
 	r := makeReport(name, l, res, v)

@@ -46,7 +46,7 @@ func suiteCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx := context.Background()
 	bks := splitBrokers(*brokers)
-	base := Load{AppID: "1400187352", Token: "bench-token", Connections: 64, Pairs: 3, Duration: *duration}
+	base := Load{AppID: "1400187352", Token: "bench-callback-token", Connections: 64, Pairs: 3, Duration: *duration}
 	logFile, err := os.CreateTemp("", "imbridge-bench-*.log")
 	if err != nil {
 		fmt.Fprintln(stderr, err)
