@@ -290,7 +290,11 @@ func measure(ctx context.Context, name string, l Load, brokers []string, topic s
 			return Report{}, err
 		}
 	}
-	fmt.Fprintf(progress, "%s: %d connections, %d pairs, rate %.0f (0: max), %s\n", name, l.Connections, l.Pairs, l.Rate, l.Duration)
+	what := fmt.Sprintf("%d pairs", l.Pairs)
+	if l.Mixed {
+		what = "mixed load"
+	}
+	fmt.Fprintf(progress, "%s: %d connections, %s, rate %.0f (0: max), %s\n", name, l.Connections, what, l.Rate, l.Duration)
 	before := cpu.snapshot()
 	res := l.Run(ctx, run, progress)
 	cpuSecs := cpu.since(before)

@@ -29,7 +29,7 @@ func suiteCmd(args []string, stdout, stderr io.Writer) int {
 	peerBin := fs.String("peer-bin", "bin/watermill-peer", "where to build the Watermill peer")
 	allocs := fs.Float64("allocs-per-callback", -1, "allocs/op of BenchmarkCallbackToSpool (bridge/httpapi), judged against its target; below 0: not judged")
 	capacitySteps := fs.Int("capacity-steps", 5, "bisection steps of the capacity search (one core, mixed load); 0: no capacity row")
-	searchDuration := fs.Duration("search-duration", 4*time.Second, "length of each run of the capacity search")
+	searchDuration := fs.Duration("search-duration", 5*time.Second, "length of each run of the capacity search")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -222,6 +222,6 @@ const rowNotes = "The mixed load is, by count, 70% one-to-one message callbacks 
 	"watermill-kafka's publisher on Sarama's sync producer with acks from all in-sync replicas) checks the signature, " +
 	"publishes one message per pair keyed by From_Account, and answers after the publish returned. " +
 	"The capacity row runs imbridge (spool mode) pinned to CPU 0 with taskset, the load generator and the broker on the " +
-	"other CPUs; its rate is the highest of a bisection of short fixed-rate runs (each row's note lists them) with a p99.9 answer " +
-	"of at most 25 ms, measured again for the row. Before each load against imbridge in spool mode the suite waits until the " +
+	"other CPUs; its rate is the highest of a bisection of short fixed-rate runs (listed above) that kept up with a p99.9 answer " +
+	"of at most 25 ms and left a backlog published within 1 s, measured again for the row (a tenth lower, up to twice, while it does not fit). Before each load against imbridge in spool mode the suite waits until the " +
 	"spool is empty (imbridge_spool_records 0), so that no load shares the CPU with the previous one's backlog."
