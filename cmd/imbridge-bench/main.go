@@ -3,7 +3,8 @@
 // after the load it reads the topic and finds every pair that got a 200.
 //
 //	imbridge-bench run    one load against a URL, optionally checked against Kafka
-//	imbridge-bench suite  the benchmark table: ceiling, spool and sync mode, same loads
+//	imbridge-bench suite  the benchmark table: ceiling, Watermill peer, spool and sync mode,
+//	                      mixed load, capacity on one core
 //
 // The suite runs the ceiling as a child process (imbridge-bench ceiling --listen ADDR,
 // not listed in the usage), so that its CPU time is measured apart from the load's.
@@ -33,8 +34,9 @@ Commands:
   run     send signed callbacks to a URL (or to the built-in ceiling server), report
           answer latency and throughput, and with --brokers prove that every pair that
           got a 200 is in the topic (imbridge-bench run --help)
-  suite   run the benchmark table against a broker: the ceiling, imbridge in spool
-          and in sync mode; print it and add it to BENCHMARKS.md (imbridge-bench suite --help)
+  suite   run the benchmark table against a broker: the ceiling, the Watermill peer,
+          imbridge in spool and in sync mode, the mixed load, imbridge's capacity on one
+          core; print it and add it to BENCHMARKS.md (imbridge-bench suite --help)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
