@@ -121,13 +121,20 @@ fuzz: ## run every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); the s
 
 BENCH_KAFKA_PORT ?= 19292
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' deploy/kafka/pom.xml)
-bench: build ## the benchmark table: ceiling, spool and sync mode against a local broker; adds it to BENCHMARKS.md
+# The suite also builds the Watermill peer (cmd/imbridge-bench/watermill-peer, a module of
+# its own) into bin/, and judges the allocations per callback that BenchmarkCallbackToSpool
+# measures first (allocs/op, passed as --allocs-per-callback).
+bench: build ## the benchmark table: ceiling, Watermill peer, spool and sync mode, mixed load, one-core capacity, against a local broker; adds it to BENCHMARKS.md
 	$(GO) build -o bin/imbridge-bench ./cmd/imbridge-bench
-	@export KAFKA_LOCAL_PORT=$(BENCH_KAFKA_PORT) KAFKA_LOCAL_TOPICS="imbridge.bench:6"; \
+	@allocs=$$($(GO) test ./bridge/httpapi -run '^$$' -bench '^BenchmarkCallbackToSpool$$' -benchmem | \
+	  awk '$$1 ~ /^BenchmarkCallbackToSpool/ { for (i = 2; i <= NF; i++) if ($$i == "allocs/op") a = $$(i-1) } END { print a }'); \
+	[ -n "$$allocs" ] || { echo "BenchmarkCallbackToSpool reported no allocs/op"; exit 1; }; \
+	echo "BenchmarkCallbackToSpool: $$allocs allocs/op"; \
+	export KAFKA_LOCAL_PORT=$(BENCH_KAFKA_PORT) KAFKA_LOCAL_TOPICS="imbridge.bench:6"; \
 	trap '$(KAFKA) down' EXIT; \
 	$(KAFKA) down && $(KAFKA) up && \
 	bin/imbridge-bench suite --imbridge bin/imbridge --brokers 127.0.0.1:$(BENCH_KAFKA_PORT) --topic imbridge.bench \
-	  --kafka-version $(KAFKA_VERSION) --write BENCHMARKS.md \
+	  --kafka-version $(KAFKA_VERSION) --write BENCHMARKS.md --allocs-per-callback "$$allocs" \
 	  --broker-pid-file "$${KAFKA_LOCAL_DIR:-$${TMPDIR:-/tmp}/imbridge-kafka-$(BENCH_KAFKA_PORT)}/broker.pid" $(BENCHFLAGS)
 
 bench-micro: ## hot-path micro benchmarks with allocations, COUNT times each for benchstat

@@ -13,8 +13,10 @@ import (
 )
 
 // Checker notes a topic's end offsets before a run and, after it, reads everything
-// written since, remembering for each pair of the run the timestamp of its first Kafka
-// record (set by imbridge's producer when it wrote the record). Reading after the load
+// written since, remembering for each event of the run the timestamp of its first Kafka
+// record (set by imbridge's producer when it wrote the record). An event is named by
+// its fromAccount and toAccount (pairs, one-to-one messages) or by its groupId and
+// memberAccount (group joins). Reading after the load
 // keeps the checker's own CPU out of the measured window on a shared machine.
 type Checker struct {
 	brokers []string
@@ -76,8 +78,14 @@ func (c *Checker) read() error {
 				if err != nil {
 					return
 				}
-				var v struct{ FromAccount, ToAccount string }
-				if json.Unmarshal(m.Value, &v) != nil || !strings.HasPrefix(v.FromAccount, c.prefix) {
+				var v struct{ FromAccount, ToAccount, GroupID, MemberAccount string }
+				if json.Unmarshal(m.Value, &v) != nil {
+					continue
+				}
+				if v.FromAccount == "" {
+					v.FromAccount, v.ToAccount = v.GroupID, v.MemberAccount
+				}
+				if !strings.HasPrefix(v.FromAccount, c.prefix) {
 					continue
 				}
 				k := v.FromAccount + "/" + v.ToAccount
@@ -99,9 +107,9 @@ type Verdict struct {
 	EndToEnd                   *hdrhistogram.Histogram // microseconds from intended send to the first record's timestamp
 }
 
-// Finish reads the topic until every acknowledged pair is found or timeout passes, and
-// reports.
-func (c *Checker) Finish(res *Result, run string, pairs int, timeout time.Duration) Verdict {
+// Finish reads the topic until every event of every acknowledged callback of l is found
+// or timeout passes, and reports.
+func (c *Checker) Finish(res *Result, l Load, run string, timeout time.Duration) Verdict {
 	deadline := time.Now().Add(timeout)
 	if err := c.read(); err != nil {
 		return Verdict{Acked: -1, Missing: -1, EndToEnd: hdrhistogram.New(1, 2, 1)}
@@ -112,10 +120,9 @@ func (c *Checker) Finish(res *Result, run string, pairs int, timeout time.Durati
 		v.EndToEnd.Reset()
 		c.mu.Lock()
 		for _, a := range res.acked {
-			for j := 0; j < pairs; j++ {
-				from, to := accounts(run, a.key, a.seq, j)
+			for _, k := range l.eventKeys(run, a.key, a.seq) {
 				v.Acked++
-				at, ok := c.seen[from+"/"+to]
+				at, ok := c.seen[k]
 				if !ok {
 					v.Missing++
 					continue

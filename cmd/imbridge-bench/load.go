@@ -31,7 +31,11 @@ type Load struct {
 	// (C2C.CallbackAfterSendMsg, one event each, Pairs taken as 1) whose text is this
 	// many bytes, instead of blocklist removals.
 	MessageBytes int
-	Duration     time.Duration // how long to send
+	// Mixed, when true, sends the mixed load instead (see mix.go): by count 70%
+	// one-to-one messages of about 1 KiB, 20% group joins of 20 members, 10% blocklist
+	// removals of 3 pairs; MessageBytes and Pairs are not used.
+	Mixed    bool
+	Duration time.Duration // how long to send
 	// dial opens connections; nil means a net.Dialer's (tests count with it).
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -45,6 +49,7 @@ type Result struct {
 	Errors   int64 // transport errors (no answer)
 	Elapsed  time.Duration
 	Latency  *hdrhistogram.Histogram // answer latency, microseconds, from the intended send time
+	Events   int64                   // events the callbacks answered 200 OK carry
 	acked    []ackedCallback         // callbacks answered 200 OK
 }
 
@@ -95,19 +100,46 @@ func body(run string, key, seq, pairs int) []byte {
 	return b.Bytes()
 }
 
-func (l Load) signedURL(now time.Time) string {
-	rt := strconv.FormatInt(now.Unix(), 10)
-	command := "Sns.CallbackBlackListDelete"
-	if l.MessageBytes > 0 {
-		command = commandMessage
+// commandBlocklist is the command of blocklist loads.
+const commandBlocklist = "Sns.CallbackBlackListDelete"
+
+// command is the CallbackCommand of callback seq.
+func (l Load) command(seq int) string {
+	switch {
+	case l.Mixed:
+		return mixCommand(seq)
+	case l.MessageBytes > 0:
+		return commandMessage
 	}
+	return commandBlocklist
+}
+
+// events is the number of events callback seq carries once imbridge maps it.
+func (l Load) events(seq int) int {
+	switch l.command(seq) {
+	case commandMessage:
+		return 1
+	case commandGroupJoin:
+		return mixMembers
+	}
+	if l.Mixed {
+		return mixPairs
+	}
+	return l.Pairs
+}
+
+func (l Load) signedURL(command string, now time.Time) string {
+	rt := strconv.FormatInt(now.Unix(), 10)
 	return l.URL + "?SdkAppid=" + l.AppID + "&CallbackCommand=" + command + "&contenttype=json&ClientIP=127.0.0.1&OptPlatform=RESTAPI" +
 		"&RequestTime=" + rt + "&Sign=" + bridge.Sign(l.Token, rt)
 }
 
 // body is the callback body of job j.
 func (l Load) body(run string, j job) []byte {
-	if l.MessageBytes > 0 {
+	switch {
+	case l.Mixed:
+		return mixBody(run, j.key, j.seq)
+	case l.MessageBytes > 0:
 		return messageBody(run, j.key, j.seq, l.MessageBytes)
 	}
 	return body(run, j.key, j.seq, l.Pairs)
@@ -183,6 +215,7 @@ func (l Load) Run(ctx context.Context, run string, progress io.Writer) *Result {
 					_ = res.Latency.RecordValue(took.Microseconds())
 					if status == 200 {
 						res.OK++
+						res.Events += int64(l.events(j.seq))
 						res.acked = append(res.acked, ackedCallback{key: j.key, seq: j.seq, sent: j.intended})
 					}
 				}
@@ -238,7 +271,7 @@ func (l Load) Run(ctx context.Context, run string, progress io.Writer) *Result {
 
 // send posts one callback and returns its status (-1 for a 200 with a wrong body).
 func (l Load) send(client *http.Client, run string, j job) (int, error) {
-	resp, err := client.Post(l.signedURL(j.intended), "application/json", bytes.NewReader(l.body(run, j)))
+	resp, err := client.Post(l.signedURL(l.command(j.seq), j.intended), "application/json", bytes.NewReader(l.body(run, j)))
 	if err != nil {
 		return 0, err
 	}

@@ -3,7 +3,8 @@
 // after the load it reads the topic and finds every pair that got a 200.
 //
 //	imbridge-bench run    one load against a URL, optionally checked against Kafka
-//	imbridge-bench suite  the benchmark table: ceiling, spool and sync mode, same loads
+//	imbridge-bench suite  the benchmark table: ceiling, Watermill peer, spool and sync mode,
+//	                      mixed load, capacity on one core
 //
 // The suite runs the ceiling as a child process (imbridge-bench ceiling --listen ADDR,
 // not listed in the usage), so that its CPU time is measured apart from the load's.
@@ -33,8 +34,9 @@ Commands:
   run     send signed callbacks to a URL (or to the built-in ceiling server), report
           answer latency and throughput, and with --brokers prove that every pair that
           got a 200 is in the topic (imbridge-bench run --help)
-  suite   run the benchmark table against a broker: the ceiling, imbridge in spool
-          and in sync mode; print it and add it to BENCHMARKS.md (imbridge-bench suite --help)
+  suite   run the benchmark table against a broker: the ceiling, the Watermill peer,
+          imbridge in spool and in sync mode, the mixed load, imbridge's capacity on one
+          core; print it and add it to BENCHMARKS.md (imbridge-bench suite --help)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -62,7 +64,8 @@ type Report struct {
 	Name           string         `json:"name"`
 	Connections    int            `json:"connections"`
 	Pairs          int            `json:"pairs"`
-	Rate           float64        `json:"rate"` // requested callbacks/s; 0 = as fast as possible
+	Rate           float64        `json:"rate"`            // requested callbacks/s; 0 = as fast as possible
+	Mixed          bool           `json:"mixed,omitempty"` // the mixed load (Pairs not used)
 	Seconds        float64        `json:"seconds"`
 	Callbacks      int64          `json:"callbacks"`
 	OK             int64          `json:"ok"`
@@ -117,7 +120,7 @@ func ms(us int64) float64 { return float64(us) / 1000 }
 func makeReport(name string, l Load, res *Result, v *Verdict) Report {
 	secs := res.Elapsed.Seconds()
 	r := Report{Name: name, Connections: l.Connections, Pairs: l.Pairs, Rate: l.Rate, Seconds: secs,
-		Callbacks: res.Sent, OK: res.OK, CallbacksPerS: float64(res.OK) / secs, EventsPerS: float64(res.OK*int64(l.Pairs)) / secs,
+		Callbacks: res.Sent, OK: res.OK, CallbacksPerS: float64(res.OK) / secs, EventsPerS: float64(res.Events) / secs, Mixed: l.Mixed,
 		P50: ms(res.Latency.ValueAtQuantile(50)), P90: ms(res.Latency.ValueAtQuantile(90)), P99: ms(res.Latency.ValueAtQuantile(99)),
 		P999: ms(res.Latency.ValueAtQuantile(99.9)), Max: ms(res.Latency.Max()), ByStatus: res.ByStatus, TransportErrs: res.Errors}
 	r.Latency = map[string]any{"p50": r.P50, "p90": r.P90, "p99": r.P99, "p99.9": r.P999, "max": r.Max}
@@ -185,6 +188,7 @@ func loadFlags(fs *flag.FlagSet, l *Load) {
 	fs.IntVar(&l.Connections, "connections", 64, "concurrent keep-alive connections")
 	fs.Float64Var(&l.Rate, "rate", 0, "callbacks per second (open loop, latency from the intended send time); 0: as fast as possible")
 	fs.IntVar(&l.Pairs, "pairs", 3, "pairs per callback")
+	fs.BoolVar(&l.Mixed, "mixed", false, "send the mixed load: by count 70% one-to-one messages of about 1 KiB, 20% group joins of 20 members, 10% blocklist removals of 3 pairs; imbridge must route c2c-message-sent, group-member-joined and blocklist-delete to --topic")
 	fs.IntVar(&l.MessageBytes, "message-bytes", 0, "send one-to-one message callbacks (C2C.CallbackAfterSendMsg) with a text of this many bytes instead of blocklist removals; imbridge must route c2c-message-sent to --topic")
 	fs.DurationVar(&l.Duration, "duration", 10*time.Second, "how long to send")
 }
@@ -288,13 +292,17 @@ func measure(ctx context.Context, name string, l Load, brokers []string, topic s
 			return Report{}, err
 		}
 	}
-	fmt.Fprintf(progress, "%s: %d connections, %d pairs, rate %.0f (0: max), %s\n", name, l.Connections, l.Pairs, l.Rate, l.Duration)
+	what := fmt.Sprintf("%d pairs", l.Pairs)
+	if l.Mixed {
+		what = "mixed load"
+	}
+	fmt.Fprintf(progress, "%s: %d connections, %s, rate %.0f (0: max), %s\n", name, l.Connections, what, l.Rate, l.Duration)
 	before := cpu.snapshot()
 	res := l.Run(ctx, run, progress)
 	cpuSecs := cpu.since(before)
 	var v *Verdict
 	if checker != nil {
-		verdict := checker.Finish(res, run, l.Pairs, 60*time.Second)
+		verdict := checker.Finish(res, l, run, 60*time.Second)
 		v = &verdict
 	}
 	r := makeReport(name, l, res, v)
