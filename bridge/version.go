@@ -35,10 +35,13 @@ import (
 // record key of any other: what a consumer compares per (events.SubjectOf: a group and
 // member, a group message, ...) lies within it, so rule 3 holds for that too. Every event of one subject in one
 // callback with one base shares the version (a batch's entries of one subject reported at
-// different times get their own, in the batch's order). Rule 3 remembers a subject for DefaultRememberFor after
-// its last version (and at most DefaultMaxKeys subjects, the oldest forgotten first); a
-// change of a forgotten subject whose base is older than its last version may get a
-// lower one. Subjects are remembered by a 64-bit hash of their name (16 bytes each, the
+// different times get their own, in the batch's order). Rule 3 remembers a subject for at
+// least DefaultRememberFor after its last version (and up to twice that), unless
+// DefaultMaxKeys/2 other subjects got versions meanwhile, which makes it forget sooner:
+// it keeps two generations of subjects, the current one and the one before, and drops
+// the older when the current is DefaultRememberFor old or holds DefaultMaxKeys/2, so
+// that forgetting costs no scan, which would hold every callback meanwhile. A change of a forgotten subject whose base is older than its
+// last version may get a lower one. Subjects are remembered by a 64-bit hash of their name (16 bytes each, the
 // map's overhead apart), not the name: two subjects whose hashes collide (about one
 // chance in 10^7 among a million subjects) share one last version, which can raise a
 // version where a clock is involved and never lowers one. A Versioner is safe for
@@ -48,15 +51,18 @@ type Versioner struct {
 	rememberFor time.Duration
 	maxKeys     int
 
-	seed      maphash.Seed
-	mu        sync.Mutex
-	last      map[uint64]lastVersion
-	nextPrune time.Time
+	seed maphash.Seed
+	mu   sync.Mutex
+	// cur holds the subjects given a version since started, old those of the
+	// generation before; a subject is looked up in both and written to cur.
+	cur, old map[uint64]lastVersion
+	started  time.Time
 }
 
 // Defaults of NewVersioner.
 const (
-	// DefaultRememberFor is how long a Versioner remembers a key's last version.
+	// DefaultRememberFor is how long, at least, a Versioner remembers a key's last
+	// version (see Versioner).
 	DefaultRememberFor = 10 * time.Minute
 	// DefaultMaxKeys bounds the keys a Versioner remembers (about 30 bytes each, with
 	// the map's overhead: 30 MB at most).
@@ -66,7 +72,8 @@ const (
 // NewVersioner returns a Versioner that takes an EventTime as plausible up to maxSkew
 // after the request's time (the signature window, IMBRIDGE_SIGN_MAX_SKEW).
 func NewVersioner(maxSkew time.Duration) *Versioner {
-	return &Versioner{maxSkew: maxSkew, rememberFor: DefaultRememberFor, maxKeys: DefaultMaxKeys, seed: maphash.MakeSeed(), last: map[uint64]lastVersion{}}
+	return &Versioner{maxSkew: maxSkew, rememberFor: DefaultRememberFor, maxKeys: DefaultMaxKeys, seed: maphash.MakeSeed(),
+		cur: map[uint64]lastVersion{}, old: map[uint64]lastVersion{}}
 }
 
 // lastVersion is the last version a Versioner gave a subject, shifted left by one,
@@ -103,7 +110,7 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.prune(now)
+	v.rotate(now)
 	// Events of one subject with one base share a version: every event of a callback,
 	// and of a batch the entries of one subject reported at one time.
 	type subjectBase struct {
@@ -128,41 +135,32 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 			// Rule 3 where a clock is involved: Chat's EventTimes alone order a
 			// subject as Chat made its changes, also when they arrive out of order.
 			h := maphash.String(v.seed, key)
-			prev := v.last[h]
+			prev, ok := v.cur[h]
+			if !ok {
+				prev = v.old[h]
+			}
 			ver = base
 			if fromClock || prev.clock() {
 				ver = max(base, prev.v())
 			}
 			given[subjectBase{key, base}] = ver
-			v.last[h] = newLastVersion(max(prev.v(), ver), fromClock || (prev.clock() && prev.v() > ver))
+			v.cur[h] = newLastVersion(max(prev.v(), ver), fromClock || (prev.clock() && prev.v() > ver))
 		}
 		events[i].VersionMs = ver
 		events[i].VersionClamped = clamped
 	}
 }
 
-// prune forgets keys whose last version is older than rememberFor, once a minute, and
-// the oldest keys beyond maxKeys.
-func (v *Versioner) prune(now time.Time) {
-	if len(v.last) <= v.maxKeys && now.Before(v.nextPrune) {
+// rotate starts a new generation when the current one is rememberFor old or holds
+// maxKeys/2 subjects: the one before is forgotten whole.
+func (v *Versioner) rotate(now time.Time) {
+	if v.started.IsZero() {
+		v.started = now
+	}
+	if now.Sub(v.started) < v.rememberFor && len(v.cur) < v.maxKeys/2 {
 		return
 	}
-	v.nextPrune = now.Add(time.Minute)
-	cutoff := now.Add(-v.rememberFor).UnixMilli()
-	for len(v.last) > 0 {
-		for k, last := range v.last {
-			if last.v() < cutoff {
-				delete(v.last, k)
-			}
-		}
-		if len(v.last) <= v.maxKeys {
-			return
-		}
-		cutoff += (now.UnixMilli() - cutoff) / 2 // still too many: forget the older half of the window
-		if now.UnixMilli()-cutoff < 1 {
-			clear(v.last)
-		}
-	}
+	v.old, v.cur, v.started = v.cur, map[uint64]lastVersion{}, now
 }
 
 // subject is what consumers order e by: the subject's Order (a relationship's pair)
