@@ -36,7 +36,8 @@ import (
 // member, a group message, ...) lies within it, so rule 3 holds for that too. Every event of one subject in one
 // callback with one base shares the version (a batch's entries of one subject reported at
 // different times get their own, in the batch's order). Rule 3 remembers a subject for at
-// least DefaultRememberFor after its last version (and up to twice that), unless
+// least DefaultRememberFor after its last version (up to twice that while callbacks keep
+// coming: generations turn only at a callback, so an idle replica remembers longer), unless
 // DefaultMaxKeys/2 other subjects got versions meanwhile, which makes it forget sooner:
 // it keeps two generations of subjects, the current one and the one before, and drops
 // the older when the current is DefaultRememberFor old or holds DefaultMaxKeys/2, so
@@ -44,7 +45,9 @@ import (
 // last version may get a lower one. Subjects are remembered by a 64-bit hash of their name (16 bytes each, the
 // map's overhead apart), not the name: two subjects whose hashes collide (about one
 // chance in 10^7 among a million subjects) share one last version, which can raise a
-// version where a clock is involved and never lowers one. A Versioner is safe for
+// version where a clock is involved, and can lower one as forgetting does: after A's
+// clock version, B's higher EventTime version clears the clock flag, and A's next
+// EventTime is then taken as is, though below A's clock version. A Versioner is safe for
 // concurrent use; the zero value is not ready: use NewVersioner.
 type Versioner struct {
 	maxSkew     time.Duration
@@ -70,8 +73,12 @@ const (
 )
 
 // NewVersioner returns a Versioner that takes an EventTime as plausible up to maxSkew
-// after the request's time (the signature window, IMBRIDGE_SIGN_MAX_SKEW).
+// after the request's time (the signature window, IMBRIDGE_SIGN_MAX_SKEW); zero means
+// DefaultMaxSkew, as for Verifier.MaxSkew.
 func NewVersioner(maxSkew time.Duration) *Versioner {
+	if maxSkew <= 0 {
+		maxSkew = DefaultMaxSkew
+	}
 	return &Versioner{maxSkew: maxSkew, rememberFor: DefaultRememberFor, maxKeys: DefaultMaxKeys, seed: maphash.MakeSeed(),
 		cur: map[uint64]lastVersion{}, old: map[uint64]lastVersion{}}
 }
@@ -105,8 +112,13 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 	}
 	clock := now.UnixMilli()
 	ref := clock
-	if signed && events[0].RequestTime > 0 {
-		ref = events[0].RequestTime * 1000
+	// A signed RequestTime is within the signature window of the clock (Verify); one
+	// further away was not verified against this clock (a replay of a callback kept
+	// unsigned) and is not a base: it would put the version in the future, or past
+	// what lastVersion holds. A second of slack for the clock's milliseconds.
+	window := v.maxSkew.Milliseconds() + 1000
+	if rt := events[0].RequestTime; signed && rt > 0 && rt <= (clock+window)/1000 && rt*1000 >= clock-window {
+		ref = rt * 1000
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
