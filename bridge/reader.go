@@ -156,18 +156,18 @@ func (o Object) get(n string) strictjson.Value {
 // Extra returns the members of the object that no read has taken, as Chat sent them,
 // in its order, as one JSON object; nil when there are none. A member read but sent
 // in a form its event leaves out (null; "" or [] where optional; an optional string
-// with an escaped lone surrogate) is not taken: nothing Chat sent is dropped. The envelope's members
-// (the body's own CallbackCommand and EventTime, as the envelope publishes them: see
-// envelopeMember) are never extra; members of a list
-// entry with those names are. A route writes it into its events as
-// "extra", so that a field Chat adds reaches consumers without a release.
+// with an escaped lone surrogate) is not taken: nothing Chat sent is dropped. The
+// envelope's members are taken as every body's are: CallbackCommand by the command
+// check, EventTime by the decoder (Object.EventTime, which leaves 0 untaken); sent as
+// null they stay. A route writes it into its events as "extra", so that a field Chat
+// adds reaches consumers without a release.
 func (o Object) Extra() json.RawMessage {
 	if o.b.err != nil {
 		return nil
 	}
 	var out []byte
 	for v := range o.v.Members() {
-		if o.b.wasRead(v) || (o.path == "" && o.elem == 0 && envelopeMember(v)) {
+		if o.b.wasRead(v) {
 			continue
 		}
 		if out == nil {
@@ -181,22 +181,6 @@ func (o Object) Extra() json.RawMessage {
 		return nil
 	}
 	return append(out, '}')
-}
-
-// envelopeMember reports whether v, a member of the body itself, is one the envelope
-// publishes: CallbackCommand as a string (the query's, which the body's must equal),
-// EventTime as the Unix milliseconds of eventTime (not 0). A body's CallbackCommand
-// null (a query-only command) and EventTime 0, "0" or null are not published there:
-// they stay in Extra as sent.
-func envelopeMember(v strictjson.Value) bool {
-	switch {
-	case v.KeyIs("CallbackCommand"):
-		return v.Kind() == strictjson.String
-	case v.KeyIs("EventTime"):
-		et, ok := eventTime(v)
-		return ok && et > 0
-	}
-	return false
 }
 
 // Has reports whether member n is there and not null.

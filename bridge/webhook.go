@@ -42,7 +42,8 @@ type Subject struct {
 }
 
 // Decoder reads the body of one command into its subjects (one event each, in order)
-// and the EventTime it carries (Unix milliseconds, 0 when absent), from the body's
+// and the EventTime it carries (Unix milliseconds, 0 when absent, read with
+// Object.EventTime: what it does not read goes to the events' extra), from the body's
 // object. It reads through Object, which keeps the first error with the field's path;
 // Map refuses the callback with it.
 type Decoder func(top Object) (subjects []Subject, eventTime int64)
@@ -102,9 +103,11 @@ func mapWebhook(cb Callback, route Route) ([]Event, error) {
 	// What the route did not read goes with every event, as sent (the unrouted
 	// route carries the whole body): joined once the budget, which counts it, holds.
 	var member []byte
-	extra := top.Extra()
-	if extra != nil && route.Command != "" {
-		member = Fields("extra", extra)
+	var extra json.RawMessage
+	if route.Command != "" {
+		if extra = top.Extra(); extra != nil {
+			member = Fields("extra", extra)
+		}
 	}
 	if len(subjects) == 0 {
 		return nil, Errorf(KindBadRequest, "%s has nothing to publish", truncate(cb.Query.CallbackCommand, 64))
