@@ -110,8 +110,8 @@ func (e Elem) ID() string {
 // Account reads the element as a UserID: 1 to MaxAccountBytes bytes without a NUL.
 func (e Elem) Account() string {
 	s := e.ID()
-	if len(s) > MaxAccountBytes {
-		e.fail("is %d bytes; at most %d are allowed", len(s), MaxAccountBytes)
+	if fault := accountFault(s); fault != "" {
+		e.fail("%s", fault)
 		return ""
 	}
 	return s
@@ -138,7 +138,7 @@ func (o Object) Accounts(n, member string) []string {
 			e = e.Get(member)
 		}
 		s := e.Str()
-		if e.Kind() != strictjson.String || e.Lone() || s == "" || len(s) > MaxAccountBytes || strings.IndexByte(s, 0) >= 0 {
+		if e.Kind() != strictjson.String || e.Lone() || s == "" || accountFault(s) != "" {
 			return nil
 		}
 		accounts = append(accounts, s)

@@ -4,6 +4,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/imbridge/imbridge/bridge/internal/strictjson"
@@ -103,15 +104,23 @@ func (o Object) Account(n string) string { return o.account(n, o.Str(n)) }
 func (o Object) RequiredAccount(n string) string { return o.account(n, o.Required(n)) }
 
 func (o Object) account(n, a string) string {
-	switch {
-	case len(a) > MaxAccountBytes:
-		o.Fail(n, "is %d bytes; at most %d are allowed", len(a), MaxAccountBytes)
-		return ""
-	case strings.IndexByte(a, 0) >= 0:
-		o.Fail(n, "contains a NUL character")
+	if fault := accountFault(a); fault != "" {
+		o.Fail(n, "%s", fault)
 		return ""
 	}
 	return a
+}
+
+// accountFault says what makes a (not "") no UserID: over MaxAccountBytes, or holding
+// a NUL; "" when it is one.
+func accountFault(a string) string {
+	switch {
+	case len(a) > MaxAccountBytes:
+		return fmt.Sprintf("is %d bytes; at most %d are allowed", len(a), MaxAccountBytes)
+	case strings.IndexByte(a, 0) >= 0:
+		return "contains a NUL character"
+	}
+	return ""
 }
 
 // Text reads an optional string member as the JSON Chat sent (nil when absent), so
