@@ -126,7 +126,7 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 	// Events of one subject with one base share a version: every event of a callback,
 	// and of a batch the entries of one subject reported at one time.
 	type subjectBase struct {
-		subject string
+		subject uint64 // its hash, as remembered
 		base    int64
 	}
 	given := map[subjectBase]int64{}
@@ -141,12 +141,11 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 				clamped = true
 			}
 		}
-		key := events[i].subject()
-		ver, ok := given[subjectBase{key, base}]
+		h := maphash.String(v.seed, events[i].subject())
+		ver, ok := given[subjectBase{h, base}]
 		if !ok {
 			// Rule 3 where a clock is involved: Chat's EventTimes alone order a
 			// subject as Chat made its changes, also when they arrive out of order.
-			h := maphash.String(v.seed, key)
 			prev, ok := v.cur[h]
 			if !ok {
 				prev = v.old[h]
@@ -155,7 +154,7 @@ func (v *Versioner) Assign(events []Event, signed bool, now time.Time) {
 			if fromClock || prev.clock() {
 				ver = max(base, prev.v())
 			}
-			given[subjectBase{key, base}] = ver
+			given[subjectBase{h, base}] = ver
 			v.cur[h] = newLastVersion(max(prev.v(), ver), fromClock || (prev.clock() && prev.v() > ver))
 		}
 		events[i].VersionMs = ver
