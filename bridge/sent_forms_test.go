@@ -3,6 +3,7 @@ package bridge
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -29,6 +30,34 @@ var sentForms = []form{
 	{"empty object", func(v any) string { return ifKind[map[string]any](v, `{}`) }},
 	{"zero", func(v any) string { return ifKind[json.Number](v, `0`) }},
 	{"lone surrogate", func(v any) string { return ifKind[string](v, `"x\udc00y"`) }},
+}
+
+// sentForm is a route's documented sample with the member at path sent as value.
+type sentForm struct {
+	path  []any
+	value string
+	cb    Callback
+}
+
+// sentFormsOf yields route's documented sample with each member, at every depth, sent
+// in each of sentForms that applies to it.
+func sentFormsOf(t *testing.T, route Route) iter.Seq[sentForm] {
+	cb := readCallback(t, goldenFile(route))
+	return func(yield func(sentForm) bool) {
+		for _, path := range memberPaths(tree(t, cb.Body), nil) {
+			for _, f := range sentForms {
+				body := tree(t, cb.Body)
+				value := f.value(at(body, path))
+				if value == "" {
+					continue
+				}
+				set(body, path, json.RawMessage(value))
+				if !yield(sentForm{path: path, value: value, cb: withBody(t, cb, body)}) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func ifKind[T any](v any, s string) string {
@@ -76,50 +105,40 @@ var needed = []string{
 func TestEveryFormArrives(t *testing.T) {
 	checked := 0
 	for _, route := range DefaultRoutes {
-		cb := readCallback(t, goldenFile(route))
-		for _, path := range memberPaths(tree(t, cb.Body), nil) {
+		for sf := range sentFormsOf(t, route) {
+			path, value, name := sf.path, sf.value, pathName(sf.path)
 			if len(path) == 1 && (path[0] == "CallbackCommand" || path[0] == "EventTime" || path[0] == "SdkAppId") {
 				continue // the envelope's: checked apart
 			}
-			for _, f := range sentForms {
-				body := tree(t, cb.Body)
-				value := f.value(at(body, path))
-				if value == "" {
-					continue
+			events, err := Map(sf.cb, route)
+			if err != nil {
+				if !slices.Contains(needed, "*/"+name) && !slices.Contains(needed, route.Name+"/"+name) {
+					t.Errorf("%s: %s sent as %s refuses the callback: %v", route.Name, name, value, err)
+				} else if ErrorKind(err) != KindBadRequest && ErrorKind(err) != KindTooLarge {
+					t.Errorf("%s: %s sent as %s: %v, not kept on the quarantine topic", route.Name, name, value, err)
 				}
-				set(body, path, json.RawMessage(value))
-				changed := withBody(t, cb, body)
-				name := pathName(path)
-				events, err := Map(changed, route)
-				if err != nil {
-					if !slices.Contains(needed, "*/"+name) && !slices.Contains(needed, route.Name+"/"+name) {
-						t.Errorf("%s: %s sent as %s refuses the callback: %v", route.Name, name, value, err)
-					} else if ErrorKind(err) != KindBadRequest && ErrorKind(err) != KindTooLarge {
-						t.Errorf("%s: %s sent as %s: %v, not kept on the quarantine topic", route.Name, name, value, err)
-					}
-					continue
+				continue
+			}
+			checked++
+			member := path[len(path)-1]
+			var want []string
+			if s, ok := member.(string); ok {
+				want = []string{`"` + s + `":` + value, `"` + camel(s) + `":` + value}
+				if s == "Type" {
+					want = append(want, `"groupType":`+value)
 				}
-				checked++
-				member := path[len(path)-1]
-				var want []string
-				if s, ok := member.(string); ok {
-					want = []string{`"` + s + `":` + value, `"` + camel(s) + `":` + value}
-					if s == "Type" {
-						want = append(want, `"groupType":`+value)
-					}
-				} else { // an entry of a list of strings: the list as sent
-					want = []string{value + `]`, value + `,`}
+			} else { // an entry of a list of strings: the list as sent
+				want = []string{value + `]`, value + `,`}
+			}
+			carried := 0
+			for _, e := range events {
+				v := string(e.AppendJSON(nil))
+				if slices.ContainsFunc(want, func(w string) bool { return strings.Contains(v, w) }) {
+					carried++
 				}
-				carried := 0
-				for _, e := range events {
-					v := string(e.AppendJSON(nil))
-					if slices.ContainsFunc(want, func(w string) bool { return strings.Contains(v, w) }) {
-						carried++
-					}
-				}
-				if carried == 0 || (len(path) == 1 && carried != len(events)) {
-					t.Errorf("%s: %s sent as %s reaches %d of %d events", route.Name, name, value, carried, len(events))
-				}
+			}
+			if carried == 0 || (len(path) == 1 && carried != len(events)) {
+				t.Errorf("%s: %s sent as %s reaches %d of %d events", route.Name, name, value, carried, len(events))
 			}
 		}
 	}
@@ -322,29 +341,20 @@ func TestEveryFormValidates(t *testing.T) {
 	checked := 0
 	for _, route := range DefaultRoutes {
 		eventSchema := schematest.Compile(t, schema.EventSchema(route.Type))
-		cb := readCallback(t, goldenFile(route))
-		for _, path := range memberPaths(tree(t, cb.Body), nil) {
-			for _, f := range sentForms {
-				body := tree(t, cb.Body)
-				value := f.value(at(body, path))
-				if value == "" {
-					continue
-				}
-				set(body, path, json.RawMessage(value))
-				changed := withBody(t, cb, body)
-				events, err := Map(changed, route)
-				if err != nil {
-					continue
-				}
-				checked++
-				if err := schematest.Validate(requestBody, changed.Body); err != nil {
-					t.Errorf("%s: %s sent as %s is accepted, but the request body schema refuses it: %v", route.Name, pathName(path), value, err)
-				}
-				for _, e := range events {
-					if err := schematest.Validate(eventSchema, e.AppendJSON(nil)); err != nil {
-						t.Errorf("%s: %s sent as %s: the event does not validate: %v", route.Name, pathName(path), value, err)
-						break
-					}
+		for sf := range sentFormsOf(t, route) {
+			path, value, changed := sf.path, sf.value, sf.cb
+			events, err := Map(changed, route)
+			if err != nil {
+				continue
+			}
+			checked++
+			if err := schematest.Validate(requestBody, changed.Body); err != nil {
+				t.Errorf("%s: %s sent as %s is accepted, but the request body schema refuses it: %v", route.Name, pathName(path), value, err)
+			}
+			for _, e := range events {
+				if err := schematest.Validate(eventSchema, e.AppendJSON(nil)); err != nil {
+					t.Errorf("%s: %s sent as %s: the event does not validate: %v", route.Name, pathName(path), value, err)
+					break
 				}
 			}
 		}
